@@ -1,0 +1,171 @@
+/**
+ * The stored vocabulary of the package: every enumerated column's values, as one tuple each.
+ *
+ * Each tuple feeds three things at once: the database column (a `CHECK` constraint on both
+ * dialects), the zod schemas of the commands, and the state-machine tables. Stored values that
+ * come from the original SWL system stay in Spanish (`seeds/000` "Status Values"); the TypeScript
+ * names are English.
+ *
+ * @module
+ */
+
+/**
+ * Loan status values as stored in `swl_loan.status`.
+ *
+ * Source: `seeds/000` Loan Table, "Status Values: pendiente, aprobado, devuelto, rechazado";
+ * DESIGN §3.
+ */
+export const LOAN_STATUSES = ['pendiente', 'aprobado', 'devuelto', 'rechazado'] as const;
+/** One of {@link LOAN_STATUSES}. */
+export type LoanStatus = (typeof LOAN_STATUSES)[number];
+/**
+ * English names for the stored loan statuses: `LoanStatus.Pending === 'pendiente'`.
+ *
+ * - `Pending` (`pendiente`): requested, waiting for staff.
+ * - `Approved` (`aprobado`): checked out; the copy is on loan until it is returned.
+ * - `Returned` (`devuelto`): checked in. Terminal.
+ * - `Rejected` (`rechazado`): rejected by staff or cancelled by the requester. Terminal.
+ */
+export const LoanStatus = {
+  Pending: 'pendiente',
+  Approved: 'aprobado',
+  Returned: 'devuelto',
+  Rejected: 'rechazado',
+} as const satisfies Record<string, LoanStatus>;
+
+/**
+ * Status values of a physical copy (`swl_item_instance.status`).
+ *
+ * Source: `seeds/000` ItemInstance Table, "Status Values: disponible, prestado, mantenimiento,
+ * perdido"; DESIGN §4.
+ */
+export const INSTANCE_STATUSES = ['disponible', 'prestado', 'mantenimiento', 'perdido'] as const;
+/** One of {@link INSTANCE_STATUSES}. */
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+/**
+ * English names for the stored copy statuses: `InstanceStatus.Available === 'disponible'`.
+ */
+export const InstanceStatus = {
+  Available: 'disponible',
+  OnLoan: 'prestado',
+  Maintenance: 'mantenimiento',
+  Lost: 'perdido',
+} as const satisfies Record<string, InstanceStatus>;
+
+/**
+ * User roles (`swl_user.role`). Source: DESIGN §2 (the seed stores a free `role` string; the
+ * package fixes the four roles the desk uses).
+ */
+export const ROLES = ['admin', 'staff', 'teacher', 'student'] as const;
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+/** English names for the roles (they are stored as written). */
+export const Role = {
+  Admin: 'admin',
+  Staff: 'staff',
+  Teacher: 'teacher',
+  Student: 'student',
+} as const satisfies Record<string, Role>;
+
+/**
+ * Roles a visitor-log entry may carry (`swl_library_log.role`): the user roles plus `visitor`
+ * for people from outside the institution. Source: `seeds/000` LibraryLog Table; DESIGN §2.
+ */
+export const VISITOR_ROLES = [...ROLES, 'visitor'] as const;
+/** One of {@link VISITOR_ROLES}. */
+export type VisitorRole = (typeof VISITOR_ROLES)[number];
+
+/**
+ * Catalog categories (`swl_catalog.category`). `premium` is the equipment that needs an
+ * environment (classroom) and short loans. Source: `seeds/000` "Initial Inventory Data".
+ */
+export const CATEGORIES = ['general', 'premium'] as const;
+/** One of {@link CATEGORIES}. */
+export type Category = (typeof CATEGORIES)[number];
+/** English names for the categories (they are stored as written). */
+export const Category = { General: 'general', Premium: 'premium' } as const satisfies Record<
+  string,
+  Category
+>;
+
+/**
+ * How a copy came back at check-in (`swl_loan.return_outcome`). Source: DESIGN §3 "return".
+ * - `ok`: copy → `disponible`.
+ * - `damaged`: copy → `mantenimiento`.
+ * - `lost`: copy → `perdido`, replacement cost charged.
+ */
+export const RETURN_OUTCOMES = ['ok', 'damaged', 'lost'] as const;
+/** One of {@link RETURN_OUTCOMES}. */
+export type ReturnOutcome = (typeof RETURN_OUTCOMES)[number];
+
+/**
+ * How a loan's penalty was settled (`swl_loan.penalty_settlement`). Source: DESIGN §3
+ * "settle penalty".
+ */
+export const PENALTY_SETTLEMENTS = ['paid', 'waived'] as const;
+/** One of {@link PENALTY_SETTLEMENTS}. */
+export type PenaltySettlement = (typeof PENALTY_SETTLEMENTS)[number];
+
+/**
+ * Kinds of loan audit events (`swl_loan_event.type`), one per command of DESIGN §3.
+ */
+export const LOAN_EVENT_TYPES = [
+  'requested',
+  'approved',
+  'rejected',
+  'cancelled',
+  'renewed',
+  'returned',
+  'penalty_settled',
+] as const;
+/** One of {@link LOAN_EVENT_TYPES}. */
+export type LoanEventType = (typeof LOAN_EVENT_TYPES)[number];
+
+/**
+ * Kinds of copy audit events (`swl_instance_event.type`). Source: DESIGN §4.
+ * `created` is written when a copy is added; `loaned`/`returned` mirror loan transitions;
+ * the rest are the direct operations of DESIGN §4.
+ */
+export const INSTANCE_EVENT_TYPES = [
+  'created',
+  'loaned',
+  'returned',
+  'sent_to_maintenance',
+  'repaired',
+  'marked_lost',
+  'found',
+] as const;
+/** One of {@link INSTANCE_EVENT_TYPES}. */
+export type InstanceEventType = (typeof INSTANCE_EVENT_TYPES)[number];
+
+/** Units of a loan period (`swl_loan_policy.loan_period_unit`). Source: DESIGN §5. */
+export const PERIOD_UNITS = ['minutes', 'hours', 'days'] as const;
+/** One of {@link PERIOD_UNITS}. */
+export type PeriodUnit = (typeof PERIOD_UNITS)[number];
+
+/**
+ * Fine intervals (`swl_loan_policy.fine_interval`). Lengths in minutes as in FOLIO
+ * `OverdueFineService` (minute 1, hour 60, day 1440, week 10080). Source: DESIGN §5,
+ * `research/domain_anchors.md` §2.
+ */
+export const FINE_INTERVALS = ['minute', 'hour', 'day', 'week'] as const;
+/** One of {@link FINE_INTERVALS}. */
+export type FineInterval = (typeof FINE_INTERVALS)[number];
+
+/**
+ * Grace modes (`swl_loan_policy.grace_mode`). `threshold`: past the grace period all overdue
+ * minutes count (FOLIO; Koha `FinesIncludeGracePeriod` = Include). `deduct`: only the minutes
+ * after the grace period count. Source: DESIGN §5.
+ */
+export const GRACE_MODES = ['threshold', 'deduct'] as const;
+/** One of {@link GRACE_MODES}. */
+export type GraceMode = (typeof GRACE_MODES)[number];
+
+/**
+ * Interval rounding (`swl_loan_policy.interval_rounding`). `up`: a started interval is charged
+ * (FOLIO; Koha `chargeperiod_charge_at` = 1); `down`: only whole intervals (Koha "charge at end").
+ * Source: DESIGN §5.
+ */
+export const INTERVAL_ROUNDINGS = ['up', 'down'] as const;
+/** One of {@link INTERVAL_ROUNDINGS}. */
+export type IntervalRounding = (typeof INTERVAL_ROUNDINGS)[number];

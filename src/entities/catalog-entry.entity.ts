@@ -1,0 +1,35 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { CATEGORIES } from '../domain/vocabulary.ts';
+import { timestamps } from './common.ts';
+
+/**
+ * Schema of {@link CatalogEntry} (table `swl_catalog`).
+ *
+ * Columns from `seeds/000` Catalog Table (title_or_name, category, author_or_brand) plus DESIGN §2:
+ * `identifier` (ISBN, model number) and `replacementCost` in integer minor units (COP centavos by
+ * default; the package never stores money as floating point). `searchText` is a derived,
+ * lower-cased, accent-free copy of the searchable fields, kept by the catalog service so that
+ * searches are case- and accent-insensitive on both dialects.
+ */
+export const CatalogEntrySchema = defineEntity({
+  name: 'CatalogEntry',
+  tableName: 'swl_catalog',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    titleOrName: p.string().length(150),
+    category: p.enum(CATEGORIES).index('swl_catalog_category_index'),
+    authorOrBrand: p.string().length(100).nullable(),
+    identifier: p.string().length(50).nullable(),
+    /** Replacement cost in minor units (≥ 0); charged when a copy is returned `lost`. */
+    replacementCost: p.integer().default(0).check('replacement_cost >= 0'),
+    /** Normalized (lower case, no accents) title + author + identifier, for search. */
+    searchText: p.string().length(320).default(''),
+    ...timestamps,
+  },
+});
+
+/** A title (book) or a model (equipment) that the desk lends copies of. */
+export class CatalogEntry extends CatalogEntrySchema.class {}
+CatalogEntrySchema.setClass(CatalogEntry);
+/** Plain shape of a {@link CatalogEntry} row. */
+export type ICatalogEntry = InferEntity<typeof CatalogEntrySchema>;

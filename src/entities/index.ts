@@ -1,0 +1,33 @@
+import { CatalogEntry } from './catalog-entry.entity.ts';
+import { InstanceEvent } from './instance-event.entity.ts';
+import { ItemInstance } from './item-instance.entity.ts';
+import { LibraryLog } from './library-log.entity.ts';
+import { Loan } from './loan.entity.ts';
+import { LoanEvent } from './loan-event.entity.ts';
+import { LoanPolicy } from './loan-policy.entity.ts';
+import { User } from './user.entity.ts';
+
+export * from './catalog-entry.entity.ts';
+export { TABLE_PREFIX } from './common.ts';
+export * from './instance-event.entity.ts';
+export * from './item-instance.entity.ts';
+export * from './library-log.entity.ts';
+export * from './loan.entity.ts';
+export * from './loan-event.entity.ts';
+export * from './loan-policy.entity.ts';
+export * from './user.entity.ts';
+
+/**
+ * Every entity of the package, for a host's `entities` option:
+ * `MikroORM.init({ entities: [...swlEntities, ...hostEntities], … })`. Source: DESIGN §1, §2.
+ */
+export const swlEntities = [
+  User,
+  CatalogEntry,
+  ItemInstance,
+  Loan,
+  LoanEvent,
+  InstanceEvent,
+  LoanPolicy,
+  LibraryLog,
+] as const;

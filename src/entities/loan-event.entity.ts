@@ -1,0 +1,34 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { LOAN_EVENT_TYPES, LOAN_STATUSES } from '../domain/vocabulary.ts';
+import { Loan } from './loan.entity.ts';
+import { User } from './user.entity.ts';
+
+/**
+ * Schema of {@link LoanEvent} (table `swl_loan_event`).
+ *
+ * Append-only audit trail: one row per loan transition (DESIGN §2, §3), written in the same
+ * transaction as the change. Ordered by `id`, it doubles as an outbox that hosts poll with
+ * "events with id greater than the last one I saw". `data` holds the command's particulars
+ * (due dates, fine breakdown, reason) as JSON.
+ */
+export const LoanEventSchema = defineEntity({
+  name: 'LoanEvent',
+  tableName: 'swl_loan_event',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    loan: () => p.manyToOne(Loan).ref().deleteRule('restrict').updateRule('cascade'),
+    type: p.enum(LOAN_EVENT_TYPES),
+    fromStatus: p.enum(LOAN_STATUSES).nullable(),
+    toStatus: p.enum(LOAN_STATUSES),
+    actor: () => p.manyToOne(User).ref().nullable().deleteRule('restrict').updateRule('cascade'),
+    at: p.datetime(),
+    data: p.json<Record<string, unknown>>().nullable(),
+  },
+  indexes: [{ name: 'swl_loan_event_loan_index', properties: ['loan'] }],
+});
+
+/** One transition of one loan. */
+export class LoanEvent extends LoanEventSchema.class {}
+LoanEventSchema.setClass(LoanEvent);
+/** Plain shape of a {@link LoanEvent} row. */
+export type ILoanEvent = InferEntity<typeof LoanEventSchema>;

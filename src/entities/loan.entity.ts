@@ -1,0 +1,82 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { LOAN_STATUSES, LoanStatus, PENALTY_SETTLEMENTS, RETURN_OUTCOMES } from '../domain/vocabulary.ts';
+import { CatalogEntry } from './catalog-entry.entity.ts';
+import { timestamps } from './common.ts';
+import { ItemInstance } from './item-instance.entity.ts';
+import { User } from './user.entity.ts';
+
+const actor = () => p.manyToOne(User).ref().nullable().deleteRule('restrict').updateRule('cascade');
+
+/**
+ * Schema of {@link Loan} (table `swl_loan`).
+ *
+ * Columns from `seeds/000` Loan Table (user_id → `borrower`, instance_id, environment,
+ * request/approval/due/return dates, status, observation, final_penalty) plus DESIGN §2:
+ * `catalogEntry` (a request may name a title/model and get any copy at approval), the actor of
+ * each transition, `renewalCount`, penalty settlement and `version`.
+ *
+ * Money (`finalPenalty`, `overdueFine`, `replacementCharge`) is integer minor units, never float.
+ * All instants are UTC. Database guarantees: at most one `aprobado` loan per copy (partial unique
+ * index `swl_loan_one_approved_per_instance`), no delete of referenced users, copies or entries.
+ */
+export const LoanSchema = defineEntity({
+  name: 'Loan',
+  tableName: 'swl_loan',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    borrower: () => p.manyToOne(User).ref().deleteRule('restrict').updateRule('cascade'),
+    /** The title/model asked for; always set (from the copy when a copy was named). */
+    catalogEntry: () => p.manyToOne(CatalogEntry).ref().deleteRule('restrict').updateRule('cascade'),
+    /** The copy: named at request, or assigned at approval. */
+    instance: () => p.manyToOne(ItemInstance).ref().nullable().deleteRule('restrict').updateRule('cascade'),
+    /** Classroom/place where premium equipment will be used. Max 50 chars. */
+    environment: p.string().length(50).nullable(),
+    status: p.enum(LOAN_STATUSES).default(LoanStatus.Pending),
+    requestDate: p.datetime(),
+    /** Due date the borrower asked for; the approved due date is never later than the policy's. */
+    requestedDueDate: p.datetime().nullable(),
+    approvalDate: p.datetime().nullable(),
+    dueDate: p.datetime().nullable(),
+    returnDate: p.datetime().nullable(),
+    /** Rejection or cancellation instant. */
+    rejectionDate: p.datetime().nullable(),
+    observation: p.text().nullable(),
+    requestedBy: actor,
+    approvedBy: actor,
+    rejectedBy: actor,
+    rejectionReason: p.text().nullable(),
+    receivedBy: actor,
+    returnOutcome: p.enum(RETURN_OUTCOMES).nullable(),
+    renewalCount: p.integer().default(0).check('renewal_count >= 0'),
+    /** Overdue fine charged at return, minor units. */
+    overdueFine: p.integer().default(0).check('overdue_fine >= 0'),
+    /** Replacement cost charged for a lost copy, minor units. */
+    replacementCharge: p.integer().default(0).check('replacement_charge >= 0'),
+    /** `overdueFine + replacementCharge`, minor units (the seed's `final_penalty`). */
+    finalPenalty: p.integer().default(0).check('final_penalty >= 0'),
+    penaltySettlement: p.enum(PENALTY_SETTLEMENTS).nullable(),
+    penaltySettledAt: p.datetime().nullable(),
+    penaltySettledBy: actor,
+    version: p.integer().version(),
+    ...timestamps,
+  },
+  uniques: [
+    {
+      name: 'swl_loan_one_approved_per_instance',
+      properties: ['instance'],
+      where: { status: LoanStatus.Approved },
+    },
+  ],
+  indexes: [
+    { name: 'swl_loan_borrower_status_index', properties: ['borrower', 'status'] },
+    { name: 'swl_loan_status_due_date_index', properties: ['status', 'dueDate'] },
+    { name: 'swl_loan_entry_status_index', properties: ['catalogEntry', 'status'] },
+    { name: 'swl_loan_instance_index', properties: ['instance'] },
+  ],
+});
+
+/** A request for, and then the loan of, one copy to one borrower. */
+export class Loan extends LoanSchema.class {}
+LoanSchema.setClass(Loan);
+/** Plain shape of a {@link Loan} row. */
+export type ILoan = InferEntity<typeof LoanSchema>;
