@@ -1,0 +1,258 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresqlMigrations, sqliteMigrations, swlMigrations } from '../migrations/index.ts';
+import {
+  CatalogEntry,
+  InstanceEvent,
+  ItemInstance,
+  LibraryLog,
+  Loan,
+  LoanEvent,
+  LoanPolicy,
+  User,
+} from '../src/entities/index.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
+
+const TABLES = [
+  'swl_user',
+  'swl_catalog',
+  'swl_item_instance',
+  'swl_loan',
+  'swl_loan_event',
+  'swl_instance_event',
+  'swl_loan_policy',
+  'swl_library_log',
+];
+
+async function tableNames(orm: MikroORM): Promise<string[]> {
+  const sql =
+    orm.config.get('driver')?.name === 'SqliteDriver'
+      ? `select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`
+      : `select table_name as name from information_schema.tables where table_schema = 'public'`;
+  const rows = await orm.em.getConnection().execute<{ name: string }[]>(sql);
+  return rows.map((r: { name: string }) => r.name).sort();
+}
+
+async function expectNoDrift(orm: MikroORM) {
+  expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
+  const migrationDiff = await orm.schema.getUpdateSchemaMigrationSQL({ wrap: false });
+  expect(migrationDiff.up.trim()).toBe('');
+  expect(await orm.migrator.checkSchema()).toBe(false);
+}
+
+/** One row in every table, with an approved loan holding the copy and a returned one before it. */
+async function insertOneOfEach(em: EntityManager) {
+  const at = new Date('2026-03-02T15:00:00Z');
+  const staff = em.create(User, { documentId: '1000000001', fullName: 'Staff Desk', role: 'staff' });
+  const student = em.create(User, {
+    documentId: '2000000001',
+    fullName: 'Ana Pérez',
+    email: 'ana@example.edu',
+    role: 'student',
+  });
+  const entry = em.create(CatalogEntry, {
+    titleOrName: 'VideoBeam',
+    category: 'premium',
+    replacementCost: 250_000_000,
+  });
+  const copy = em.create(ItemInstance, {
+    catalogEntry: entry,
+    sequence: 1,
+    code: 'VID-1-1',
+    status: 'prestado',
+  });
+  const returned = em.create(Loan, {
+    borrower: student,
+    catalogEntry: entry,
+    instance: copy,
+    status: 'devuelto',
+    requestDate: at,
+    approvalDate: at,
+    dueDate: at,
+    returnDate: at,
+    returnOutcome: 'ok',
+    finalPenalty: 2000,
+  });
+  const loan = em.create(Loan, {
+    borrower: student,
+    catalogEntry: entry,
+    instance: copy,
+    status: 'aprobado',
+    requestDate: at,
+    approvalDate: at,
+    dueDate: new Date(at.getTime() + 8 * 3600_000),
+    approvedBy: staff,
+    environment: 'Aula 101',
+  });
+  em.create(LoanEvent, {
+    loan,
+    type: 'approved',
+    fromStatus: 'pendiente',
+    toStatus: 'aprobado',
+    actor: staff,
+    at,
+    data: { note: 'x' },
+  });
+  em.create(InstanceEvent, {
+    instance: copy,
+    type: 'loaned',
+    fromStatus: 'disponible',
+    toStatus: 'prestado',
+    loan,
+    actor: staff,
+    at,
+  });
+  em.create(LoanPolicy, {
+    category: 'premium',
+    role: 'teacher',
+    loanPeriod: 8,
+    loanPeriodUnit: 'hours',
+    maxActiveLoans: 2,
+    maxRenewals: 0,
+    environmentRequired: true,
+    fineAmount: 2000,
+    fineInterval: 'hour',
+    gracePeriodMinutes: 15,
+    maxFine: 50_000,
+  });
+  em.create(LibraryLog, {
+    visitorName: 'Ana Pérez',
+    visitorId: '2000000001',
+    role: 'student',
+    entryTime: at,
+    activity: 'estudio',
+    user: student,
+  });
+  await em.flush();
+  return { staff, student, entry, copy, loan, returned };
+}
+
+describe('migration sets', () => {
+  it('ship the same migration names for both dialects', () => {
+    expect(sqliteMigrations.length).toBeGreaterThan(0);
+    expect(swlMigrations('sqlite').map((m) => m.name)).toEqual(
+      swlMigrations('postgresql').map((m) => m.name),
+    );
+    expect(postgresqlMigrations.length).toBe(sqliteMigrations.length);
+    for (const m of swlMigrations('postgresql')) expect(m.name).toMatch(/^Swl\d{14}_[a-z0-9_]+$/);
+  });
+});
+
+describeEachDialect('migrations', (dialect) => {
+  let t: TestOrm;
+  beforeAll(async () => {
+    t = await openTestOrm(dialect, { migrate: false });
+  });
+  afterAll(async () => t?.close());
+
+  it('apply on an empty database and leave no drift from the entities', async () => {
+    expect(await t.orm.migrator.getPending()).toHaveLength(swlMigrations(dialect).length);
+    const applied = await t.orm.migrator.up();
+    expect(applied.map((m) => m.name)).toEqual(swlMigrations(dialect).map((m) => m.name));
+    expect(await tableNames(t.orm)).toEqual(expect.arrayContaining(TABLES));
+    await expectNoDrift(t.orm);
+  });
+
+  it('accept a row in every table', async () => {
+    const em = t.orm.em.fork();
+    await insertOneOfEach(em);
+    const entities = [
+      User,
+      CatalogEntry,
+      ItemInstance,
+      Loan,
+      LoanEvent,
+      InstanceEvent,
+      LoanPolicy,
+      LibraryLog,
+    ];
+    for (const entity of entities) {
+      expect(await em.count(entity as typeof User)).toBeGreaterThan(0);
+    }
+  });
+
+  it('migrate down to zero with data present, then up again with no drift', async () => {
+    await t.orm.migrator.down({ to: 0 });
+    const left = await tableNames(t.orm);
+    for (const table of TABLES) expect(left).not.toContain(table);
+    await t.orm.migrator.up();
+    await expectNoDrift(t.orm);
+    const em = t.orm.em.fork();
+    await insertOneOfEach(em);
+    expect(await em.count(Loan)).toBe(2);
+  });
+});
+
+describeEachDialect('schema guarantees', (dialect) => {
+  let t: TestOrm;
+  let fixture: Awaited<ReturnType<typeof insertOneOfEach>>;
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    fixture = await insertOneOfEach(t.orm.em.fork());
+  });
+  afterAll(async () => t?.close());
+
+  const raw = (sql: string, params: unknown[] = []) =>
+    (t.orm.em.fork() as SqlEntityManager).execute(sql, params);
+
+  it('allow at most one aprobado loan per copy (partial unique index)', async () => {
+    const { copy, student, entry } = fixture;
+    const now = Date.now();
+    const date = dialect === 'sqlite' ? now : new Date(now);
+    const insert = (status: string) =>
+      raw(
+        'insert into swl_loan (borrower_id, catalog_entry_id, instance_id, status, request_date, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)',
+        [student.id, entry.id, copy.id, status, date, date, date],
+      );
+    await expect(insert('aprobado')).rejects.toMatchObject({ name: 'UniqueConstraintViolationException' });
+    await insert('devuelto');
+    await insert('devuelto');
+    await insert('pendiente');
+  });
+
+  it('refuse unknown status values and negative money (check constraints)', async () => {
+    const id = fixture.loan.id;
+    await expect(raw(`update swl_loan set status = 'perdido' where id = ?`, [id])).rejects.toMatchObject({
+      name: 'CheckConstraintViolationException',
+    });
+    await expect(raw('update swl_loan set final_penalty = -1 where id = ?', [id])).rejects.toMatchObject({
+      name: 'CheckConstraintViolationException',
+    });
+    await expect(
+      raw(`update swl_item_instance set status = 'roto' where id = ?`, [fixture.copy.id]),
+    ).rejects.toMatchObject({
+      name: 'CheckConstraintViolationException',
+    });
+    await expect(
+      raw(`update swl_user set role = 'root' where id = ?`, [fixture.staff.id]),
+    ).rejects.toMatchObject({
+      name: 'CheckConstraintViolationException',
+    });
+  });
+
+  it('never cascade history away: a user, copy or entry with loans cannot be deleted', async () => {
+    // SQLite: "FOREIGN KEY constraint failed"; PostgreSQL: SQLSTATE 23001 "violates RESTRICT setting of
+    // foreign key constraint" (which MikroORM 7.2.1 leaves as a plain DriverException).
+    const fk = /foreign key/i;
+    await expect(raw('delete from swl_user where id = ?', [fixture.student.id])).rejects.toThrow(fk);
+    await expect(raw('delete from swl_item_instance where id = ?', [fixture.copy.id])).rejects.toThrow(fk);
+    await expect(raw('delete from swl_catalog where id = ?', [fixture.entry.id])).rejects.toThrow(fk);
+    await expect(raw('delete from swl_loan where id = ?', [fixture.loan.id])).rejects.toThrow(fk);
+    const em = t.orm.em.fork();
+    expect(await em.count(User, { id: fixture.student.id })).toBe(1);
+    expect(await em.count(Loan, { id: fixture.loan.id })).toBe(1);
+  });
+
+  it('keep document ids, emails and copy codes unique', async () => {
+    const em = t.orm.em.fork();
+    em.create(User, { documentId: fixture.student.documentId, fullName: 'Dup', role: 'student' });
+    await expect(em.flush()).rejects.toMatchObject({ name: 'UniqueConstraintViolationException' });
+    const em2 = t.orm.em.fork();
+    em2.create(User, { documentId: '999', fullName: 'Dup', role: 'student', email: 'ana@example.edu' });
+    await expect(em2.flush()).rejects.toMatchObject({ name: 'UniqueConstraintViolationException' });
+    const em3 = t.orm.em.fork();
+    em3.create(ItemInstance, { catalogEntry: fixture.entry.id, sequence: 2, code: 'VID-1-1' });
+    await expect(em3.flush()).rejects.toMatchObject({ name: 'UniqueConstraintViolationException' });
+  });
+});
