@@ -1,0 +1,165 @@
+/**
+ * The package's one error class and its stable codes. Source: DESIGN §6.
+ *
+ * @module
+ */
+
+/**
+ * Every error code a service can throw, with its meaning:
+ *
+ * | code | meaning |
+ * |---|---|
+ * | `VALIDATION_FAILED` | the input does not match the command's zod schema; nothing was read or written |
+ * | `NOT_FOUND` | a named loan, user, catalog entry, copy or policy does not exist |
+ * | `FORBIDDEN` | the acting user's role may not do this, or the loan is another borrower's |
+ * | `INVALID_TRANSITION` | the loan/copy is not in a state this command applies to |
+ * | `INSTANCE_UNAVAILABLE` | the copy is on loan, lost or in maintenance, or no copy of the entry is available |
+ * | `LOAN_LIMIT_REACHED` | the borrower already holds the policy's maximum of active loans (pending + approved) |
+ * | `BORROWER_BLOCKED` | the borrower has an overdue loan or an unsettled penalty (`details.reasons`) |
+ * | `BORROWER_INACTIVE` | the borrower (or acting user) is deactivated |
+ * | `POLICY_FORBIDS` | no policy lets this role borrow this category |
+ * | `ENVIRONMENT_REQUIRED` | the policy requires an environment (classroom) and the request names none |
+ * | `RENEWAL_LIMIT_REACHED` | the loan has used all the renewals its policy allows |
+ * | `LOAN_OVERDUE` | an overdue loan cannot be renewed |
+ * | `HOLD_PENDING` | another borrower's request is waiting for this title, so the loan cannot be renewed |
+ * | `CONFLICT` | a concurrent change won (optimistic lock, lock timeout, deadlock, serialization); retryable |
+ * | `DUPLICATE` | a unique value (document id, email, copy code, policy) already exists |
+ * | `AUTH_FAILED` | sign-in failed; the same code and message whatever the reason |
+ * | `UNAVAILABLE` | the database could not be reached or cancelled the statement; retryable, nothing written |
+ * | `INTERNAL` | an unexpected database error; nothing was written (the transaction rolled back) |
+ */
+export const SWL_ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'INVALID_TRANSITION',
+  'INSTANCE_UNAVAILABLE',
+  'LOAN_LIMIT_REACHED',
+  'BORROWER_BLOCKED',
+  'BORROWER_INACTIVE',
+  'POLICY_FORBIDS',
+  'ENVIRONMENT_REQUIRED',
+  'RENEWAL_LIMIT_REACHED',
+  'LOAN_OVERDUE',
+  'HOLD_PENDING',
+  'CONFLICT',
+  'DUPLICATE',
+  'AUTH_FAILED',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+/** One of {@link SWL_ERROR_CODES}. */
+export type SwlErrorCode = (typeof SWL_ERROR_CODES)[number];
+
+/**
+ * HTTP status for each error code, for transport layers:
+ * `res.status(SWL_HTTP_STATUS[err.code]).json(err.toJSON())`.
+ *
+ * 400 bad input; 401 sign-in failed; 403 not allowed; 404 missing; 409 state conflicts (including
+ * the retryable `CONFLICT`); 422 business-rule refusals; 503 database unreachable; 500 unexpected.
+ */
+export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  INVALID_TRANSITION: 409,
+  INSTANCE_UNAVAILABLE: 409,
+  LOAN_LIMIT_REACHED: 422,
+  BORROWER_BLOCKED: 422,
+  BORROWER_INACTIVE: 422,
+  POLICY_FORBIDS: 422,
+  ENVIRONMENT_REQUIRED: 422,
+  RENEWAL_LIMIT_REACHED: 422,
+  LOAN_OVERDUE: 422,
+  HOLD_PENDING: 409,
+  CONFLICT: 409,
+  DUPLICATE: 409,
+  AUTH_FAILED: 401,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** Codes after which the same command may simply be tried again. */
+const RETRYABLE: ReadonlySet<SwlErrorCode> = new Set(['CONFLICT', 'UNAVAILABLE']);
+
+/**
+ * The only error the services throw. `code` is stable (part of the API); `message` is for humans
+ * and may change; `details` is structured data safe to return to a client (never a password hash,
+ * never raw SQL).
+ *
+ * @example
+ * ```ts
+ * try { await loans.approve(actor, { loanId }); }
+ * catch (e) { if (e instanceof SwlError && e.retryable) retry(); else throw e; }
+ * ```
+ */
+export class SwlError extends Error {
+  override readonly name = 'SwlError';
+  /** Stable code; see {@link SWL_ERROR_CODES}. */
+  readonly code: SwlErrorCode;
+  /** Structured, client-safe particulars (ids, states, limits, validation issues). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  /**
+   * @param code - stable error code.
+   * @param message - human-readable text.
+   * @param details - client-safe structured particulars.
+   * @param options - `cause`: the underlying error, kept for logs and never serialized.
+   */
+  constructor(
+    code: SwlErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.code = code;
+    this.details = Object.freeze({ ...details });
+  }
+
+  /** HTTP status for {@link code} ({@link SWL_HTTP_STATUS}). */
+  get httpStatus(): number {
+    return SWL_HTTP_STATUS[this.code];
+  }
+
+  /** True when trying the same command again may succeed (`CONFLICT`, `UNAVAILABLE`). */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+
+  /** `{ code, message, details }`, for a response body. The cause is never included. */
+  toJSON(): { code: SwlErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+
+  /** `NOT_FOUND` for an entity kind and id. */
+  static notFound(entity: string, id: unknown): SwlError {
+    return new SwlError('NOT_FOUND', `${entity} ${String(id)} not found`, { entity, id });
+  }
+
+  /** `FORBIDDEN` for a capability the acting role lacks, or another borrower's record. */
+  static forbidden(message: string, details: Record<string, unknown> = {}): SwlError {
+    return new SwlError('FORBIDDEN', message, details);
+  }
+
+  /** `INVALID_TRANSITION` from a state to a state (or a command name when there is no target). */
+  static invalidTransition(
+    entity: string,
+    from: string,
+    to: string,
+    details: Record<string, unknown> = {},
+  ): SwlError {
+    return new SwlError('INVALID_TRANSITION', `${entity} cannot go from ${from} to ${to}`, {
+      entity,
+      from,
+      to,
+      ...details,
+    });
+  }
+}
+
+/** True when `error` is an {@link SwlError}, optionally with the given code. */
+export function isSwlError(error: unknown, code?: SwlErrorCode): error is SwlError {
+  return error instanceof SwlError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,91 @@
+/**
+ * Domain events delivered to host subscribers after commit. Source: DESIGN §3 ("Every transition:
+ * one transaction, one LoanEvent, then (after commit) an event to subscribers").
+ *
+ * @module
+ */
+import type { InstanceEventType, InstanceStatus, LoanEventType, LoanStatus } from './domain/vocabulary.ts';
+
+/** A loan transition, as recorded in `swl_loan_event`. */
+export interface LoanTransitionEvent {
+  kind: 'loan';
+  /** `LoanEvent.id`: increasing; hosts polling the outbox continue from the last id they saw. */
+  id: number;
+  loanId: number;
+  type: LoanEventType;
+  from: LoanStatus | null;
+  to: LoanStatus;
+  /** Acting user's id, or null for system actions. */
+  actorId: number | null;
+  /** When it happened (UTC, from the service clock). */
+  at: Date;
+  /** Command particulars (due dates, fine breakdown in minor units, reason…). */
+  data: Record<string, unknown> | null;
+}
+
+/** A copy status change, as recorded in `swl_instance_event`. */
+export interface InstanceChangeEvent {
+  kind: 'instance';
+  /** `InstanceEvent.id`. */
+  id: number;
+  instanceId: number;
+  type: InstanceEventType;
+  from: InstanceStatus | null;
+  to: InstanceStatus;
+  loanId: number | null;
+  actorId: number | null;
+  at: Date;
+  note: string | null;
+}
+
+/** Every event a subscriber may receive. */
+export type SwlDomainEvent = LoanTransitionEvent | InstanceChangeEvent;
+
+/** A subscriber. It may be async; its result is not awaited by the command. */
+export type SwlEventListener = (event: SwlDomainEvent) => void | Promise<void>;
+
+/**
+ * In-process publish/subscribe for {@link SwlDomainEvent}s. Create one per application and pass it
+ * to every service; events reach listeners only after the command's transaction (or the host's
+ * enclosing transaction) has committed, in commit order, never for a rolled-back change. A
+ * listener that throws (or rejects) does not affect the command or other listeners; the error goes
+ * to `onListenerError`. For delivery that survives a crash, poll `swl_loan_event` by id instead.
+ *
+ * @example
+ * ```ts
+ * const events = new SwlEventBus();
+ * events.subscribe((e) => { if (e.kind === 'loan' && e.type === 'approved') notify(e.loanId); });
+ * const loans = new LoanService(em, { events });
+ * ```
+ */
+export class SwlEventBus {
+  readonly #listeners = new Set<SwlEventListener>();
+  readonly #onListenerError: (error: unknown, event: SwlDomainEvent) => void;
+
+  /** @param options - `onListenerError`: called with a listener's error (default: ignored). */
+  constructor(options: { onListenerError?: (error: unknown, event: SwlDomainEvent) => void } = {}) {
+    this.#onListenerError = options.onListenerError ?? (() => {});
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  subscribe(listener: SwlEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Delivers events to every listener. Called by the services after commit. */
+  publish(events: readonly SwlDomainEvent[]): void {
+    for (const event of events) {
+      for (const listener of this.#listeners) {
+        try {
+          const result = listener(event);
+          if (result && typeof (result as Promise<void>).catch === 'function') {
+            (result as Promise<void>).catch((error) => this.#onListenerError(error, event));
+          }
+        } catch (error) {
+          this.#onListenerError(error, event);
+        }
+      }
+    }
+  }
+}
