@@ -6,6 +6,35 @@
  *
  * @packageDocumentation
  */
+export { type Clock, ManualClock, systemClock } from './clock.ts';
 export * from './domain/vocabulary.ts';
 export * from './entities/index.ts';
+export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCode } from './errors.ts';
+export {
+  type InstanceChangeEvent,
+  type LoanTransitionEvent,
+  type SwlDomainEvent,
+  SwlEventBus,
+  type SwlEventListener,
+} from './events.ts';
+export type { ServiceOptions } from './internal/service-base.ts';
+export * from './loans/index.ts';
+export {
+  type Actor,
+  ActorSchema,
+  assertCan,
+  CAPABILITIES,
+  type Capability,
+  can,
+  ROLE_CAPABILITIES,
+} from './permissions.ts';
 export { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
+export {
+  IdSchema,
+  InstantSchema,
+  MAX_ID,
+  optionalText,
+  type Page,
+  PageSchema,
+  requiredText,
+} from './validation.ts';

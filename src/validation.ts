@@ -30,7 +30,8 @@ export function requiredText(max: number) {
  */
 export function optionalText(max: number) {
   return z
-    .union([z.string(), z.null(), z.undefined()])
+    .string()
+    .nullish()
     .transform((s) => (typeof s === 'string' && s.trim() !== '' ? s.trim() : null))
     .pipe(z.string().max(max).refine(noNul, { message: 'must not contain NUL characters' }).nullable());
 }

@@ -54,6 +54,7 @@ function baseOptions(dialect: SwlDialect): Partial<Options> {
       migrationsList: swlMigrations(dialect),
       snapshot: false,
       allOrNothing: dialect === 'postgresql',
+      silent: true,
     },
     allowGlobalContext: false,
     debug: process.env.SWL_TEST_SQL_DEBUG === '1',

@@ -1,0 +1,13 @@
+export * from './fines.ts';
+export { LoanService } from './loan.service.ts';
+export { loanPeriodMs } from './policy.ts';
+export * from './schemas.ts';
+export * from './transitions.ts';
+export type {
+  BlockReason,
+  BorrowerStanding,
+  LoanDetails,
+  LoanEventView,
+  LoanView,
+  OverdueLoanView,
+} from './views.ts';

@@ -1,0 +1,735 @@
+/**
+ * The loan state machine as commands, with lending policies, automatic blocks and fines.
+ * Source: DESIGN §3 (state machine), §5 (policies, blocks, fines), §6 (errors, validation,
+ * permissions), §7 (transactions and concurrency).
+ *
+ * @module
+ */
+import { type EntityManager, LockMode, ref } from '@mikro-orm/core';
+import type { InstanceEventType, InstanceStatus, ReturnOutcome } from '../domain/vocabulary.ts';
+import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
+import { InstanceEvent } from '../entities/instance-event.entity.ts';
+import { ItemInstance } from '../entities/item-instance.entity.ts';
+import { Loan } from '../entities/loan.entity.ts';
+import { LoanEvent } from '../entities/loan-event.entity.ts';
+import { LoanPolicy } from '../entities/loan-policy.entity.ts';
+import { User } from '../entities/user.entity.ts';
+import { SwlError } from '../errors.ts';
+import { type CommandScope, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import { type Actor, assertCan, can } from '../permissions.ts';
+import type { Page } from '../validation.ts';
+import { calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
+import { borrowerFigures, findPolicy, loanPeriodMs } from './policy.ts';
+import {
+  ApproveLoanInput,
+  BorrowerStandingInput,
+  CancelLoanInput,
+  GetLoanInput,
+  ListBorrowerLoansInput,
+  OverdueLoansInput,
+  PendingQueueInput,
+  RejectLoanInput,
+  RenewLoanInput,
+  RequestLoanInput,
+  ReturnLoanInput,
+  SettlePenaltyInput,
+} from './schemas.ts';
+import { assertLoanCommand } from './transitions.ts';
+import {
+  type BorrowerStanding,
+  type LoanDetails,
+  type LoanView,
+  type OverdueLoanView,
+  toInstanceChangeEvent,
+  toLoanEventView,
+  toLoanTransitionEvent,
+  toLoanView,
+} from './views.ts';
+
+/** Copy status after a return with each outcome (DESIGN §3 "return"). */
+const STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, InstanceStatus>> = {
+  ok: 'disponible',
+  damaged: 'mantenimiento',
+  lost: 'perdido',
+};
+
+const NO_FINE: FineBreakdown = {
+  overdueMinutes: 0,
+  chargedMinutes: 0,
+  intervals: 0,
+  uncapped: 0,
+  amount: 0,
+  cappedBy: null,
+};
+
+/**
+ * Loan requests, approvals, rejections, cancellations, renewals, returns and penalty settlements,
+ * plus the reads a lending desk needs.
+ *
+ * Every command:
+ * - validates its input with the exported zod schema and checks the acting role's capability
+ *   before reading anything (`VALIDATION_FAILED`, `FORBIDDEN`);
+ * - runs atomically in `em.transactional()` on the EntityManager given to the constructor, so it
+ *   joins the host's open transaction (as a savepoint) instead of opening a second one;
+ * - writes one `LoanEvent` per transition (and an `InstanceEvent` per copy status change) in the
+ *   same transaction, and publishes them to the {@link ServiceOptions.events} bus only after the
+ *   outermost commit;
+ * - takes its instant from the injected clock;
+ * - throws only {@link SwlError}; driver errors (unique/lock/deadlock/connection) are translated.
+ *
+ * Concurrency (DESIGN §7): on PostgreSQL the loan and copy rows are locked (`FOR UPDATE`; a copy
+ * picked for a title-level request with `SKIP LOCKED`), and `version` columns catch what the locks
+ * do not; on SQLite, write transactions start with `BEGIN IMMEDIATE` (see `SwlSqliteDialect`). The
+ * partial unique index on approved loans is the last line: two approvals of one copy can never
+ * both commit.
+ *
+ * @example
+ * ```ts
+ * const loans = new LoanService(em, { clock, events });
+ * const loan = await loans.request(student, { catalogEntryId: 3, environment: 'Aula 204' });
+ * await loans.approve(staff, { loanId: loan.id });
+ * const back = await loans.return(staff, { loanId: loan.id, outcome: 'ok' });
+ * back.finalPenalty; // minor units
+ * ```
+ */
+export class LoanService extends ServiceBase {
+  /**
+   * @param em - the caller's EntityManager (a request-scoped fork, or the one of an open host transaction).
+   * @param options - clock and event bus.
+   */
+  constructor(em: EntityManager, options: ServiceOptions = {}) {
+    super(em, options);
+  }
+
+  /**
+   * Requests a loan of a copy (`instanceId`) or of any copy of a title/model (`catalogEntryId`) for
+   * the acting user, or — staff/admin — for `borrowerId`. Creates a `pendiente` loan.
+   *
+   * Guards, in order: borrower exists and is active; the copy/entry exists; a named copy is not
+   * `perdido`/`mantenimiento`; a policy lets the borrower's role borrow the category; the
+   * environment is given when the policy requires it; the borrower is not blocked (overdue loan,
+   * unsettled penalty); fewer than the policy's `maxActiveLoans` pending + approved loans in the
+   * category; `requestedDueDate` is in the future.
+   *
+   * @param actor - acting user (`{ id, role }`); capability `loan:request:own` (`loan:request:any` for others).
+   * @param input - {@link RequestLoanInput}.
+   * @returns the new loan.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `BORROWER_INACTIVE`,
+   *   `INSTANCE_UNAVAILABLE`, `POLICY_FORBIDS`, `ENVIRONMENT_REQUIRED`, `BORROWER_BLOCKED`,
+   *   `LOAN_LIMIT_REACHED`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async request(actor: Actor, input: RequestLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:request:own', RequestLoanInput, input);
+    const borrowerId = i.borrowerId ?? a.id;
+    if (borrowerId !== a.id) assertCan(a, 'loan:request:any');
+    return this.command(async (scope) => {
+      const { em, now } = scope;
+      await scope.loadActor(a);
+      // Serialize a borrower's requests (limit check) on PostgreSQL by locking the borrower row.
+      const borrower = await this.lockedUser(scope, borrowerId);
+      if (!borrower.active) throw inactive(borrower.id);
+
+      let entry: CatalogEntry;
+      let instance: ItemInstance | null = null;
+      if (i.instanceId !== undefined) {
+        instance = await em.findOne(ItemInstance, i.instanceId);
+        if (!instance) throw SwlError.notFound('instance', i.instanceId);
+        if (instance.status === 'perdido' || instance.status === 'mantenimiento') {
+          throw unavailable(`copy ${instance.code} is ${instance.status}`, {
+            instanceId: instance.id,
+            status: instance.status,
+          });
+        }
+        entry = await em.findOneOrFail(CatalogEntry, instance.catalogEntry.id);
+      } else {
+        const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
+        if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+        entry = found;
+      }
+
+      const policy = await findPolicy(em, entry.category, borrower.role);
+      if (!policy) throw policyForbids(entry.category, borrower.role);
+      if (policy.environmentRequired && !i.environment) {
+        throw new SwlError(
+          'ENVIRONMENT_REQUIRED',
+          `${entry.category} items need the environment where they will be used`,
+          {
+            category: entry.category,
+          },
+        );
+      }
+      const figures = await borrowerFigures(em, borrower.id, now);
+      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+      const active = await em.count(Loan, {
+        borrower: borrower.id,
+        status: { $in: ['pendiente', 'aprobado'] },
+        catalogEntry: { category: entry.category },
+      });
+      if (active >= policy.maxActiveLoans) {
+        throw new SwlError(
+          'LOAN_LIMIT_REACHED',
+          `the borrower already has ${active} active ${entry.category} loans`,
+          {
+            borrowerId: borrower.id,
+            category: entry.category,
+            active,
+            limit: policy.maxActiveLoans,
+          },
+        );
+      }
+      if (i.requestedDueDate && i.requestedDueDate.getTime() <= now.getTime()) {
+        throw validation('requestedDueDate', 'must be in the future');
+      }
+
+      const loan = em.create(Loan, {
+        borrower,
+        catalogEntry: entry,
+        instance,
+        environment: i.environment,
+        status: 'pendiente',
+        requestDate: now,
+        requestedDueDate: i.requestedDueDate ?? null,
+        observation: i.observation,
+        requestedBy: a.id,
+      });
+      this.loanEvent(scope, loan, 'requested', null, a.id, {
+        instanceId: instance?.id ?? null,
+        catalogEntryId: entry.id,
+        requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
+      });
+      await em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * Approves a pending request: picks the named copy, or the copy given in `instanceId`, or the
+   * first available copy of the entry; sets `approvalDate`, `dueDate` (approval + policy period,
+   * or the requested/given due date when earlier) and the copy → `prestado`.
+   *
+   * Two concurrent approvals for one copy: exactly one wins; the other gets
+   * `INSTANCE_UNAVAILABLE` (or `CONFLICT`). The same loan approved twice at once: one succeeds, the
+   * other gets `INVALID_TRANSITION` (or `CONFLICT`).
+   *
+   * @param actor - staff/admin (capability `loan:approve`).
+   * @param input - {@link ApproveLoanInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
+   *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `INSTANCE_UNAVAILABLE`, `CONFLICT`,
+   *   `UNAVAILABLE`.
+   */
+  async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:approve', ApproveLoanInput, input);
+    return this.command(async (scope) => {
+      const { em, now, postgres } = scope;
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      assertLoanCommand('approve', loan.status, loan.id);
+      const borrower = await em.findOneOrFail(User, loan.borrower.id);
+      if (!borrower.active) throw inactive(borrower.id);
+      const figures = await borrowerFigures(em, borrower.id, now);
+      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+      const policy = await findPolicy(em, entry.category, borrower.role);
+      if (!policy) throw policyForbids(entry.category, borrower.role);
+
+      let instance: ItemInstance | null;
+      if (loan.instance) {
+        if (i.instanceId !== undefined && i.instanceId !== loan.instance.id) {
+          throw validation('instanceId', 'the request names another copy');
+        }
+        instance = await em.findOne(ItemInstance, loan.instance.id, lockFor(postgres));
+      } else if (i.instanceId !== undefined) {
+        instance = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
+        if (!instance) throw SwlError.notFound('instance', i.instanceId);
+        if (instance.catalogEntry.id !== entry.id)
+          throw validation('instanceId', 'the copy belongs to another catalog entry');
+      } else {
+        instance = await em.findOne(
+          ItemInstance,
+          { catalogEntry: entry.id, status: 'disponible' },
+          {
+            orderBy: { sequence: 'asc' },
+            ...(postgres ? { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE } : {}),
+          },
+        );
+        if (!instance) {
+          throw unavailable(`no copy of "${entry.titleOrName}" is available`, { catalogEntryId: entry.id });
+        }
+      }
+      if (instance?.status !== 'disponible') {
+        throw unavailable('the copy is not available', {
+          instanceId: instance?.id,
+          status: instance?.status,
+        });
+      }
+
+      let dueDate = new Date(now.getTime() + loanPeriodMs(policy));
+      for (const [field, candidate] of [
+        ['requestedDueDate', loan.requestedDueDate],
+        ['dueDate', i.dueDate],
+      ] as const) {
+        if (!candidate) continue;
+        if (candidate.getTime() <= now.getTime()) {
+          if (field === 'dueDate') throw validation('dueDate', 'must be in the future');
+          continue; // a requested due date that has passed while pending is ignored
+        }
+        if (candidate.getTime() < dueDate.getTime()) dueDate = candidate;
+      }
+
+      loan.status = 'aprobado';
+      loan.approvalDate = now;
+      loan.dueDate = dueDate;
+      loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
+      loan.instance = ref(instance);
+      this.instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
+      this.loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
+        instanceId: instance.id,
+        dueDate: dueDate.toISOString(),
+      });
+      await em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * Rejects a pending request with a reason (→ `rechazado`).
+   * @param actor - staff/admin (capability `loan:reject`).
+   * @param input - {@link RejectLoanInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async reject(actor: Actor, input: RejectLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:reject', RejectLoanInput, input);
+    return this.command(async (scope) => {
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      assertLoanCommand('reject', loan.status, loan.id);
+      loan.status = 'rechazado';
+      loan.rejectionDate = scope.now;
+      loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
+      loan.rejectionReason = i.reason;
+      this.loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
+      await scope.em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * The borrower withdraws their own pending request (→ `rechazado`, event `cancelled`). Admins may
+   * cancel anyone's request.
+   * @param actor - the borrower (capability `loan:cancel:own`), or admin (`loan:cancel:any`).
+   * @param input - {@link CancelLoanInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (another borrower's loan), `NOT_FOUND`,
+   *   `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async cancel(actor: Actor, input: CancelLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:cancel:own', CancelLoanInput, input);
+    return this.command(async (scope) => {
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      this.assertOwnOr(a, loan, 'loan:cancel:any');
+      assertLoanCommand('cancel', loan.status, loan.id);
+      loan.status = 'rechazado';
+      loan.rejectionDate = scope.now;
+      loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
+      loan.rejectionReason = i.reason;
+      this.loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
+      await scope.em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * Renews an approved loan: the due date moves by one policy period from the current due date;
+   * the status stays `aprobado`.
+   *
+   * Refused when the loan is overdue (`LOAN_OVERDUE`), has used the policy's renewals
+   * (`RENEWAL_LIMIT_REACHED`), the borrower is blocked by another overdue loan or an unsettled
+   * penalty (`BORROWER_BLOCKED`), or another borrower's request waits for this title or copy
+   * (`HOLD_PENDING`).
+   *
+   * @param actor - the borrower (capability `loan:renew:own`) or staff/admin (`loan:renew:any`).
+   * @param input - {@link RenewLoanInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
+   *   `POLICY_FORBIDS`, `LOAN_OVERDUE`, `RENEWAL_LIMIT_REACHED`, `BORROWER_BLOCKED`, `HOLD_PENDING`,
+   *   `CONFLICT`, `UNAVAILABLE`.
+   */
+  async renew(actor: Actor, input: RenewLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:renew:own', RenewLoanInput, input);
+    return this.command(async (scope) => {
+      const { em, now } = scope;
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      this.assertOwnOr(a, loan, 'loan:renew:any');
+      assertLoanCommand('renew', loan.status, loan.id);
+      const borrower = await em.findOneOrFail(User, loan.borrower.id);
+      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+      const policy = await findPolicy(em, entry.category, borrower.role);
+      if (!policy) throw policyForbids(entry.category, borrower.role);
+      const due = loan.dueDate as Date;
+      if (due.getTime() <= now.getTime()) {
+        throw new SwlError('LOAN_OVERDUE', 'an overdue loan cannot be renewed; return it', {
+          loanId: loan.id,
+          dueDate: due.toISOString(),
+        });
+      }
+      if (loan.renewalCount >= policy.maxRenewals) {
+        throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${policy.maxRenewals} allowed)`, {
+          loanId: loan.id,
+          renewals: loan.renewalCount,
+          limit: policy.maxRenewals,
+        });
+      }
+      const figures = await borrowerFigures(em, borrower.id, now);
+      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+      const waiting = await em.count(Loan, {
+        catalogEntry: entry.id,
+        status: 'pendiente',
+        borrower: { $ne: borrower.id },
+        $or: [{ instance: null }, { instance: loan.instance?.id ?? null }],
+      });
+      if (waiting > 0) {
+        throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
+          loanId: loan.id,
+          waiting,
+        });
+      }
+      const previous = due;
+      loan.dueDate = new Date(due.getTime() + loanPeriodMs(policy));
+      loan.renewalCount += 1;
+      this.loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
+        previousDueDate: previous.toISOString(),
+        dueDate: loan.dueDate.toISOString(),
+        renewalCount: loan.renewalCount,
+      });
+      await em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * Checks a loan in (→ `devuelto`): sets `returnDate`, the copy's status from the outcome (`ok` →
+   * `disponible`, `damaged` → `mantenimiento`, `lost` → `perdido`) and condition, and
+   * `finalPenalty` = overdue fine under the current policy (DESIGN §5) + the entry's replacement
+   * cost when lost. A returned loan is closed whatever its penalty; the penalty blocks the borrower
+   * until it is settled.
+   *
+   * @param actor - staff/admin (capability `loan:return`).
+   * @param input - {@link ReturnLoanInput}.
+   * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async return(actor: Actor, input: ReturnLoanInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:return', ReturnLoanInput, input);
+    return this.command(async (scope) => {
+      const { em, now, postgres } = scope;
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      assertLoanCommand('return', loan.status, loan.id);
+      const instance = await em.findOneOrFail(
+        ItemInstance,
+        (loan.instance as { id: number }).id,
+        lockFor(postgres),
+      );
+      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+      const borrower = await em.findOneOrFail(User, loan.borrower.id);
+      const policy = await findPolicy(em, entry.category, borrower.role);
+      const fine = policy ? calculateFine(loan.dueDate as Date, now, policy, entry.replacementCost) : NO_FINE;
+      const replacementCharge = i.outcome === 'lost' ? entry.replacementCost : 0;
+
+      loan.status = 'devuelto';
+      loan.returnDate = now;
+      loan.receivedBy = em.getReference(User, a.id, { wrapped: true });
+      loan.returnOutcome = i.outcome;
+      loan.overdueFine = fine.amount;
+      loan.replacementCharge = replacementCharge;
+      loan.finalPenalty = fine.amount + replacementCharge;
+      if (i.observation) loan.observation = i.observation;
+      if (i.condition) instance.condition = i.condition;
+      this.instanceChange(
+        scope,
+        instance,
+        'returned',
+        STATUS_AFTER_RETURN[i.outcome],
+        loan,
+        a.id,
+        i.condition,
+      );
+      this.loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
+        outcome: i.outcome,
+        fine: { ...fine },
+        policyFound: policy !== null,
+        replacementCharge,
+        finalPenalty: loan.finalPenalty,
+      });
+      await em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * Marks a returned loan's penalty `paid` or `waived`, with who and when. Lifts the
+   * unsettled-penalty block once no other penalty is open.
+   * @param actor - staff/admin (capability `loan:settle`).
+   * @param input - {@link SettlePenaltyInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (not returned,
+   *   no penalty, or already settled — `details.reason`), `CONFLICT`, `UNAVAILABLE`.
+   */
+  async settlePenalty(actor: Actor, input: SettlePenaltyInput): Promise<LoanView> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:settle', SettlePenaltyInput, input);
+    return this.command(async (scope) => {
+      await scope.loadActor(a);
+      const loan = await this.lockedLoan(scope, i.loanId);
+      assertLoanCommand('settlePenalty', loan.status, loan.id);
+      if (loan.finalPenalty <= 0) {
+        throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
+          loanId: loan.id,
+          reason: 'no_penalty',
+        });
+      }
+      if (loan.penaltySettlement) {
+        throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
+          loanId: loan.id,
+          reason: 'already_settled',
+          settlement: loan.penaltySettlement,
+        });
+      }
+      loan.penaltySettlement = i.settlement;
+      loan.penaltySettledAt = scope.now;
+      loan.penaltySettledBy = scope.em.getReference(User, a.id, { wrapped: true });
+      this.loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
+        settlement: i.settlement,
+        amount: loan.finalPenalty,
+        note: i.note,
+      });
+      await scope.em.flush();
+      return toLoanView(loan);
+    });
+  }
+
+  /**
+   * One loan with its audit trail (oldest event first).
+   * @param actor - the borrower (`loan:read:own`) or staff/admin (`loan:read:any`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async getLoan(actor: Actor, input: GetLoanInput): Promise<LoanDetails> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', GetLoanInput, input);
+    return this.read(async (em) => {
+      const loan = await em.findOne(Loan, i.loanId, { populate: ['instance'] });
+      if (!loan) throw SwlError.notFound('loan', i.loanId);
+      this.assertOwnOr(a, loan, 'loan:read:any');
+      const events = await em.find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
+      return { ...toLoanView(loan), events: events.map(toLoanEventView) };
+    });
+  }
+
+  /**
+   * A borrower's loans, newest request first: `active` (pendiente + aprobado), `past` (devuelto +
+   * rechazado) or `all`.
+   * @param actor - the borrower (`loan:read:own`) or staff/admin (`loan:read:any`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async listBorrowerLoans(actor: Actor, input: ListBorrowerLoansInput = {}): Promise<Page<LoanView>> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', ListBorrowerLoansInput, input);
+    const borrowerId = i.borrowerId ?? a.id;
+    if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
+    const statuses = {
+      active: ['pendiente', 'aprobado'],
+      past: ['devuelto', 'rechazado'],
+      all: ['pendiente', 'aprobado', 'devuelto', 'rechazado'],
+    }[i.scope] as Loan['status'][];
+    return this.read(async (em) => {
+      const [items, total] = await em.findAndCount(
+        Loan,
+        { borrower: borrowerId, status: { $in: statuses } },
+        {
+          populate: ['instance'],
+          orderBy: { requestDate: 'desc', id: 'desc' },
+          limit: i.limit,
+          offset: i.offset,
+        },
+      );
+      return { items: items.map(toLoanView), total, limit: i.limit, offset: i.offset };
+    });
+  }
+
+  /**
+   * Pending requests, oldest first: the desk's queue.
+   * @param actor - staff/admin (`loan:read:any`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async pendingQueue(actor: Actor, input: PendingQueueInput = {}): Promise<Page<LoanView>> {
+    const { input: i } = this.authorize(actor, 'loan:read:any', PendingQueueInput, input);
+    return this.read(async (em) => {
+      const [items, total] = await em.findAndCount(
+        Loan,
+        { status: 'pendiente' },
+        {
+          populate: ['instance'],
+          orderBy: { requestDate: 'asc', id: 'asc' },
+          limit: i.limit,
+          offset: i.offset,
+        },
+      );
+      return { items: items.map(toLoanView), total, limit: i.limit, offset: i.offset };
+    });
+  }
+
+  /**
+   * Approved loans past their due date at `asOf` (default: now), most overdue first, each with the
+   * fine accrued so far under the current policy (as if returned at `asOf`).
+   * @param actor - staff/admin (`loan:read:any`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async overdueLoans(actor: Actor, input: OverdueLoansInput = {}): Promise<Page<OverdueLoanView>> {
+    const { input: i } = this.authorize(actor, 'loan:read:any', OverdueLoansInput, input);
+    const asOf = i.asOf ?? this.clock.now();
+    return this.read(async (em) => {
+      const [loans, total] = await em.findAndCount(
+        Loan,
+        { status: 'aprobado', dueDate: { $lt: asOf } },
+        {
+          populate: ['instance', 'catalogEntry', 'borrower'],
+          orderBy: { dueDate: 'asc', id: 'asc' },
+          limit: i.limit,
+          offset: i.offset,
+        },
+      );
+      const policies = await em.find(LoanPolicy, {});
+      const items = loans.map((loan) => {
+        const entry = loan.catalogEntry.unwrap();
+        const role = loan.borrower.unwrap().role;
+        const policy = policies.find((p) => p.category === entry.category && p.role === role);
+        const due = loan.dueDate as Date;
+        const accruedFine = policy ? calculateFine(due, asOf, policy, entry.replacementCost) : NO_FINE;
+        return { ...toLoanView(loan), overdueMinutes: overdueMinutes(due, asOf), accruedFine };
+      });
+      return { items, total, limit: i.limit, offset: i.offset };
+    });
+  }
+
+  /**
+   * Whether a borrower may borrow now, and why not (automatic blocks of DESIGN §5).
+   * @param actor - the borrower (`loan:read:own`) or staff/admin (`loan:read:any`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async borrowerStanding(actor: Actor, input: BorrowerStandingInput = {}): Promise<BorrowerStanding> {
+    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', BorrowerStandingInput, input);
+    const borrowerId = i.borrowerId ?? a.id;
+    if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
+    const now = this.clock.now();
+    return this.read(async (em) => {
+      const borrower = await em.findOne(User, borrowerId);
+      if (!borrower) throw SwlError.notFound('user', borrowerId);
+      const f = await borrowerFigures(em, borrowerId, now);
+      return {
+        borrowerId,
+        active: borrower.active,
+        blocked: f.reasons.length > 0,
+        reasons: f.reasons,
+        overdueLoans: f.overdueLoans,
+        unsettledPenalties: f.unsettledPenalties,
+        unsettledAmount: f.unsettledAmount,
+        activeLoans: f.activeLoans,
+      };
+    });
+  }
+
+  /** Loads a loan, locking its row on PostgreSQL. */
+  private async lockedLoan(scope: CommandScope, loanId: number): Promise<Loan> {
+    const loan = await scope.em.findOne(Loan, loanId, lockFor(scope.postgres));
+    if (!loan) throw SwlError.notFound('loan', loanId);
+    return loan;
+  }
+
+  /** Loads a user, locking its row on PostgreSQL. */
+  private async lockedUser(scope: CommandScope, userId: number): Promise<User> {
+    const user = await scope.em.findOne(User, userId, { ...lockFor(scope.postgres), refresh: true });
+    if (!user) throw SwlError.notFound('user', userId);
+    return user;
+  }
+
+  /** The loan must be the actor's own, unless the actor's role has `capability`. */
+  private assertOwnOr(
+    actor: Actor,
+    loan: Loan,
+    capability: 'loan:cancel:any' | 'loan:renew:any' | 'loan:read:any',
+  ) {
+    if (loan.borrower.id !== actor.id && !can(actor.role, capability)) {
+      throw SwlError.forbidden("another borrower's loan", { loanId: loan.id });
+    }
+  }
+
+  private loanEvent(
+    scope: CommandScope,
+    loan: Loan,
+    type: LoanEvent['type'],
+    from: Loan['status'] | null,
+    actorId: number,
+    data: Record<string, unknown>,
+  ): void {
+    const event = scope.em.create(LoanEvent, {
+      loan,
+      type,
+      fromStatus: from,
+      toStatus: loan.status,
+      actor: actorId,
+      at: scope.now,
+      data,
+    });
+    scope.emit(() => toLoanTransitionEvent(event));
+  }
+
+  private instanceChange(
+    scope: CommandScope,
+    instance: ItemInstance,
+    type: InstanceEventType,
+    to: InstanceStatus,
+    loan: Loan,
+    actorId: number,
+    note: string | null | undefined,
+  ): void {
+    const from = instance.status;
+    instance.status = to;
+    const event = scope.em.create(InstanceEvent, {
+      instance,
+      type,
+      fromStatus: from,
+      toStatus: to,
+      loan,
+      actor: actorId,
+      at: scope.now,
+      note: note ?? null,
+    });
+    scope.emit(() => toInstanceChangeEvent(event));
+  }
+}
+
+function inactive(borrowerId: number): SwlError {
+  return new SwlError('BORROWER_INACTIVE', 'the borrower is deactivated', { borrowerId });
+}
+
+function blocked(
+  borrowerId: number,
+  figures: { reasons: string[]; overdueLoans: number; unsettledAmount: number },
+) {
+  return new SwlError('BORROWER_BLOCKED', `the borrower is blocked: ${figures.reasons.join(', ')}`, {
+    borrowerId,
+    reasons: figures.reasons,
+    overdueLoans: figures.overdueLoans,
+    unsettledAmount: figures.unsettledAmount,
+  });
+}
+
+function policyForbids(category: string, role: string): SwlError {
+  return new SwlError('POLICY_FORBIDS', `role ${role} may not borrow ${category} items`, { category, role });
+}
+
+function unavailable(message: string, details: Record<string, unknown>): SwlError {
+  return new SwlError('INSTANCE_UNAVAILABLE', message, details);
+}
+
+function validation(path: string, message: string): SwlError {
+  return new SwlError('VALIDATION_FAILED', `${path} ${message}`, {
+    issues: [{ path: [path], code: 'custom', message }],
+  });
+}

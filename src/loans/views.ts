@@ -1,0 +1,165 @@
+/**
+ * Plain objects the {@link LoanService} returns (never entities): safe to serialize as they are.
+ * Money in integer minor units; instants as UTC `Date`s.
+ *
+ * @module
+ */
+
+import type { LoanEventType, LoanStatus, PenaltySettlement, ReturnOutcome } from '../domain/vocabulary.ts';
+import type { InstanceEvent } from '../entities/instance-event.entity.ts';
+import type { Loan } from '../entities/loan.entity.ts';
+import type { LoanEvent } from '../entities/loan-event.entity.ts';
+import type { InstanceChangeEvent, LoanTransitionEvent } from '../events.ts';
+import type { FineBreakdown } from './fines.ts';
+
+/** A loan as the desk sees it. */
+export interface LoanView {
+  id: number;
+  status: LoanStatus;
+  borrowerId: number;
+  catalogEntryId: number;
+  /** The copy: set at request (a named copy) or at approval. */
+  instanceId: number | null;
+  /** The copy's code (`XXX-{catalogId}-{n}`) when the copy is known. */
+  instanceCode: string | null;
+  environment: string | null;
+  requestDate: Date;
+  requestedDueDate: Date | null;
+  approvalDate: Date | null;
+  dueDate: Date | null;
+  returnDate: Date | null;
+  /** When it was rejected or cancelled. */
+  rejectionDate: Date | null;
+  observation: string | null;
+  requestedById: number | null;
+  approvedById: number | null;
+  rejectedById: number | null;
+  rejectionReason: string | null;
+  receivedById: number | null;
+  returnOutcome: ReturnOutcome | null;
+  renewalCount: number;
+  /** Overdue fine charged at return, minor units. */
+  overdueFine: number;
+  /** Replacement cost charged for a lost copy, minor units. */
+  replacementCharge: number;
+  /** `overdueFine + replacementCharge`, minor units. */
+  finalPenalty: number;
+  penaltySettlement: PenaltySettlement | null;
+  penaltySettledAt: Date | null;
+  penaltySettledById: number | null;
+  /** Optimistic-lock version. */
+  version: number;
+}
+
+/** One entry of a loan's audit trail. */
+export interface LoanEventView {
+  id: number;
+  type: LoanEventType;
+  from: LoanStatus | null;
+  to: LoanStatus;
+  actorId: number | null;
+  at: Date;
+  data: Record<string, unknown> | null;
+}
+
+/** A loan with its audit trail, oldest event first. */
+export interface LoanDetails extends LoanView {
+  events: LoanEventView[];
+}
+
+/** An overdue loan with the fine accrued so far (as if returned at `asOf`). */
+export interface OverdueLoanView extends LoanView {
+  /** Whole minutes overdue at `asOf`. */
+  overdueMinutes: number;
+  /** Fine accrued at `asOf` under the current policy, minor units, with its breakdown. */
+  accruedFine: FineBreakdown;
+}
+
+/** Why a borrower may not borrow or renew now. */
+export type BlockReason = 'overdue_loan' | 'unsettled_penalty';
+
+/** Whether a borrower may borrow now. */
+export interface BorrowerStanding {
+  borrowerId: number;
+  active: boolean;
+  /** True when `reasons` is not empty. */
+  blocked: boolean;
+  reasons: BlockReason[];
+  /** Approved loans past their due date. */
+  overdueLoans: number;
+  /** Returned loans whose penalty is neither paid nor waived. */
+  unsettledPenalties: number;
+  /** Sum of those penalties, minor units. */
+  unsettledAmount: number;
+  /** Pending + approved loans. */
+  activeLoans: number;
+}
+
+/** @internal */
+export function toLoanView(loan: Loan): LoanView {
+  const instance = loan.instance;
+  return {
+    id: loan.id,
+    status: loan.status,
+    borrowerId: loan.borrower.id,
+    catalogEntryId: loan.catalogEntry.id,
+    instanceId: instance?.id ?? null,
+    instanceCode: instance?.isInitialized() ? instance.unwrap().code : null,
+    environment: loan.environment ?? null,
+    requestDate: loan.requestDate,
+    requestedDueDate: loan.requestedDueDate ?? null,
+    approvalDate: loan.approvalDate ?? null,
+    dueDate: loan.dueDate ?? null,
+    returnDate: loan.returnDate ?? null,
+    rejectionDate: loan.rejectionDate ?? null,
+    observation: loan.observation ?? null,
+    requestedById: loan.requestedBy?.id ?? null,
+    approvedById: loan.approvedBy?.id ?? null,
+    rejectedById: loan.rejectedBy?.id ?? null,
+    rejectionReason: loan.rejectionReason ?? null,
+    receivedById: loan.receivedBy?.id ?? null,
+    returnOutcome: loan.returnOutcome ?? null,
+    renewalCount: loan.renewalCount,
+    overdueFine: loan.overdueFine,
+    replacementCharge: loan.replacementCharge,
+    finalPenalty: loan.finalPenalty,
+    penaltySettlement: loan.penaltySettlement ?? null,
+    penaltySettledAt: loan.penaltySettledAt ?? null,
+    penaltySettledById: loan.penaltySettledBy?.id ?? null,
+    version: loan.version,
+  };
+}
+
+/** @internal */
+export function toLoanEventView(event: LoanEvent): LoanEventView {
+  return {
+    id: event.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    data: event.data ?? null,
+  };
+}
+
+/** @internal */
+export function toLoanTransitionEvent(event: LoanEvent): LoanTransitionEvent {
+  return { kind: 'loan', loanId: event.loan.id, ...toLoanEventView(event) };
+}
+
+/** @internal */
+export function toInstanceChangeEvent(event: InstanceEvent): InstanceChangeEvent {
+  return {
+    kind: 'instance',
+    id: event.id,
+    instanceId: event.instance.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    loanId: event.loan?.id ?? null,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    note: event.note ?? null,
+  };
+}

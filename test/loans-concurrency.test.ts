@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ItemInstance } from '../src/entities/item-instance.entity.ts';
+import { Loan } from '../src/entities/loan.entity.ts';
+import { LoanEvent } from '../src/entities/loan-event.entity.ts';
+import { SwlError } from '../src/errors.ts';
+import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
+import { LoanService } from '../src/loans/loan.service.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
+import { type Desk, openDesk } from './support/desk.ts';
+
+describeEachDialect('LoanService concurrency', (dialect) => {
+  let t: TestOrm;
+  let desk: Desk;
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    desk = await openDesk(t.orm);
+  });
+  afterAll(async () => t?.close());
+
+  /** A service on its own EntityManager fork, as one HTTP request of a host would have. */
+  const service = () => new LoanService(t.orm.em.fork(), { clock: desk.clock });
+
+  it('20 approvals racing for one copy: exactly one aprobado, the copy prestado, every loser typed', async () => {
+    const entry = await desk.entry('general', 1);
+    const copy = entry.copies[0] as number;
+    const borrowers = await Promise.all(Array.from({ length: 20 }, () => desk.user('student')));
+    const requests = [];
+    for (const b of borrowers) requests.push(await service().request(b, { instanceId: copy }));
+
+    const results = await Promise.allSettled(
+      requests.map((r) => service().approve(desk.staff, { loanId: r.id })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(19);
+    for (const l of lost) {
+      expect(l.reason).toBeInstanceOf(SwlError);
+      expect(['INSTANCE_UNAVAILABLE', 'CONFLICT']).toContain(l.reason.code);
+    }
+    const em = desk.em();
+    expect(await em.count(Loan, { instance: copy, status: 'aprobado' })).toBe(1);
+    expect(await em.count(Loan, { instance: copy, status: 'pendiente' })).toBe(19);
+    expect((await em.findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
+    expect(await em.count(LoanEvent, { loan: { instance: copy }, type: 'approved' })).toBe(1);
+  });
+
+  it('20 approvals racing for title-level requests with 3 copies: exactly 3 win, each on its own copy', async () => {
+    const entry = await desk.entry('general', 3);
+    const borrowers = await Promise.all(Array.from({ length: 20 }, () => desk.user('teacher')));
+    const requests = [];
+    for (const b of borrowers) requests.push(await service().request(b, { catalogEntryId: entry.id }));
+    const results = await Promise.allSettled(
+      requests.map((r) => service().approve(desk.staff, { loanId: r.id })),
+    );
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(won).toHaveLength(3);
+    expect(new Set(won.map((l) => l.instanceId))).toEqual(new Set(entry.copies));
+    for (const r of results) {
+      if (r.status === 'rejected') expect(['INSTANCE_UNAVAILABLE', 'CONFLICT']).toContain(r.reason.code);
+    }
+  });
+
+  it('the same loan approved twice at once: one success, the other refused with a typed error', async () => {
+    const entry = await desk.entry('general', 2);
+    const student = await desk.user('student');
+    const loan = await service().request(student, { catalogEntryId: entry.id });
+    const results = await Promise.allSettled([
+      service().approve(desk.staff, { loanId: loan.id }),
+      service().approve(desk.admin, { loanId: loan.id }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(['INVALID_TRANSITION', 'CONFLICT']).toContain(refused?.reason.code);
+    const em = desk.em();
+    expect(await em.count(LoanEvent, { loan: loan.id, type: 'approved' })).toBe(1);
+    expect(await em.count(ItemInstance, { catalogEntry: entry.id, status: 'prestado' })).toBe(1);
+  });
+
+  it('a command inside a host transaction that rolls back leaves nothing behind and tells no subscriber', async () => {
+    const entry = await desk.entry('general', 1);
+    const student = await desk.user('student');
+    const received: SwlDomainEvent[] = [];
+    const events = new SwlEventBus();
+    events.subscribe((e) => {
+      received.push(e);
+    });
+    const before = { loans: await desk.em().count(Loan), events: await desk.em().count(LoanEvent) };
+    await expect(
+      t.orm.em.fork().transactional(async (em) => {
+        const loans = new LoanService(em, { clock: desk.clock, events });
+        const loan = await loans.request(student, { catalogEntryId: entry.id });
+        expect(loan.id).toBeGreaterThan(0);
+        throw new Error('host rolls back');
+      }),
+    ).rejects.toThrow('host rolls back');
+    expect(received).toEqual([]);
+    expect(await desk.em().count(Loan)).toBe(before.loans);
+    expect(await desk.em().count(LoanEvent)).toBe(before.events);
+  });
+
+  it('inside a host transaction that commits, subscribers hear of the command only after the commit', async () => {
+    const entry = await desk.entry('general', 1);
+    const student = await desk.user('student');
+    const received: SwlDomainEvent[] = [];
+    const events = new SwlEventBus();
+    events.subscribe((e) => {
+      received.push(e);
+    });
+    let heardBeforeCommit = -1;
+    const loanId = await t.orm.em.fork().transactional(async (em) => {
+      const loans = new LoanService(em, { clock: desk.clock, events });
+      const loan = await loans.request(student, { catalogEntryId: entry.id });
+      await loans.approve(desk.staff, { loanId: loan.id });
+      heardBeforeCommit = received.length;
+      return loan.id;
+    });
+    expect(heardBeforeCommit).toBe(0);
+    expect(
+      received.filter((e) => e.kind === 'loan').map((e) => [e.type, e.kind === 'loan' && e.loanId]),
+    ).toEqual([
+      ['requested', loanId],
+      ['approved', loanId],
+    ]);
+    expect(await desk.em().count(Loan, { id: loanId, status: 'aprobado' })).toBe(1);
+  });
+
+  it('a host savepoint that rolls back drops the events of the commands inside it', async () => {
+    const entry = await desk.entry('general', 2);
+    const student = await desk.user('student');
+    const received: SwlDomainEvent[] = [];
+    const events = new SwlEventBus();
+    events.subscribe((e) => {
+      received.push(e);
+    });
+    await t.orm.em.fork().transactional(async (outer) => {
+      const loans = new LoanService(outer, { clock: desk.clock, events });
+      await loans.request(student, { catalogEntryId: entry.id });
+      await outer
+        .transactional(async (inner) => {
+          await new LoanService(inner, { clock: desk.clock, events }).request(student, {
+            catalogEntryId: entry.id,
+          });
+          throw new Error('inner rolls back');
+        })
+        .catch(() => {});
+    });
+    expect(received.filter((e) => e.kind === 'loan')).toHaveLength(1);
+    expect(await desk.em().count(Loan, { borrower: student.id })).toBe(1);
+  });
+});
