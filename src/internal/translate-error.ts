@@ -16,7 +16,10 @@ import { SwlError } from '../errors.ts';
 const APPROVAL_RACE_CONSTRAINTS = ['swl_loan_one_approved_per_instance'];
 
 /** PostgreSQL SQLSTATE classes and codes that mean "the connection or statement was cut off". */
-const PG_UNAVAILABLE = /^(08|53|57P0[1-3]|57014|55P03)/;
+const PG_UNAVAILABLE = /^(08|53|57P0[1-3]|57014)/;
+
+/** PostgreSQL `lock_not_available` (lock_timeout, NOWAIT): another transaction holds the row. */
+const PG_LOCK_NOT_AVAILABLE = '55P03';
 
 function constraintOf(error: DriverException): string {
   const e = error as DriverException & { constraint?: string };
@@ -71,7 +74,11 @@ export function toSwlError(error: unknown): SwlError {
         { cause: error },
       );
     }
-    if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) {
+    if (
+      error instanceof DeadlockException ||
+      error instanceof LockWaitTimeoutException ||
+      sqlState === PG_LOCK_NOT_AVAILABLE
+    ) {
       return new SwlError(
         'CONFLICT',
         'a concurrent command holds the record; try again',
@@ -113,6 +120,15 @@ export function toSwlError(error: unknown): SwlError {
       );
     }
     return new SwlError('INTERNAL', 'unexpected database error', {}, { cause: error });
+  }
+  // SQLite BUSY (5) / LOCKED (6) raised while opening a transaction (BEGIN IMMEDIATE) bypasses
+  // MikroORM's exception converter: the busy timeout ran out waiting for another writer.
+  const sqliteCode = (error as { errcode?: unknown })?.errcode;
+  if (
+    error instanceof Error &&
+    (sqliteCode === 5 || sqliteCode === 6 || /database (table )?is locked/i.test(error.message))
+  ) {
+    return new SwlError('CONFLICT', 'another writer holds the database; try again', {}, { cause: error });
   }
   if (error instanceof Error && /connection|terminat|ECONNRESET|ECONNREFUSED|timeout/i.test(error.message)) {
     return new SwlError('UNAVAILABLE', 'the database connection was lost', {}, { cause: error });

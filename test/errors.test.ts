@@ -1,0 +1,138 @@
+import { MikroORM } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogEntry } from '../src/entities/catalog-entry.entity.ts';
+import { User } from '../src/entities/user.entity.ts';
+import { SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError } from '../src/errors.ts';
+import { toSwlError } from '../src/internal/translate-error.ts';
+import { SwlSqliteDialect } from '../src/sqlite.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
+
+describe('SwlError', () => {
+  it('has an HTTP status for every code, and only CONFLICT/UNAVAILABLE are retryable', () => {
+    for (const code of SWL_ERROR_CODES) expect(SWL_HTTP_STATUS[code]).toBeGreaterThanOrEqual(400);
+    expect(SWL_ERROR_CODES.filter((c) => new SwlError(c, 'x').retryable)).toEqual([
+      'CONFLICT',
+      'UNAVAILABLE',
+    ]);
+  });
+  it('serializes code, message and details, never the cause', () => {
+    const e = new SwlError(
+      'CONFLICT',
+      'try again',
+      { loanId: 3 },
+      { cause: new Error('secret driver text') },
+    );
+    expect(JSON.parse(JSON.stringify(e))).toEqual({
+      code: 'CONFLICT',
+      message: 'try again',
+      details: { loanId: 3 },
+    });
+  });
+});
+
+describeEachDialect('driver error translation', (dialect) => {
+  let t: TestOrm;
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    const em = t.orm.em.fork();
+    const u = em.create(User, { documentId: 'D-1', fullName: 'A', role: 'student', email: 'a@example.edu' });
+    const entry = em.create(CatalogEntry, { titleOrName: 'Libro', category: 'general' });
+    await em.flush();
+    await (em as SqlEntityManager).execute(
+      `insert into swl_loan (borrower_id, catalog_entry_id, status, request_date, created_at, updated_at) values (?, ?, 'pendiente', ?, ?, ?)`,
+      dialect === 'sqlite' ? [u.id, entry.id, 1, 1, 1] : [u.id, entry.id, new Date(), new Date(), new Date()],
+    );
+  });
+  afterAll(async () => t?.close());
+
+  const translated = async (run: (em: SqlEntityManager) => Promise<unknown>) => {
+    try {
+      await run(t.orm.em.fork() as SqlEntityManager);
+    } catch (error) {
+      return toSwlError(error);
+    }
+    throw new Error('expected a database error');
+  };
+
+  it('unique violation → DUPLICATE naming the constraint', async () => {
+    const e = await translated(async (em) => {
+      em.create(User, { documentId: 'D-2', fullName: 'B', role: 'student', email: 'a@example.edu' });
+      await em.flush();
+    });
+    expect(e.code).toBe('DUPLICATE');
+    expect(String(e.details.constraint)).toMatch(/email/);
+  });
+
+  it('deleting a referenced row (restrict) → CONFLICT, not a raw driver error', async () => {
+    const e = await translated((em) => em.execute(`delete from swl_user where document_id = 'D-1'`));
+    expect(e.code).toBe('CONFLICT');
+    expect(e.cause).toBeDefined();
+  });
+
+  it('check violation → VALIDATION_FAILED', async () => {
+    const e = await translated((em) => em.execute('update swl_catalog set replacement_cost = -1'));
+    expect(e.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('a lock held by another transaction past the wait limit → CONFLICT (retryable)', async () => {
+    const holder = t.orm.em.fork() as SqlEntityManager;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holding = holder.transactional(async (em) => {
+      await (em as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'X'`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      const e =
+        dialect === 'postgresql'
+          ? await translated((em) =>
+              em.transactional(async (tx) => {
+                await (tx as SqlEntityManager).execute(`set local lock_timeout = '100ms'`);
+                await (tx as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'Y'`);
+              }),
+            )
+          : await translated(async () => {
+              // A second ORM (its own connection) on the same file, waiting at most 100 ms.
+              const other = await MikroORM.init(
+                t.db.options({ driverOptions: new SwlSqliteDialect(t.db.location, { busyTimeoutMs: 100 }) }),
+              );
+              try {
+                await other.em.fork().transactional(async (tx) => {
+                  await (tx as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'Y'`);
+                });
+              } finally {
+                await other.close(true);
+              }
+            });
+      expect(e.code).toBe('CONFLICT');
+      expect(e.retryable).toBe(true);
+    } finally {
+      release();
+      await holding;
+    }
+  });
+});
+
+describe('[sqlite] SwlSqliteDialect settings', () => {
+  let t: TestOrm;
+  beforeAll(async () => {
+    t = await openTestOrm('sqlite');
+  });
+  afterAll(async () => t?.close());
+
+  it('uses WAL, a 5 s busy timeout and enforces foreign keys', async () => {
+    const em = t.orm.em.fork() as SqlEntityManager;
+    expect(await em.execute('pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await em.execute('pragma busy_timeout')).toEqual([{ timeout: 5000 }]);
+    expect(await em.execute('pragma foreign_keys')).toEqual([{ foreign_keys: 1 }]);
+  });
+});
