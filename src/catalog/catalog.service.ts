@@ -1,0 +1,456 @@
+/**
+ * The catalog and the inventory: titles/models, their physical copies, search with availability,
+ * and the direct copy operations of the item-instance state machine. Source: DESIGN §2, §4, §6;
+ * `seeds/000` (Catalog and ItemInstance tables, copy codes `XXX-{catalog_id}-{number}`).
+ *
+ * @module
+ */
+import { type EntityManager, raw } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import type { InstanceStatus } from '../domain/vocabulary.ts';
+import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
+import { InstanceEvent } from '../entities/instance-event.entity.ts';
+import { ItemInstance } from '../entities/item-instance.entity.ts';
+import type { User } from '../entities/user.entity.ts';
+import { SwlError } from '../errors.ts';
+import {
+  type CommandScope,
+  loadActor,
+  lockFor,
+  ServiceBase,
+  type ServiceOptions,
+} from '../internal/service-base.ts';
+import { LIKE_ESCAPE, likeContains, searchTerms } from '../internal/text.ts';
+import { type Actor, assertCan } from '../permissions.ts';
+import type { Page } from '../validation.ts';
+import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
+import { assertInstanceOperation, type InstanceOperation } from './instance-transitions.ts';
+import {
+  AddCopiesInput,
+  ChangeCopyStatusInput,
+  CopyHistoryInput,
+  CreateCatalogEntryInput,
+  GetCatalogEntryInput,
+  GetCopyByCodeInput,
+  ListCopiesInput,
+  SearchCatalogInput,
+  UpdateCatalogEntryInput,
+} from './schemas.ts';
+import {
+  type AvailabilityCounts,
+  addToCounts,
+  type CopyDetailView,
+  type CopyEventView,
+  type CopyView,
+  type EntryView,
+  type EntryWithCopiesView,
+  NO_COPIES,
+  toCopyEventView,
+  toCopyView,
+  toEntrySummaryView,
+  toEntryView,
+  toInstanceChangeEvent,
+} from './views.ts';
+
+function sql(em: EntityManager): SqlEntityManager {
+  return em as unknown as SqlEntityManager;
+}
+
+/**
+ * Availability counts per entry, in one grouped query (`group by catalog_entry_id, status`).
+ * @internal
+ */
+export async function availabilityCounts(
+  em: EntityManager,
+  entryIds: readonly number[],
+): Promise<Map<number, AvailabilityCounts>> {
+  const result = new Map<number, AvailabilityCounts>();
+  if (entryIds.length === 0) return result;
+  const rows = await sql(em)
+    .createQueryBuilder(ItemInstance, 'i')
+    .select(['i.catalogEntry', 'i.status', raw('count(*) as copies')])
+    .where({ catalogEntry: { $in: [...entryIds] } })
+    .groupBy(['i.catalogEntry', 'i.status'])
+    .execute<{ catalogEntry: number | string; status: InstanceStatus; copies: number | string }[]>('all');
+  for (const row of rows) {
+    const id = Number(row.catalogEntry);
+    const counts = result.get(id) ?? { ...NO_COPIES };
+    addToCounts(counts, row.status, Number(row.copies));
+    result.set(id, counts);
+  }
+  return result;
+}
+
+/**
+ * Catalog entries (titles and equipment models), their copies, search with availability, and
+ * the direct staff operations on copies (DESIGN §4).
+ *
+ * Every method takes the acting user first (`{ id, role }`, as the host authenticated it),
+ * validates its input with the exported zod schema and checks the role's capability before
+ * touching the database (`VALIDATION_FAILED`, `FORBIDDEN`), then loads the acting user and refuses
+ * an unknown, inactive or re-roled one (`FORBIDDEN`). Commands run atomically in
+ * `em.transactional()` on the EntityManager given to the constructor (joining a host transaction
+ * as a savepoint); every copy status change writes an `InstanceEvent` row in the same transaction
+ * and is published to the event bus after the outermost commit. Instants come from the injected
+ * clock. Only {@link SwlError} is thrown; driver errors are translated (`DUPLICATE`, `CONFLICT`,
+ * `UNAVAILABLE`, `INTERNAL`).
+ *
+ * Capabilities: reads `catalog:read` (every role); entry changes `catalog:manage`; copies and
+ * their status `inventory:manage` (staff, admin).
+ *
+ * @example
+ * ```ts
+ * const catalog = new CatalogService(em, { clock, events });
+ * const { entry, copies } = await catalog.createEntry(staff, { titleOrName: 'Mouse USB', category: 'general', copies: 50 });
+ * copies[0].code; // 'MOU-1-1'
+ * const page = await catalog.search(student, { text: 'mouse' });
+ * page.items[0].counts.available; // 50
+ * await catalog.sendToMaintenance(staff, { instanceId: copies[0].id, note: 'sticky wheel' });
+ * ```
+ */
+export class CatalogService extends ServiceBase {
+  /**
+   * @param em - the caller's EntityManager (a request-scoped fork, or the one of an open host transaction).
+   * @param options - clock and event bus.
+   */
+  constructor(em: EntityManager, options: ServiceOptions = {}) {
+    super(em, options);
+  }
+
+  /**
+   * Creates a catalog entry and `copies` copies of it (`disponible`), coded
+   * `XXX-{entryId}-1` … `XXX-{entryId}-{copies}` where `XXX` = {@link codePrefix}(`titleOrName`).
+   * Writes one `InstanceEvent` of type `created` per copy. Copies are inserted in batches by a
+   * single flush.
+   *
+   * @param actor - acting user; capability `catalog:manage`, plus `inventory:manage` when `copies > 0`.
+   * @param input - {@link CreateCatalogEntryInput}.
+   * @returns the entry (with counts) and the new copies.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `DUPLICATE` (a code already taken), `CONFLICT`, `UNAVAILABLE`.
+   */
+  async createEntry(actor: Actor, input: CreateCatalogEntryInput): Promise<EntryWithCopiesView> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', CreateCatalogEntryInput, input);
+    if (i.copies > 0) assertCan(a, 'inventory:manage');
+    return this.command(async (scope) => {
+      const { em } = scope;
+      const user = await scope.loadActor(a);
+      const fields = {
+        titleOrName: i.titleOrName,
+        authorOrBrand: i.authorOrBrand ?? null,
+        identifier: i.identifier ?? null,
+      };
+      const entry = em.create(CatalogEntry, {
+        ...fields,
+        category: i.category,
+        replacementCost: i.replacementCost,
+        searchText: catalogSearchText(fields),
+      });
+      await em.flush(); // the entry id is part of the copy codes
+      const copies = this.createCopies(
+        scope,
+        user,
+        entry,
+        codePrefix(entry.titleOrName),
+        1,
+        i.copies,
+        i.condition ?? null,
+      );
+      await em.flush();
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return { entry: toEntryView(entry, counts), copies: copies.map(toCopyView) };
+    });
+  }
+
+  /**
+   * Adds `count` copies to an entry, numbered from its highest copy number + 1, with the prefix its
+   * copies already carry (for an entry without copies, or whose highest copy's code has no `XXX-`
+   * prefix, the {@link codePrefix} of its current name). The
+   * entry row is locked on PostgreSQL so concurrent calls number one after the other; the unique
+   * (entry, copy number) and code indexes back this up (`DUPLICATE`/`CONFLICT`, retryable by calling
+   * again).
+   *
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link AddCopiesInput}.
+   * @returns the entry (with counts) and the new copies.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (entry), `DUPLICATE`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async addCopies(actor: Actor, input: AddCopiesInput): Promise<EntryWithCopiesView> {
+    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', AddCopiesInput, input);
+    return this.command(async (scope) => {
+      const { em, postgres } = scope;
+      const user = await scope.loadActor(a);
+      const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
+      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+      const last = await em.findOne(
+        ItemInstance,
+        { catalogEntry: entry.id },
+        { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
+      );
+      const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
+      const copies = this.createCopies(
+        scope,
+        user,
+        entry,
+        prefix,
+        (last?.sequence ?? 0) + 1,
+        i.count,
+        i.condition ?? null,
+      );
+      await em.flush();
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return { entry: toEntryView(entry, counts), copies: copies.map(toCopyView) };
+    });
+  }
+
+  /**
+   * Changes an entry's fields and refreshes its search text. Codes of existing copies do not change.
+   *
+   * @param actor - acting user; capability `catalog:manage`.
+   * @param input - {@link UpdateCatalogEntryInput}.
+   * @returns the entry with counts.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async updateEntry(actor: Actor, input: UpdateCatalogEntryInput): Promise<EntryView> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', UpdateCatalogEntryInput, input);
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
+      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+      if (i.titleOrName !== undefined) entry.titleOrName = i.titleOrName;
+      if (i.category !== undefined) entry.category = i.category;
+      if (i.authorOrBrand !== undefined) entry.authorOrBrand = i.authorOrBrand;
+      if (i.identifier !== undefined) entry.identifier = i.identifier;
+      if (i.replacementCost !== undefined) entry.replacementCost = i.replacementCost;
+      entry.searchText = catalogSearchText(entry);
+      await em.flush();
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return toEntryView(entry, counts);
+    });
+  }
+
+  /**
+   * Searches entries: each word of `text` must occur in the title, author/brand or identifier
+   * (partial, case- and accent-insensitive: `"camara"` finds `"Cámara"`; `%`, `_` and quotes are
+   * plain characters). Ordered by `titleOrName`, then `id`. Availability counts come from one
+   * grouped query for the whole page.
+   *
+   * @param actor - acting user; capability `catalog:read`.
+   * @param input - {@link SearchCatalogInput}.
+   * @returns a page of entries with counts, and the total number of matches.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async search(actor: Actor, input: SearchCatalogInput = {}): Promise<Page<EntryView>> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', SearchCatalogInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const qb = sql(em).createQueryBuilder(CatalogEntry, 'c').select('*');
+      if (i.category) qb.andWhere({ category: i.category });
+      for (const term of searchTerms(i.text ?? '')) {
+        qb.andWhere(`c.search_text like ? escape '${LIKE_ESCAPE}'`, [likeContains(term)]);
+      }
+      const [entries, total] = await qb
+        .orderBy([{ titleOrName: 'asc' }, { id: 'asc' }])
+        .limit(i.limit)
+        .offset(i.offset)
+        .getResultAndCount();
+      const counts = await availabilityCounts(
+        em,
+        entries.map((e) => e.id),
+      );
+      return {
+        items: entries.map((e) => toEntryView(e, counts.get(e.id) ?? NO_COPIES)),
+        total,
+        limit: i.limit,
+        offset: i.offset,
+      };
+    });
+  }
+
+  /**
+   * One entry with its availability counts.
+   *
+   * @param actor - acting user; capability `catalog:read`.
+   * @param input - {@link GetCatalogEntryInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async getEntry(actor: Actor, input: GetCatalogEntryInput): Promise<EntryView> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', GetCatalogEntryInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const entry = await em.findOne(CatalogEntry, i.catalogEntryId);
+      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return toEntryView(entry, counts);
+    });
+  }
+
+  /**
+   * An entry's copies by copy number, optionally only those in one `status`.
+   *
+   * @param actor - acting user; capability `catalog:read`.
+   * @param input - {@link ListCopiesInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (entry), `UNAVAILABLE`.
+   */
+  async listCopies(actor: Actor, input: ListCopiesInput): Promise<Page<CopyView>> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', ListCopiesInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const entry = await em.findOne(CatalogEntry, i.catalogEntryId, { fields: ['id'] });
+      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+      const [copies, total] = await em.findAndCount(
+        ItemInstance,
+        { catalogEntry: entry.id, ...(i.status ? { status: i.status } : {}) },
+        { orderBy: { sequence: 'asc' }, limit: i.limit, offset: i.offset },
+      );
+      return { items: copies.map(toCopyView), total, limit: i.limit, offset: i.offset };
+    });
+  }
+
+  /**
+   * A copy by its code (what the desk scans), with its entry.
+   *
+   * @param actor - acting user; capability `catalog:read`.
+   * @param input - {@link GetCopyByCodeInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async getCopyByCode(actor: Actor, input: GetCopyByCodeInput): Promise<CopyDetailView> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', GetCopyByCodeInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const copy = await em.findOne(ItemInstance, { code: i.code }, { populate: ['catalogEntry'] });
+      if (!copy) throw SwlError.notFound('instance', i.code);
+      return { ...toCopyView(copy), entry: toEntrySummaryView(copy.catalogEntry.unwrap()) };
+    });
+  }
+
+  /**
+   * A copy's status history (its `InstanceEvent`s), oldest first.
+   *
+   * @param actor - acting user; capability `inventory:manage` (the history names actors and loans).
+   * @param input - {@link CopyHistoryInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async copyHistory(actor: Actor, input: CopyHistoryInput): Promise<CopyEventView[]> {
+    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', CopyHistoryInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const copy = await em.findOne(ItemInstance, i.instanceId, { fields: ['id'] });
+      if (!copy) throw SwlError.notFound('instance', i.instanceId);
+      const events = await em.find(InstanceEvent, { instance: copy.id }, { orderBy: { id: 'asc' } });
+      return events.map(toCopyEventView);
+    });
+  }
+
+  /**
+   * `disponible` or `perdido` → `mantenimiento` (DESIGN §4).
+   *
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link ChangeCopyStatusInput}.
+   * @returns the copy after the change.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (e.g. a
+   *   `prestado` copy), `CONFLICT` (stale `expectedVersion` or a concurrent change), `UNAVAILABLE`.
+   */
+  sendToMaintenance(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
+    return this.changeStatus('sendToMaintenance', actor, input);
+  }
+
+  /**
+   * `mantenimiento` → `disponible` (repaired). Errors as {@link CatalogService.sendToMaintenance}.
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link ChangeCopyStatusInput}.
+   */
+  repair(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
+    return this.changeStatus('repair', actor, input);
+  }
+
+  /**
+   * `disponible` → `perdido` (not found in an inventory check). Errors as
+   * {@link CatalogService.sendToMaintenance}.
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link ChangeCopyStatusInput}.
+   */
+  markLost(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
+    return this.changeStatus('markLost', actor, input);
+  }
+
+  /**
+   * `perdido` → `disponible` (found again). Errors as {@link CatalogService.sendToMaintenance}.
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link ChangeCopyStatusInput}.
+   */
+  markFound(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
+    return this.changeStatus('markFound', actor, input);
+  }
+
+  private async changeStatus(
+    operation: InstanceOperation,
+    actor: Actor,
+    input: ChangeCopyStatusInput,
+  ): Promise<CopyView> {
+    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', ChangeCopyStatusInput, input);
+    return this.command(async ({ em, now, postgres, loadActor, emit }) => {
+      const user = await loadActor(a);
+      const copy = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
+      if (!copy) throw SwlError.notFound('instance', i.instanceId);
+      if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
+        throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
+          instanceId: copy.id,
+          expectedVersion: i.expectedVersion,
+          version: copy.version,
+        });
+      }
+      const transition = assertInstanceOperation(operation, copy.status, copy.id);
+      copy.status = transition.to;
+      if (i.condition !== undefined) copy.condition = i.condition;
+      const event = em.create(InstanceEvent, {
+        instance: copy,
+        type: transition.event,
+        fromStatus: transition.from,
+        toStatus: transition.to,
+        actor: user,
+        at: now,
+        note: i.note ?? null,
+      });
+      await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
+      emit(() => toInstanceChangeEvent(event));
+      return toCopyView(copy);
+    });
+  }
+
+  /** Creates `count` copies numbered from `first`, each with its `created` event (flushed by the caller). */
+  private createCopies(
+    { em, now, emit }: CommandScope,
+    user: User,
+    entry: CatalogEntry,
+    prefix: string,
+    first: number,
+    count: number,
+    condition: string | null,
+  ): ItemInstance[] {
+    const copies: ItemInstance[] = [];
+    const events: InstanceEvent[] = [];
+    for (let sequence = first; sequence < first + count; sequence++) {
+      const copy = em.create(ItemInstance, {
+        catalogEntry: entry,
+        sequence,
+        code: copyCode(prefix, entry.id, sequence),
+        status: 'disponible',
+        condition,
+      });
+      copies.push(copy);
+      events.push(
+        em.create(InstanceEvent, {
+          instance: copy,
+          type: 'created',
+          fromStatus: null,
+          toStatus: 'disponible',
+          actor: user,
+          at: now,
+          note: null,
+        }),
+      );
+    }
+    for (const event of events) emit(() => toInstanceChangeEvent(event));
+    return copies;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The item-instance (copy) state machine as data. Source: DESIGN §4.
+ *
+ * ```
+ * loans only:   disponible ──approve──▶ prestado ──return ok──────▶ disponible
+ *                                                 ├─return damaged──▶ mantenimiento
+ *                                                 └─return lost─────▶ perdido
+ * direct (staff): disponible ──sendToMaintenance──▶ mantenimiento ──repair──▶ disponible
+ *                 disponible ──markLost──▶ perdido ──markFound──▶ disponible
+ *                 perdido ──sendToMaintenance──▶ mantenimiento
+ * ```
+ *
+ * `disponible ⇄ prestado` happens only through loans (approve / return). The direct staff
+ * operations are `sendToMaintenance`, `repair`, `markLost` and `markFound`. A copy that is
+ * `prestado` cannot be changed directly.
+ *
+ * @module
+ */
+import type { InstanceEventType, InstanceStatus } from '../domain/vocabulary.ts';
+import { SwlError } from '../errors.ts';
+
+/** One allowed change of a copy's status. */
+export interface InstanceTransition {
+  from: InstanceStatus;
+  to: InstanceStatus;
+  /** The `swl_instance_event.type` written for it. */
+  event: InstanceEventType;
+  /** `loan`: only the loan commands make it; `direct`: a staff operation of `CatalogService`. */
+  via: 'loan' | 'direct';
+}
+
+/**
+ * Every allowed copy status change (DESIGN §4). Anything not listed — including a status to
+ * itself (`disponible → disponible`) and any direct change of a `prestado` copy — is refused
+ * with `INVALID_TRANSITION`.
+ */
+export const INSTANCE_TRANSITIONS: readonly InstanceTransition[] = [
+  { from: 'disponible', to: 'prestado', event: 'loaned', via: 'loan' },
+  { from: 'prestado', to: 'disponible', event: 'returned', via: 'loan' },
+  { from: 'prestado', to: 'mantenimiento', event: 'returned', via: 'loan' },
+  { from: 'prestado', to: 'perdido', event: 'returned', via: 'loan' },
+  { from: 'disponible', to: 'mantenimiento', event: 'sent_to_maintenance', via: 'direct' },
+  { from: 'perdido', to: 'mantenimiento', event: 'sent_to_maintenance', via: 'direct' },
+  { from: 'mantenimiento', to: 'disponible', event: 'repaired', via: 'direct' },
+  { from: 'disponible', to: 'perdido', event: 'marked_lost', via: 'direct' },
+  { from: 'perdido', to: 'disponible', event: 'found', via: 'direct' },
+];
+
+/**
+ * The direct staff operations on a copy and the status each leads to. Which statuses each may
+ * start from is read from {@link INSTANCE_TRANSITIONS}.
+ */
+export const INSTANCE_OPERATIONS = {
+  /** `disponible`/`perdido` → `mantenimiento`. */
+  sendToMaintenance: 'mantenimiento',
+  /** `mantenimiento` → `disponible`. */
+  repair: 'disponible',
+  /** `disponible` → `perdido` (not found in an inventory check). */
+  markLost: 'perdido',
+  /** `perdido` → `disponible`. */
+  markFound: 'disponible',
+} as const satisfies Record<string, InstanceStatus>;
+
+/** One of the keys of {@link INSTANCE_OPERATIONS}. */
+export type InstanceOperation = keyof typeof INSTANCE_OPERATIONS;
+
+/**
+ * The transition from `from` to `to`, or `undefined` when none is allowed. With `via`, only
+ * transitions of that kind are considered. Pure.
+ */
+export function findInstanceTransition(
+  from: InstanceStatus,
+  to: InstanceStatus,
+  via?: InstanceTransition['via'],
+): InstanceTransition | undefined {
+  return INSTANCE_TRANSITIONS.find(
+    (t) => t.from === from && t.to === to && (via === undefined || t.via === via),
+  );
+}
+
+/** True when a copy may go from `from` to `to` (by any means, or only `via` loans / direct operations). */
+export function canTransitionInstance(
+  from: InstanceStatus,
+  to: InstanceStatus,
+  via?: InstanceTransition['via'],
+): boolean {
+  return findInstanceTransition(from, to, via) !== undefined;
+}
+
+/** The statuses a copy in status `from` can go to, e.g. `instanceNextStates('perdido', 'direct')` → `['mantenimiento', 'disponible']`. */
+export function instanceNextStates(from: InstanceStatus, via?: InstanceTransition['via']): InstanceStatus[] {
+  return INSTANCE_TRANSITIONS.filter((t) => t.from === from && (via === undefined || t.via === via)).map(
+    (t) => t.to,
+  );
+}
+
+/**
+ * The direct transition `operation` makes from `status`.
+ * @throws SwlError `INVALID_TRANSITION` with `details: { entity: 'instance', from, to, operation, instanceId }`
+ *   when the operation does not apply (e.g. a `prestado` copy, or `repair` of a `disponible` one).
+ */
+export function assertInstanceOperation(
+  operation: InstanceOperation,
+  status: InstanceStatus,
+  instanceId?: number,
+): InstanceTransition {
+  const to = INSTANCE_OPERATIONS[operation];
+  const transition = findInstanceTransition(status, to, 'direct');
+  if (!transition) {
+    throw SwlError.invalidTransition('instance', status, to, { operation, instanceId });
+  }
+  return transition;
+}

@@ -1,0 +1,175 @@
+/**
+ * Plain objects the {@link CatalogService} returns (never entities): safe to serialize as they
+ * are. Money in integer minor units; instants as UTC `Date`s.
+ *
+ * @module
+ */
+import type { Category, InstanceEventType, InstanceStatus } from '../domain/vocabulary.ts';
+import type { CatalogEntry } from '../entities/catalog-entry.entity.ts';
+import type { InstanceEvent } from '../entities/instance-event.entity.ts';
+import type { ItemInstance } from '../entities/item-instance.entity.ts';
+import type { InstanceChangeEvent } from '../events.ts';
+
+/** How many copies of an entry are in each status (computed in SQL). */
+export interface AvailabilityCounts {
+  /** `disponible`. */
+  available: number;
+  /** `prestado`. */
+  onLoan: number;
+  /** `mantenimiento`. */
+  maintenance: number;
+  /** `perdido`. */
+  lost: number;
+  /** All copies. */
+  total: number;
+}
+
+/** A catalog entry (title or equipment model) with its availability. */
+export interface EntryView {
+  id: number;
+  titleOrName: string;
+  category: Category;
+  authorOrBrand: string | null;
+  /** ISBN, model number… */
+  identifier: string | null;
+  /** Replacement cost, integer minor units. */
+  replacementCost: number;
+  counts: AvailabilityCounts;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One physical copy. */
+export interface CopyView {
+  id: number;
+  catalogEntryId: number;
+  /** Copy number within the entry, from 1. */
+  sequence: number;
+  /** `XXX-{catalogEntryId}-{sequence}`. */
+  code: string;
+  status: InstanceStatus;
+  condition: string | null;
+  /** Optimistic-lock version; pass it back as `expectedVersion`. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The entry fields shown next to a copy. */
+export interface EntrySummaryView {
+  id: number;
+  titleOrName: string;
+  category: Category;
+  authorOrBrand: string | null;
+  identifier: string | null;
+}
+
+/** A copy with the title/model it belongs to (what a barcode scan shows). */
+export interface CopyDetailView extends CopyView {
+  entry: EntrySummaryView;
+}
+
+/** An entry with the copies a command just created. */
+export interface EntryWithCopiesView {
+  entry: EntryView;
+  /** The copies created by this call, by copy number. */
+  copies: CopyView[];
+}
+
+/** Zero counts, for an entry with no copies. */
+export const NO_COPIES: Readonly<AvailabilityCounts> = Object.freeze({
+  available: 0,
+  onLoan: 0,
+  maintenance: 0,
+  lost: 0,
+  total: 0,
+});
+
+const COUNT_KEY: Readonly<Record<InstanceStatus, Exclude<keyof AvailabilityCounts, 'total'>>> = {
+  disponible: 'available',
+  prestado: 'onLoan',
+  mantenimiento: 'maintenance',
+  perdido: 'lost',
+};
+
+/** Adds `n` copies of `status` to `counts` (in place). @internal */
+export function addToCounts(counts: AvailabilityCounts, status: InstanceStatus, n: number): void {
+  counts[COUNT_KEY[status]] += n;
+  counts.total += n;
+}
+
+/** @internal */
+export function toEntryView(entry: CatalogEntry, counts: AvailabilityCounts): EntryView {
+  return {
+    id: entry.id,
+    titleOrName: entry.titleOrName,
+    category: entry.category,
+    authorOrBrand: entry.authorOrBrand ?? null,
+    identifier: entry.identifier ?? null,
+    replacementCost: entry.replacementCost,
+    counts: { ...counts },
+    createdAt: entry.createdAt,
+    updatedAt: entry.updatedAt,
+  };
+}
+
+/** @internal */
+export function toEntrySummaryView(entry: CatalogEntry): EntrySummaryView {
+  return {
+    id: entry.id,
+    titleOrName: entry.titleOrName,
+    category: entry.category,
+    authorOrBrand: entry.authorOrBrand ?? null,
+    identifier: entry.identifier ?? null,
+  };
+}
+
+/** @internal */
+export function toCopyView(copy: ItemInstance): CopyView {
+  return {
+    id: copy.id,
+    catalogEntryId: copy.catalogEntry.id,
+    sequence: copy.sequence,
+    code: copy.code,
+    status: copy.status,
+    condition: copy.condition ?? null,
+    version: copy.version,
+    createdAt: copy.createdAt,
+    updatedAt: copy.updatedAt,
+  };
+}
+
+/** One entry of a copy's status history (`swl_instance_event`). */
+export interface CopyEventView {
+  id: number;
+  instanceId: number;
+  type: InstanceEventType;
+  from: InstanceStatus | null;
+  to: InstanceStatus;
+  /** The loan that moved the copy (loan-driven changes), else null. */
+  loanId: number | null;
+  actorId: number | null;
+  /** When it happened (UTC, from the service clock). */
+  at: Date;
+  note: string | null;
+}
+
+/** @internal */
+export function toCopyEventView(event: InstanceEvent): CopyEventView {
+  return {
+    id: event.id,
+    instanceId: event.instance.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    loanId: event.loan?.id ?? null,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    note: event.note ?? null,
+  };
+}
+
+/** The after-commit bus event of an `InstanceEvent` row. @internal */
+export function toInstanceChangeEvent(event: InstanceEvent): InstanceChangeEvent {
+  return { kind: 'instance', ...toCopyEventView(event) };
+}

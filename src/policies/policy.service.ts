@@ -1,0 +1,200 @@
+/**
+ * Lending policies per (category × role): reading them, and — for admins — creating, changing and
+ * removing them. Source: DESIGN §5 ("a missing row means that role may not borrow that category";
+ * seeded with defaults, editable by admins).
+ *
+ * @module
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { LoanPolicy } from '../entities/loan-policy.entity.ts';
+import { isSwlError, SwlError } from '../errors.ts';
+import { loadActor, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import { toSwlError } from '../internal/translate-error.ts';
+import type { Actor } from '../permissions.ts';
+import {
+  ListLoanPoliciesInput,
+  LoanPolicyKeyInput,
+  UpdateLoanPolicyInput,
+  UpsertLoanPolicyInput,
+} from './schemas.ts';
+import { type LoanPolicyView, toLoanPolicyView } from './views.ts';
+
+/** What `upsert` did. */
+export interface UpsertLoanPolicyResult {
+  policy: LoanPolicyView;
+  /** True when the policy did not exist before. */
+  created: boolean;
+}
+
+function missing(category: string, role: string): SwlError {
+  return new SwlError('NOT_FOUND', `no ${category} policy for role ${role}`, {
+    entity: 'loanPolicy',
+    category,
+    role,
+  });
+}
+
+/**
+ * The lending rules (DESIGN §5): loan period, limits, renewals, environment, fines and grace, per
+ * (category, role). The loan commands read them; this service manages them.
+ *
+ * Capabilities (DESIGN §6): `list` and `get` `policy:read` (every role — borrowers may see the
+ * rules); `upsert`, `update` and `delete` `policy:manage` (admin only). Every method takes the
+ * acting user first, validates its input with the exported zod schema and checks the capability
+ * before touching the database. Changes apply to loans requested, approved or renewed afterwards;
+ * a policy's `version` guards against lost updates. Only {@link SwlError} is thrown.
+ *
+ * @example
+ * ```ts
+ * const policies = new PolicyService(em);
+ * for (const rule of DEFAULT_LOAN_POLICIES) await policies.upsert(admin, rule);
+ * await policies.update(admin, { category: 'general', role: 'student', maxActiveLoans: 4 });
+ * await policies.delete(admin, { category: 'premium', role: 'staff' }); // staff may no longer borrow premium items
+ * ```
+ */
+export class PolicyService extends ServiceBase {
+  /**
+   * @param em - the caller's EntityManager (a request-scoped fork, or the one of an open host transaction).
+   * @param options - clock and event bus.
+   */
+  constructor(em: EntityManager, options: ServiceOptions = {}) {
+    super(em, options);
+  }
+
+  /**
+   * Every policy (optionally of one category and/or role), ordered by category, then role.
+   *
+   * @param actor - acting user; capability `policy:read`.
+   * @param input - {@link ListLoanPoliciesInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async list(actor: Actor, input: ListLoanPoliciesInput = {}): Promise<LoanPolicyView[]> {
+    const { actor: a, input: i } = this.authorize(actor, 'policy:read', ListLoanPoliciesInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const policies = await em.find(
+        LoanPolicy,
+        { ...(i.category ? { category: i.category } : {}), ...(i.role ? { role: i.role } : {}) },
+        { orderBy: { category: 'asc', role: 'asc' } },
+      );
+      return policies.map(toLoanPolicyView);
+    });
+  }
+
+  /**
+   * The policy for (category, role).
+   *
+   * @param actor - acting user; capability `policy:read`.
+   * @param input - {@link LoanPolicyKeyInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (that role may not borrow that category), `UNAVAILABLE`.
+   */
+  async get(actor: Actor, input: LoanPolicyKeyInput): Promise<LoanPolicyView> {
+    const { actor: a, input: i } = this.authorize(actor, 'policy:read', LoanPolicyKeyInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role });
+      if (!policy) throw missing(i.category, i.role);
+      return toLoanPolicyView(policy);
+    });
+  }
+
+  /**
+   * Creates the policy for (category, role), or replaces every field of the existing one (fields
+   * left out take their defaults). Two concurrent upserts of a new key: one creates it, the other
+   * gets `CONFLICT` (retry it to replace).
+   *
+   * @param actor - acting user; capability `policy:manage` (admin).
+   * @param input - {@link UpsertLoanPolicyInput}.
+   * @returns the policy and whether it was created.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async upsert(actor: Actor, input: UpsertLoanPolicyInput): Promise<UpsertLoanPolicyResult> {
+    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', UpsertLoanPolicyInput, input);
+    try {
+      return await this.command(async ({ em, postgres, loadActor }) => {
+        await loadActor(a);
+        const existing = await em.findOne(
+          LoanPolicy,
+          { category: i.category, role: i.role },
+          lockFor(postgres),
+        );
+        if (existing) {
+          em.assign(existing, i);
+          await em.flush();
+          return { policy: toLoanPolicyView(existing), created: false };
+        }
+        const policy = em.create(LoanPolicy, i);
+        await em.flush();
+        return { policy: toLoanPolicyView(policy), created: true };
+      });
+    } catch (error) {
+      const e = toSwlError(error);
+      if (isSwlError(e, 'DUPLICATE')) {
+        throw new SwlError(
+          'CONFLICT',
+          `the ${i.category} policy for ${i.role} was created concurrently; try again`,
+          { category: i.category, role: i.role },
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Changes some fields of the existing policy for (category, role).
+   *
+   * @param actor - acting user; capability `policy:manage` (admin).
+   * @param input - {@link UpdateLoanPolicyInput}.
+   * @returns the policy after the change.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT` (stale `expectedVersion`
+   *   or a concurrent change), `UNAVAILABLE`.
+   */
+  async update(actor: Actor, input: UpdateLoanPolicyInput): Promise<LoanPolicyView> {
+    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', UpdateLoanPolicyInput, input);
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role }, lockFor(postgres));
+      if (!policy) throw missing(i.category, i.role);
+      const { category: _c, role: _r, expectedVersion, ...changes } = i;
+      if (expectedVersion !== undefined && policy.version !== expectedVersion) {
+        throw new SwlError(
+          'CONFLICT',
+          `the ${i.category} policy for ${i.role} was changed since it was read`,
+          {
+            category: i.category,
+            role: i.role,
+            expectedVersion,
+            version: policy.version,
+          },
+        );
+      }
+      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      em.assign(policy, defined);
+      await em.flush();
+      return toLoanPolicyView(policy);
+    });
+  }
+
+  /**
+   * Removes the policy for (category, role): from then on that role may not borrow that category
+   * (new requests get `POLICY_FORBIDS`; existing loans keep running).
+   *
+   * @param actor - acting user; capability `policy:manage` (admin).
+   * @param input - {@link LoanPolicyKeyInput}.
+   * @returns the removed policy.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async delete(actor: Actor, input: LoanPolicyKeyInput): Promise<LoanPolicyView> {
+    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', LoanPolicyKeyInput, input);
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role }, lockFor(postgres));
+      if (!policy) throw missing(i.category, i.role);
+      const view = toLoanPolicyView(policy);
+      em.remove(policy);
+      await em.flush();
+      return view;
+    });
+  }
+}

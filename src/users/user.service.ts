@@ -1,0 +1,344 @@
+/**
+ * People and sign-in: creating and editing users, roles, deactivation, passwords (argon2id) and
+ * authentication. Source: DESIGN §2 (User), §6 (permissions), §8 (passwords); `seeds/000` User
+ * Table.
+ *
+ * @module
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import { User } from '../entities/user.entity.ts';
+import { isSwlError, SwlError } from '../errors.ts';
+import { loadActor, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import { LIKE_ESCAPE, likeContains } from '../internal/text.ts';
+import { toSwlError } from '../internal/translate-error.ts';
+import { type Actor, assertCan, can } from '../permissions.ts';
+import type { Page } from '../validation.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+import {
+  AuthenticateInput,
+  ChangePasswordInput,
+  ChangeRoleInput,
+  CreateUserInput,
+  ListUsersInput,
+  UpdateUserInput,
+  UserIdInput,
+} from './schemas.ts';
+import { toUserView, type UserView } from './views.ts';
+
+/** Roles only an admin may grant or manage (creating them, editing them). */
+const PRIVILEGED_ROLES: ReadonlySet<string> = new Set(['admin', 'staff']);
+
+/** The one sign-in failure: same code, message and details whatever went wrong. */
+const AUTH_FAILED_MESSAGE = 'invalid login or password';
+
+function authFailed(): SwlError {
+  return new SwlError('AUTH_FAILED', AUTH_FAILED_MESSAGE, {});
+}
+
+/** Names the field of a unique violation on `swl_user` (`documentId` or `email`). */
+function duplicateUser(error: unknown): SwlError {
+  const e = toSwlError(error);
+  if (!isSwlError(e, 'DUPLICATE')) return e;
+  const where = `${String(e.details.constraint ?? '')} ${(e.cause as Error | undefined)?.message ?? ''}`;
+  const field = /email/i.test(where) ? 'email' : /document_id/i.test(where) ? 'documentId' : undefined;
+  if (!field) return e;
+  return new SwlError(
+    'DUPLICATE',
+    `a user with this ${field} already exists`,
+    { entity: 'user', field },
+    { cause: e.cause },
+  );
+}
+
+/**
+ * Users of the desk and their sign-in.
+ *
+ * Who may do what (DESIGN §6; `ROLE_CAPABILITIES`):
+ * - `createUser` (`user:create`: staff, admin). Creating an `admin` or `staff` user also needs
+ *   `user:change-role` (admin only): staff register borrowers, only admins grant desk roles.
+ * - `updateUser` (`user:update`: staff, admin). Editing another `admin`/`staff` user needs
+ *   `user:change-role` (admin); staff may edit borrowers and themselves.
+ * - `changeRole` (`user:change-role`: admin), `deactivate`/`reactivate` (`user:deactivate`:
+ *   admin). Nobody changes their own role or deactivates themself, so at least one active admin
+ *   always remains.
+ * - `changePassword`: everyone their own (with the current password); an admin anybody's
+ *   (`user:change-role`), which sets `mustChangePassword`.
+ * - `getUser`: everyone themself; others with `user:read` (staff, admin). `listUsers`: `user:read`.
+ * - `authenticate`: no acting user (it is how a host finds one).
+ *
+ * Users are never deleted (their loans reference them): they are deactivated. E-mails are stored
+ * lower-case; document ids trimmed. Uniqueness is enforced by the database and reported as
+ * `DUPLICATE` with `details.field`. Views never contain the password hash. Errors are only
+ * {@link SwlError}.
+ *
+ * @example
+ * ```ts
+ * const users = new UserService(em, { clock });
+ * const ana = await users.createUser(staff, { documentId: '1020304050', fullName: 'Ana Pérez', email: 'Ana@Uni.edu', password: 'correct horse battery' });
+ * const me = await users.authenticate({ login: 'ana@uni.edu', password: 'correct horse battery' });
+ * ```
+ */
+export class UserService extends ServiceBase {
+  /**
+   * @param em - the caller's EntityManager (a request-scoped fork, or the one of an open host transaction).
+   * @param options - clock and event bus.
+   */
+  constructor(em: EntityManager, options: ServiceOptions = {}) {
+    super(em, options);
+  }
+
+  /**
+   * Creates a user. The password (if any) is hashed with argon2id before the transaction opens.
+   *
+   * @param actor - acting user; capability `user:create`, plus `user:change-role` for `admin`/`staff` users.
+   * @param input - {@link CreateUserInput}.
+   * @returns the new user (no hash).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `DUPLICATE` (`details.field`: `documentId` | `email`),
+   *   `CONFLICT`, `UNAVAILABLE`.
+   */
+  async createUser(actor: Actor, input: CreateUserInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:create', CreateUserInput, input);
+    if (PRIVILEGED_ROLES.has(i.role) && !can(a.role, 'user:change-role')) {
+      throw SwlError.forbidden(`role ${a.role} may not create ${i.role} users`, {
+        capability: 'user:change-role',
+        role: a.role,
+      });
+    }
+    const passwordHash = i.password === undefined ? null : await hashPassword(i.password);
+    try {
+      return await this.command(async ({ em, loadActor }) => {
+        await loadActor(a);
+        const user = em.create(User, {
+          documentId: i.documentId,
+          fullName: i.fullName,
+          email: i.email ?? null,
+          phone: i.phone ?? null,
+          role: i.role,
+          programName: i.programName ?? null,
+          passwordHash,
+          active: true,
+          mustChangePassword: i.mustChangePassword ?? passwordHash !== null,
+        });
+        await em.flush();
+        return toUserView(user);
+      });
+    } catch (error) {
+      throw duplicateUser(error);
+    }
+  }
+
+  /**
+   * Changes a user's name, e-mail, phone or programme.
+   *
+   * @param actor - acting user; capability `user:update` (`user:change-role` to edit another admin/staff user).
+   * @param input - {@link UpdateUserInput}.
+   * @returns the user after the change.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `DUPLICATE` (`email`), `CONFLICT`, `UNAVAILABLE`.
+   */
+  async updateUser(actor: Actor, input: UpdateUserInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:update', UpdateUserInput, input);
+    try {
+      return await this.command(async ({ em, postgres, loadActor }) => {
+        await loadActor(a);
+        const user = await em.findOne(User, i.userId, lockFor(postgres));
+        if (!user) throw SwlError.notFound('user', i.userId);
+        if (user.id !== a.id && PRIVILEGED_ROLES.has(user.role)) assertCan(a, 'user:change-role');
+        if (i.fullName !== undefined) user.fullName = i.fullName;
+        if (i.email !== undefined) user.email = i.email;
+        if (i.phone !== undefined) user.phone = i.phone;
+        if (i.programName !== undefined) user.programName = i.programName;
+        await em.flush();
+        return toUserView(user);
+      });
+    } catch (error) {
+      throw duplicateUser(error);
+    }
+  }
+
+  /**
+   * Gives a user another role. Changing your own role is refused (so an admin cannot lock the
+   * desk out of administration by accident). Setting the role a user already has changes nothing.
+   *
+   * @param actor - acting user; capability `user:change-role` (admin).
+   * @param input - {@link ChangeRoleInput}.
+   * @returns the user after the change.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async changeRole(actor: Actor, input: ChangeRoleInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:change-role', ChangeRoleInput, input);
+    if (i.userId === a.id) {
+      throw SwlError.forbidden('you cannot change your own role', { reason: 'self', userId: a.id });
+    }
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const user = await em.findOne(User, i.userId, lockFor(postgres));
+      if (!user) throw SwlError.notFound('user', i.userId);
+      user.role = i.role;
+      await em.flush();
+      return toUserView(user);
+    });
+  }
+
+  /**
+   * Deactivates a user: they can no longer sign in, borrow, or act. Nothing is deleted — loans,
+   * events and visits keep referring to them. Deactivating yourself is refused; deactivating an
+   * inactive user changes nothing. Open loans stay as they are (staff still receive the returns).
+   *
+   * @param actor - acting user; capability `user:deactivate` (admin).
+   * @param input - {@link UserIdInput}.
+   * @returns the user, `active: false`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async deactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
+    if (i.userId === a.id) {
+      throw SwlError.forbidden('you cannot deactivate yourself', { reason: 'self', userId: a.id });
+    }
+    return this.setActive(a, i.userId, false);
+  }
+
+  /**
+   * Reactivates a deactivated user (a no-op for an active one).
+   *
+   * @param actor - acting user; capability `user:deactivate` (admin).
+   * @param input - {@link UserIdInput}.
+   * @returns the user, `active: true`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   */
+  async reactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
+    return this.setActive(a, i.userId, true);
+  }
+
+  /**
+   * Checks a login and password and returns the user. Not gated by an acting user. `login` is an
+   * e-mail address when it contains `@` (compared lower-case), else a document id (trimmed).
+   *
+   * An unknown login, a user without a password, a wrong password and an inactive user all fail
+   * the same way — `AUTH_FAILED`, message `invalid login or password`, empty details — after the
+   * same argon2 work (unknown logins are verified against a dummy hash of the same cost), so
+   * neither the answer nor its timing tells whether an account exists.
+   *
+   * @param input - {@link AuthenticateInput}.
+   * @returns the user (no hash); check `mustChangePassword`.
+   * @throws SwlError `VALIDATION_FAILED` (malformed input), `AUTH_FAILED`, `UNAVAILABLE`.
+   */
+  async authenticate(input: AuthenticateInput): Promise<UserView> {
+    const parsed = AuthenticateInput.safeParse(input);
+    if (!parsed.success) throw toSwlError(parsed.error);
+    const { login, password } = parsed.data;
+    return this.read(async (em) => {
+      const where = login.includes('@') ? { email: login.toLowerCase() } : { documentId: login };
+      const user = await em.findOne(User, where, { populate: ['passwordHash'] });
+      const ok = await verifyPassword(user?.passwordHash, password);
+      if (!user || !ok || !user.active) throw authFailed();
+      return toUserView(user);
+    });
+  }
+
+  /**
+   * Changes a password.
+   * - Your own (`userId` absent or yours): `currentPassword` must match (`AUTH_FAILED` otherwise);
+   *   clears `mustChangePassword`.
+   * - Another user's (admin, `user:change-role`): no current password; sets `mustChangePassword`
+   *   so they choose their own at next sign-in.
+   *
+   * The new password is hashed before the transaction opens.
+   *
+   * @param actor - acting user.
+   * @param input - {@link ChangePasswordInput}.
+   * @returns the user (no hash).
+   * @throws SwlError `VALIDATION_FAILED` (policy: 12..256 characters; missing current password),
+   *   `FORBIDDEN`, `NOT_FOUND`, `AUTH_FAILED` (wrong current password), `CONFLICT`, `UNAVAILABLE`.
+   */
+  async changePassword(actor: Actor, input: ChangePasswordInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, null, ChangePasswordInput, input);
+    const own = i.userId === undefined || i.userId === a.id;
+    if (!own) assertCan(a, 'user:change-role');
+    if (own && i.currentPassword === undefined) {
+      throw new SwlError('VALIDATION_FAILED', 'the current password is required to change your own', {
+        issues: [{ path: ['currentPassword'], code: 'custom', message: 'required' }],
+      });
+    }
+    const newHash = await hashPassword(i.newPassword);
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const targetId = i.userId ?? a.id;
+      const user = await em.findOne(User, targetId, { populate: ['passwordHash'], ...lockFor(postgres) });
+      if (!user) throw SwlError.notFound('user', targetId);
+      if (own) {
+        if (!(await verifyPassword(user.passwordHash, i.currentPassword as string))) {
+          throw new SwlError('AUTH_FAILED', 'the current password is incorrect', {});
+        }
+        user.mustChangePassword = false;
+      } else {
+        user.mustChangePassword = true;
+      }
+      user.passwordHash = newHash;
+      await em.flush();
+      return toUserView(user);
+    });
+  }
+
+  /**
+   * One user. Everyone may read themself; others need `user:read`.
+   *
+   * @param actor - acting user.
+   * @param input - {@link UserIdInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
+   */
+  async getUser(actor: Actor, input: UserIdInput): Promise<UserView> {
+    const { actor: a, input: i } = this.authorize(actor, null, UserIdInput, input);
+    if (i.userId !== a.id) assertCan(a, 'user:read');
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const user = await em.findOne(User, i.userId);
+      if (!user) throw SwlError.notFound('user', i.userId);
+      return toUserView(user);
+    });
+  }
+
+  /**
+   * Users whose document id, name or e-mail contains `text` (case-insensitive; on SQLite for ASCII
+   * letters only), optionally of one role and active state, ordered by name then id.
+   *
+   * @param actor - acting user; capability `user:read`.
+   * @param input - {@link ListUsersInput}.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
+   */
+  async listUsers(actor: Actor, input: ListUsersInput = {}): Promise<Page<UserView>> {
+    const { actor: a, input: i } = this.authorize(actor, 'user:read', ListUsersInput, input);
+    return this.read(async (em) => {
+      await loadActor(em, a);
+      const qb = (em as unknown as SqlEntityManager).createQueryBuilder(User, 'u').select('*');
+      if (i.role) qb.andWhere({ role: i.role });
+      if (i.active !== undefined) qb.andWhere({ active: i.active });
+      if (i.text) {
+        const pattern = likeContains(i.text.toLowerCase());
+        const like = `like ? escape '${LIKE_ESCAPE}'`;
+        qb.andWhere(
+          `(lower(u.document_id) ${like} or lower(u.full_name) ${like} or lower(coalesce(u.email, '')) ${like})`,
+          [pattern, pattern, pattern],
+        );
+      }
+      const [users, total] = await qb
+        .orderBy([{ fullName: 'asc' }, { id: 'asc' }])
+        .limit(i.limit)
+        .offset(i.offset)
+        .getResultAndCount();
+      return { items: users.map(toUserView), total, limit: i.limit, offset: i.offset };
+    });
+  }
+
+  private setActive(a: Actor, userId: number, active: boolean): Promise<UserView> {
+    return this.command(async ({ em, postgres, loadActor }) => {
+      await loadActor(a);
+      const user = await em.findOne(User, userId, lockFor(postgres));
+      if (!user) throw SwlError.notFound('user', userId);
+      user.active = active;
+      await em.flush();
+      return toUserView(user);
+    });
+  }
+}
