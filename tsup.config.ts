@@ -6,6 +6,7 @@ export default defineConfig({
     'migrations/index': 'migrations/index.ts',
     'migrations/sqlite/index': 'migrations/sqlite/index.ts',
     'migrations/postgresql/index': 'migrations/postgresql/index.ts',
+    'seeders/index': 'seeders/index.ts',
   },
   format: ['esm'],
   target: 'node22',
@@ -15,5 +16,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   // One copy of the ORM at run time: every ORM package, the query builder and drivers stay external.
-  external: [/^@mikro-orm\//, 'mikro-orm', 'kysely', 'pg', 'better-sqlite3', 'zod', /^node:/],
+  external: [/^@mikro-orm\//, 'mikro-orm', 'kysely', 'pg', 'better-sqlite3', 'zod', /^@node-rs\//, /^node:/],
 });

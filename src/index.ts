@@ -6,7 +6,17 @@
  *
  * @packageDocumentation
  */
+export * from './catalog/index.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
+export {
+  DEFAULT_SQLITE_FILE,
+  openSwlOrm,
+  resolveDatabase,
+  type SwlDatabase,
+  type SwlDialectName,
+  type SwlOrmConfigOptions,
+  swlOrmConfig,
+} from './config.ts';
 export * from './domain/vocabulary.ts';
 export * from './entities/index.ts';
 export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCode } from './errors.ts';
@@ -28,7 +38,12 @@ export {
   can,
   ROLE_CAPABILITIES,
 } from './permissions.ts';
+export * from './policies/index.ts';
+export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';
+export { type InitializeReport, initializeDatabase } from './seeding/initialize.ts';
+export { type SeedOptions, type SeedReport, seedDefaults } from './seeding/seed.ts';
 export { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
+export * from './users/index.ts';
 export {
   IdSchema,
   InstantSchema,
@@ -38,3 +53,4 @@ export {
   PageSchema,
   requiredText,
 } from './validation.ts';
+export * from './visitors/index.ts';

@@ -1,0 +1,156 @@
+/**
+ * Database selection and MikroORM configuration, as the original system did it: `DATABASE_URL`
+ * decides. Source: DESIGN §8; `seeds/000` "Database Options" (SQLite `instance/app.db` when
+ * `DATABASE_URL` is not set, PostgreSQL in production).
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { SqliteDriver } from '@mikro-orm/sql';
+import { swlEntities } from './entities/index.ts';
+import { SwlError } from './errors.ts';
+import { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
+
+/** The SQL dialects the package supports. */
+export type SwlDialectName = 'sqlite' | 'postgresql';
+
+/** Where the data lives, as decided from `DATABASE_URL`. */
+export type SwlDatabase =
+  | {
+      dialect: 'sqlite';
+      /** Absolute path of the database file (or `:memory:`). */
+      file: string;
+    }
+  | {
+      dialect: 'postgresql';
+      /** The connection URL as given (`postgres://…` or `postgresql://…`). */
+      url: string;
+    };
+
+/** The default SQLite file when `DATABASE_URL` is not set, relative to the working directory. */
+export const DEFAULT_SQLITE_FILE = 'instance/app.db';
+
+/**
+ * Decides the database from a `DATABASE_URL`-style string:
+ *
+ * | value | database |
+ * |---|---|
+ * | unset or blank | SQLite file `instance/app.db` under `cwd` |
+ * | `postgres://…`, `postgresql://…` | PostgreSQL at that URL |
+ * | `sqlite::memory:` or `:memory:` | in-memory SQLite |
+ * | `sqlite:///abs/path.db`, `sqlite://rel/path.db`, `sqlite:rel/path.db`, `file:…` | that SQLite file |
+ * | a plain path (`data/app.db`, `/var/lib/swl/app.db`) | that SQLite file |
+ *
+ * Relative paths resolve against `cwd`. Pure: creates nothing.
+ *
+ * @param databaseUrl - the value; default `process.env.DATABASE_URL`.
+ * @param cwd - base for relative paths; default `process.cwd()`.
+ * @throws SwlError `VALIDATION_FAILED` for another URL scheme (e.g. `mysql://`).
+ */
+export function resolveDatabase(
+  databaseUrl: string | undefined = process.env.DATABASE_URL,
+  cwd: string = process.cwd(),
+): SwlDatabase {
+  const value = databaseUrl?.trim() ?? '';
+  if (value === '') return { dialect: 'sqlite', file: resolve(cwd, DEFAULT_SQLITE_FILE) };
+  if (/^postgres(ql)?:\/\//i.test(value)) return { dialect: 'postgresql', url: value };
+  if (value === ':memory:' || /^sqlite::memory:$/i.test(value))
+    return { dialect: 'sqlite', file: ':memory:' };
+  let path: string;
+  if (/^sqlite:/i.test(value)) {
+    path = value.replace(/^sqlite:(\/\/)?/i, '');
+    // sqlite:///abs → "/abs"; sqlite://rel → "rel"; sqlite:rel → "rel"
+  } else if (/^file:/i.test(value)) {
+    path = fileURLToPath(value.startsWith('file://') ? value : `file://${resolve(cwd, value.slice(5))}`);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    throw new SwlError('VALIDATION_FAILED', 'DATABASE_URL must be a PostgreSQL URL or a SQLite file', {
+      scheme: value.slice(0, value.indexOf(':')),
+    });
+  } else {
+    path = value;
+  }
+  if (path === '') throw new SwlError('VALIDATION_FAILED', 'DATABASE_URL names no SQLite file', {});
+  return { dialect: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
+}
+
+/** Options of {@link swlOrmConfig}. */
+export interface SwlOrmConfigOptions {
+  /** `DATABASE_URL`-style string; default `process.env.DATABASE_URL` (see {@link resolveDatabase}). */
+  databaseUrl?: string;
+  /** Base for relative SQLite paths; default `process.cwd()`. */
+  cwd?: string;
+  /** SQLite busy timeout / WAL settings. */
+  sqlite?: SwlSqliteOptions;
+  /** Extra entities of the host, registered beside the package's. */
+  entities?: NonNullable<Options['entities']>;
+  /** Extra MikroORM options merged last (e.g. `debug`, `pool`). */
+  overrides?: Partial<Options>;
+}
+
+/**
+ * A complete MikroORM configuration for the package: driver chosen by `DATABASE_URL`, the
+ * package's entities (plus the host's), its migrations for that dialect (class list, no snapshot
+ * files) and its seeders. For SQLite the file's folder is created (`instance/` by default).
+ *
+ * Requires `@mikro-orm/migrations` and `@mikro-orm/seeder`; for PostgreSQL also
+ * `@mikro-orm/postgresql`. They are loaded on demand, so SQLite-only hosts need no PostgreSQL driver.
+ *
+ * @example
+ * ```ts
+ * const orm = await MikroORM.init(await swlOrmConfig());   // DATABASE_URL or instance/app.db
+ * await initializeDatabase(orm);
+ * ```
+ * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`.
+ */
+export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<Options> {
+  const database = resolveDatabase(options.databaseUrl ?? process.env.DATABASE_URL, options.cwd);
+  const [{ Migrator }, { SeedManager }, { swlMigrations }, { swlSeeders }] = await Promise.all([
+    import('@mikro-orm/migrations'),
+    import('@mikro-orm/seeder'),
+    import('../migrations/index.ts'),
+    import('../seeders/index.ts'),
+  ]);
+  const common: Partial<Options> = {
+    entities: [...swlEntities, ...(options.entities ?? [])],
+    extensions: [Migrator, SeedManager],
+    migrations: {
+      migrationsList: swlMigrations(database.dialect),
+      snapshot: false,
+      // SQLite: table-rebuild migrations cannot run in one enclosing transaction (MikroORM brief §2).
+      allOrNothing: database.dialect === 'postgresql',
+      silent: true,
+    },
+    seeder: { seedersList: swlSeeders() },
+    allowGlobalContext: false,
+  };
+  if (database.dialect === 'sqlite') {
+    if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
+    return {
+      ...common,
+      driver: SqliteDriver,
+      dbName: database.file,
+      driverOptions: new SwlSqliteDialect(database.file, options.sqlite),
+      ...options.overrides,
+    } as Options;
+  }
+  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
+  return { ...common, driver: PostgreSqlDriver, clientUrl: database.url, ...options.overrides } as Options;
+}
+
+/**
+ * `MikroORM.init(await swlOrmConfig(options))`: an ORM for the package's database, chosen by
+ * `DATABASE_URL`. Close it with `orm.close()`.
+ *
+ * @example
+ * ```ts
+ * const orm = await openSwlOrm();
+ * const report = await initializeDatabase(orm);
+ * ```
+ * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`.
+ */
+export async function openSwlOrm(options: SwlOrmConfigOptions = {}): Promise<MikroORM> {
+  return MikroORM.init(await swlOrmConfig(options));
+}
