@@ -1,0 +1,100 @@
+/**
+ * The published artifact, as a user gets it: `npm pack`, install the tarball into a fresh project
+ * outside the repository, and there — importing only `swl-library` — initialize a SQLite and a
+ * PostgreSQL database and run request → approve → return.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createScratchDatabase, describeEachDialect, type ScratchDatabase } from './support/db.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+let project: string;
+
+const CONSUMER = `
+import { CatalogService, initializeDatabase, LoanService, openSwlOrm } from 'swl-library';
+
+const orm = await openSwlOrm({ databaseUrl: process.argv[2] });
+try {
+  const init = await initializeDatabase(orm, { adminPassword: 'a tarball admin passphrase' });
+  const admin = { id: init.admin.id, role: 'admin' };
+  const mouse = (await new CatalogService(orm.em.fork()).search(admin, { text: 'mouse usb' })).items[0];
+  const loans = new LoanService(orm.em.fork());
+  const loan = await loans.request(admin, { catalogEntryId: mouse.id });
+  const approved = await loans.approve(admin, { loanId: loan.id });
+  const returned = await loans.return(admin, { loanId: loan.id, outcome: 'ok' });
+  const again = await initializeDatabase(orm);
+  console.log(JSON.stringify({
+    migrations: init.migrationsApplied,
+    seededCopies: init.catalog.copiesCreated,
+    reseededCopies: again.catalog.copiesCreated,
+    code: approved.instanceCode,
+    entryId: mouse.id,
+    status: returned.status,
+    events: (await loans.getLoan(admin, { loanId: loan.id })).events.map((e) => e.type),
+  }));
+} finally {
+  await orm.close();
+}
+`;
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), 'swl-consumer-'));
+  // `npm pack` runs the prepack build; the tarball lands in the consumer folder.
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, maxBuffer: 1 << 26 });
+  const tarball = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].filename as string;
+  const peers = Object.fromEntries(
+    ['@mikro-orm/core', '@mikro-orm/sql', '@mikro-orm/migrations', '@mikro-orm/seeder', '@mikro-orm/postgresql', 'kysely'].map(
+      (name) => [name, pkg.devDependencies[name]],
+    ),
+  );
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'swl-consumer', private: true, type: 'module', dependencies: { 'swl-library': `file:./${tarball}`, ...peers } }),
+  );
+  writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+    cwd: project,
+    maxBuffer: 1 << 26,
+  });
+}, 300_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+it('the tarball holds the built code, types and both migration sets, and nothing from src/ or test/', async () => {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+  const files: string[] = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].files.map((f: { path: string }) => f.path);
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/migrations/sqlite/index.js', 'dist/migrations/postgresql/index.js', 'dist/seeders/index.js']) {
+    expect(files).toContain(f);
+  }
+  expect(files.filter((f) => /^(src|test|scripts|bench|examples)\//.test(f))).toEqual([]);
+});
+
+describeEachDialect('installed tarball', (dialect) => {
+  let db: ScratchDatabase;
+  beforeAll(async () => {
+    db = await createScratchDatabase(dialect);
+  });
+  afterAll(async () => db?.drop());
+
+  it('initializes a database and runs request → approve → return, importing only swl-library', async () => {
+    const { stdout } = await run(process.execPath, ['consumer.mjs', db.location], { cwd: project, timeout: 120_000 });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+    expect(result).toMatchObject({
+      migrations: ['Swl20261122023337_init'],
+      seededCopies: 108,
+      reseededCopies: 0,
+      code: `MOU-${result.entryId}-1`,
+      status: 'devuelto',
+      events: ['requested', 'approved', 'returned'],
+    });
+  });
+});
