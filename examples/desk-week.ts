@@ -277,7 +277,7 @@ try {
       by: e.actorId,
       details:
         e.type === 'returned'
-          ? `fine ${cop(Number((e.data?.fine as { amount: number }).amount))}`
+          ? `fine ${cop(Number((e.data?.fine as { amount?: number } | undefined)?.amount ?? 0))}`
           : e.type === 'penalty_settled'
             ? String(e.data?.settlement)
             : '',

@@ -47,16 +47,29 @@ try {
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'swl-consumer-'));
   // `npm pack` runs the prepack build; the tarball lands in the consumer folder.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, maxBuffer: 1 << 26 });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], {
+    cwd: root,
+    maxBuffer: 1 << 26,
+  });
   const tarball = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].filename as string;
   const peers = Object.fromEntries(
-    ['@mikro-orm/core', '@mikro-orm/sql', '@mikro-orm/migrations', '@mikro-orm/seeder', '@mikro-orm/postgresql', 'kysely'].map(
-      (name) => [name, pkg.devDependencies[name]],
-    ),
+    [
+      '@mikro-orm/core',
+      '@mikro-orm/sql',
+      '@mikro-orm/migrations',
+      '@mikro-orm/seeder',
+      '@mikro-orm/postgresql',
+      'kysely',
+    ].map((name) => [name, pkg.devDependencies[name]]),
   );
   writeFileSync(
     join(project, 'package.json'),
-    JSON.stringify({ name: 'swl-consumer', private: true, type: 'module', dependencies: { 'swl-library': `file:./${tarball}`, ...peers } }),
+    JSON.stringify({
+      name: 'swl-consumer',
+      private: true,
+      type: 'module',
+      dependencies: { 'swl-library': `file:./${tarball}`, ...peers },
+    }),
   );
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
   await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
@@ -71,8 +84,16 @@ afterAll(() => {
 
 it('the tarball holds the built code, types and both migration sets, and nothing from src/ or test/', async () => {
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
-  const files: string[] = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].files.map((f: { path: string }) => f.path);
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/migrations/sqlite/index.js', 'dist/migrations/postgresql/index.js', 'dist/seeders/index.js']) {
+  const files: string[] = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].files.map(
+    (f: { path: string }) => f.path,
+  );
+  for (const f of [
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/migrations/sqlite/index.js',
+    'dist/migrations/postgresql/index.js',
+    'dist/seeders/index.js',
+  ]) {
     expect(files).toContain(f);
   }
   expect(files.filter((f) => /^(src|test|scripts|bench|examples)\//.test(f))).toEqual([]);
@@ -86,7 +107,10 @@ describeEachDialect('installed tarball', (dialect) => {
   afterAll(async () => db?.drop());
 
   it('initializes a database and runs request → approve → return, importing only swl-library', async () => {
-    const { stdout } = await run(process.execPath, ['consumer.mjs', db.location], { cwd: project, timeout: 120_000 });
+    const { stdout } = await run(process.execPath, ['consumer.mjs', db.location], {
+      cwd: project,
+      timeout: 120_000,
+    });
     const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
     expect(result).toMatchObject({
       migrations: ['Swl20261122023337_init'],
