@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstanceEvent } from '../src/entities/instance-event.entity.ts';
 import { ItemInstance } from '../src/entities/item-instance.entity.ts';
+import { Loan } from '../src/entities/loan.entity.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
 import type { SwlErrorCode } from '../src/errors.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
@@ -65,6 +66,8 @@ describeEachDialect('LoanService', (dialect) => {
       requestedById: student.id,
     });
     expect(requested.requestDate.toISOString()).toBe(T0);
+    const row = await desk.em().findOneOrFail(Loan, requested.id);
+    expect([row.createdAt.toISOString(), row.updatedAt.toISOString()]).toEqual([T0, T0]); // row timestamps follow the clock
 
     desk.clock.advance({ hours: 1 });
     const approved = await loans.approve(desk.staff, { loanId: requested.id });
@@ -76,6 +79,9 @@ describeEachDialect('LoanService', (dialect) => {
 
     desk.clock.advance({ days: 2 });
     const back = await loans.return(desk.staff, { loanId: requested.id, outcome: 'ok', condition: 'bien' });
+    expect((await desk.em().findOneOrFail(Loan, requested.id)).updatedAt.getTime()).toBe(
+      Date.parse(T0) + HOUR + 2 * DAY,
+    );
     expect(back).toMatchObject({
       status: 'devuelto',
       returnOutcome: 'ok',

@@ -6,6 +6,7 @@ import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
+import { bindClock } from './clock-context.ts';
 import { toSwlError } from './translate-error.ts';
 
 /**
@@ -77,14 +78,16 @@ export abstract class ServiceBase {
     let result: T;
     try {
       result = await this.em.transactional(
-        (em) =>
-          body({
+        (em) => {
+          bindClock(em, this.clock);
+          return body({
             em,
             now,
             postgres,
             emit: (event) => events.push(event),
             loadActor: (actor) => loadActor(em, actor),
-          }),
+          });
+        },
         { clear: true },
       );
     } catch (error) {
