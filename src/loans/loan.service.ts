@@ -6,6 +6,7 @@
  * @module
  */
 import { type EntityManager, LockMode, ref } from '@mikro-orm/core';
+import { toInstanceChangeEvent } from '../catalog/views.ts';
 import type { InstanceEventType, InstanceStatus, ReturnOutcome } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { InstanceEvent } from '../entities/instance-event.entity.ts';
@@ -40,7 +41,6 @@ import {
   type LoanDetails,
   type LoanView,
   type OverdueLoanView,
-  toInstanceChangeEvent,
   toLoanEventView,
   toLoanTransitionEvent,
   toLoanView,

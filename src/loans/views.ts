@@ -6,10 +6,9 @@
  */
 
 import type { LoanEventType, LoanStatus, PenaltySettlement, ReturnOutcome } from '../domain/vocabulary.ts';
-import type { InstanceEvent } from '../entities/instance-event.entity.ts';
 import type { Loan } from '../entities/loan.entity.ts';
 import type { LoanEvent } from '../entities/loan-event.entity.ts';
-import type { InstanceChangeEvent, LoanTransitionEvent } from '../events.ts';
+import type { LoanTransitionEvent } from '../events.ts';
 import type { FineBreakdown } from './fines.ts';
 
 /** A loan as the desk sees it. */
@@ -146,20 +145,4 @@ export function toLoanEventView(event: LoanEvent): LoanEventView {
 /** @internal */
 export function toLoanTransitionEvent(event: LoanEvent): LoanTransitionEvent {
   return { kind: 'loan', loanId: event.loan.id, ...toLoanEventView(event) };
-}
-
-/** @internal */
-export function toInstanceChangeEvent(event: InstanceEvent): InstanceChangeEvent {
-  return {
-    kind: 'instance',
-    id: event.id,
-    instanceId: event.instance.id,
-    type: event.type,
-    from: event.fromStatus ?? null,
-    to: event.toStatus,
-    loanId: event.loan?.id ?? null,
-    actorId: event.actor?.id ?? null,
-    at: event.at,
-    note: event.note ?? null,
-  };
 }
