@@ -17,11 +17,25 @@ export const IdSchema = z.number().int().positive().max(MAX_ID);
 const noNul = (s: string) => !s.includes('\u0000');
 
 /**
- * Required text: trimmed, 1..`max` characters (UTF-16 code units), no NUL character.
+ * No lone UTF-16 surrogates: such a string is not Unicode text, and both databases would silently
+ * store U+FFFD in its place (so what is read back differs from what was written).
+ */
+const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
+const WELL_FORMED = { message: 'must be well-formed Unicode (no lone surrogates)' };
+
+/**
+ * Required text: trimmed, 1..`max` characters (UTF-16 code units), no NUL character, no lone
+ * surrogate.
  * @param max - maximum length after trimming.
  */
 export function requiredText(max: number) {
-  return z.string().trim().min(1).max(max).refine(noNul, { message: 'must not contain NUL characters' });
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine(noNul, { message: 'must not contain NUL characters' })
+    .refine(wellFormed, WELL_FORMED);
 }
 
 /**
@@ -33,7 +47,14 @@ export function optionalText(max: number) {
     .string()
     .nullish()
     .transform((s) => (typeof s === 'string' && s.trim() !== '' ? s.trim() : null))
-    .pipe(z.string().max(max).refine(noNul, { message: 'must not contain NUL characters' }).nullable());
+    .pipe(
+      z
+        .string()
+        .max(max)
+        .refine(noNul, { message: 'must not contain NUL characters' })
+        .refine(wellFormed, WELL_FORMED)
+        .nullable(),
+    );
 }
 
 /** Earliest and latest instants the package accepts (1970-01-01 .. 9999-12-31, UTC). */

@@ -65,6 +65,18 @@ export const INSTANCE_OPERATIONS = {
 export type InstanceOperation = keyof typeof INSTANCE_OPERATIONS;
 
 /**
+ * The event each direct operation records. An operation applies only to the transitions of its
+ * own event type, so `markFound` does not take a copy out of maintenance (that is `repair`) and
+ * `repair` does not bring back a lost copy (that is `markFound`).
+ */
+const OPERATION_EVENTS: Readonly<Record<InstanceOperation, InstanceEventType>> = {
+  sendToMaintenance: 'sent_to_maintenance',
+  repair: 'repaired',
+  markLost: 'marked_lost',
+  markFound: 'found',
+};
+
+/**
  * The transition from `from` to `to`, or `undefined` when none is allowed. With `via`, only
  * transitions of that kind are considered. Pure.
  */
@@ -97,7 +109,8 @@ export function instanceNextStates(from: InstanceStatus, via?: InstanceTransitio
 /**
  * The direct transition `operation` makes from `status`.
  * @throws SwlError `INVALID_TRANSITION` with `details: { entity: 'instance', from, to, operation, instanceId }`
- *   when the operation does not apply (e.g. a `prestado` copy, or `repair` of a `disponible` one).
+ *   when the operation does not apply (e.g. a `prestado` copy, `repair` of a `disponible` one, or
+ *   `markFound` of a copy in `mantenimiento`).
  */
 export function assertInstanceOperation(
   operation: InstanceOperation,
@@ -105,7 +118,9 @@ export function assertInstanceOperation(
   instanceId?: number,
 ): InstanceTransition {
   const to = INSTANCE_OPERATIONS[operation];
-  const transition = findInstanceTransition(status, to, 'direct');
+  const transition = INSTANCE_TRANSITIONS.find(
+    (t) => t.via === 'direct' && t.from === status && t.to === to && t.event === OPERATION_EVENTS[operation],
+  );
   if (!transition) {
     throw SwlError.invalidTransition('instance', status, to, { operation, instanceId });
   }

@@ -16,7 +16,13 @@ import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
-import { type CommandScope, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import {
+  type CommandScope,
+  loadActor,
+  lockFor,
+  ServiceBase,
+  type ServiceOptions,
+} from '../internal/service-base.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
 import { calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
@@ -514,6 +520,7 @@ export class LoanService extends ServiceBase {
   async getLoan(actor: Actor, input: GetLoanInput): Promise<LoanDetails> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', GetLoanInput, input);
     return this.read(async (em) => {
+      await loadActor(em, a);
       const loan = await em.findOne(Loan, i.loanId, { populate: ['instance'] });
       if (!loan) throw SwlError.notFound('loan', i.loanId);
       this.assertOwnOr(a, loan, 'loan:read:any');
@@ -538,6 +545,7 @@ export class LoanService extends ServiceBase {
       all: ['pendiente', 'aprobado', 'devuelto', 'rechazado'],
     }[i.scope] as Loan['status'][];
     return this.read(async (em) => {
+      await loadActor(em, a);
       const [items, total] = await em.findAndCount(
         Loan,
         { borrower: borrowerId, status: { $in: statuses } },
@@ -558,8 +566,9 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async pendingQueue(actor: Actor, input: PendingQueueInput = {}): Promise<Page<LoanView>> {
-    const { input: i } = this.authorize(actor, 'loan:read:any', PendingQueueInput, input);
+    const { actor: a, input: i } = this.authorize(actor, 'loan:read:any', PendingQueueInput, input);
     return this.read(async (em) => {
+      await loadActor(em, a);
       const [items, total] = await em.findAndCount(
         Loan,
         { status: 'pendiente' },
@@ -581,9 +590,10 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async overdueLoans(actor: Actor, input: OverdueLoansInput = {}): Promise<Page<OverdueLoanView>> {
-    const { input: i } = this.authorize(actor, 'loan:read:any', OverdueLoansInput, input);
+    const { actor: a, input: i } = this.authorize(actor, 'loan:read:any', OverdueLoansInput, input);
     const asOf = i.asOf ?? this.clock.now();
     return this.read(async (em) => {
+      await loadActor(em, a);
       const [loans, total] = await em.findAndCount(
         Loan,
         { status: 'aprobado', dueDate: { $lt: asOf } },
@@ -618,6 +628,7 @@ export class LoanService extends ServiceBase {
     if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
     const now = this.clock.now();
     return this.read(async (em) => {
+      await loadActor(em, a);
       const borrower = await em.findOne(User, borrowerId);
       if (!borrower) throw SwlError.notFound('user', borrowerId);
       const f = await borrowerFigures(em, borrowerId, now);

@@ -30,7 +30,10 @@ export const RecordVisitInput = z.strictObject({
 export type RecordVisitInput = z.input<typeof RecordVisitInput>;
 
 const fromBeforeTo = {
-  check: (v: { from: Date; to: Date }) => v.from.getTime() < v.to.getTime(),
+  // zod runs this object check even when `from` or `to` failed to parse (then it sees the raw
+  // input); those fields already carry their own issue, so only compare two instants.
+  check: (v: { from: unknown; to: unknown }) =>
+    !(v.from instanceof Date && v.to instanceof Date) || v.from.getTime() < v.to.getTime(),
   params: { message: '`from` must be before `to`', path: ['to'] },
 };
 

@@ -1,0 +1,1024 @@
+/**
+ * Hostile input (issue 7, part 3), on SQLite and PostgreSQL.
+ *
+ * 1. Every public command of every service, one field at a time, gets values it must refuse: SQL
+ *    fragments and wrong types in ids, enums, numbers and dates; NUL bytes, 1 MB strings, blank
+ *    required text, lone UTF-16 surrogates; NaN, ±Infinity, negative, fractional, huge and BigInt numbers; invalid,
+ *    offset-less, pre-1970 and far-future dates; unknown keys (also a JSON `__proto__` key), and
+ *    inputs that are not objects at all → `VALIDATION_FAILED` with a small error (the 1 MB value is
+ *    not echoed back), and not one row written in any table.
+ * 2. Malformed acting users → `VALIDATION_FAILED`; well-formed but false ones (unknown id, a role
+ *    the user does not have — also one inherited from the prototype —, a deactivated user) →
+ *    `FORBIDDEN`, on every command; nothing written.
+ * 3. Valid but hostile text in lookups (codes, logins, search words, exact filters): SQL fragments
+ *    find nothing, `%` and `_` match only themselves.
+ * 4. Text round-trips exactly: emoji (also ZWJ sequences), combining accents (NFD `e\u0301`),
+ *    quotes, backslashes, `%`, `_`, `!`, right-to-left text and SQL fragments, stored through the
+ *    services, come back byte-identical from the services' reads and from the database.
+ */
+import type { MikroORM } from '@mikro-orm/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogService } from '../../src/catalog/catalog.service.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { SwlError } from '../../src/errors.ts';
+import { LoanService } from '../../src/loans/loan.service.ts';
+import type { Actor } from '../../src/permissions.ts';
+import { PolicyService } from '../../src/policies/policy.service.ts';
+import { UserService } from '../../src/users/user.service.ts';
+import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
+import { type Desk, openDesk, T0 } from '../support/desk.ts';
+import { rowCounts } from '../support/fixtures.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The corpus
+// ---------------------------------------------------------------------------------------------
+
+const MB = 'x'.repeat(1 << 20);
+const SQL = ['1; drop table swl_loan; --', "' or '1'='1", '1 OR 1=1', "admin'--"];
+
+/** Values every number field refuses (all of them are integers with a range inside 0..2³¹−1). */
+const BAD_INT = [
+  -1,
+  1.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  1e308,
+  2 ** 31,
+  Number.MAX_SAFE_INTEGER + 2,
+  '5',
+  null,
+  true,
+  {},
+  [],
+  [1],
+  10n,
+  ...SQL,
+];
+/** Values every id field refuses. */
+const BAD_ID = [0, -0, ...BAD_INT];
+/** Values every required text field refuses. */
+const BAD_REQUIRED_TEXT = [
+  '',
+  '   ',
+  '\t\n',
+  'a\u0000b',
+  '\u0000',
+  'a\ud800b',
+  '\udfff',
+  MB,
+  42,
+  null,
+  {},
+  [],
+  true,
+];
+/** Values every optional text field refuses (`null` and blank mean "none" there). */
+const BAD_OPTIONAL_TEXT = ['a\u0000b', 'a\ud800b', '\udc00\ud800', `${MB}!`, 42, {}, [], true, Number.NaN];
+const BAD_ENUM = [...SQL, 'ADMIN', ' admin', 'admin ', '', '%', '_', null, 0, {}, []];
+const BAD_INSTANT = [
+  'yesterday',
+  '2026-02-30T00:00:00Z',
+  '2026-03-02T13:00:00',
+  '2026-03-02',
+  '2026-03-02T25:00:00Z',
+  '10000-01-01T00:00:00Z',
+  '+275760-09-13T00:00:00Z',
+  '1969-12-31T23:59:59Z',
+  new Date(Number.NaN),
+  new Date(8.64e15),
+  new Date(-1),
+  1_767_225_600_000,
+  "2026-03-02T13:00:00Z'; drop table swl_loan; --",
+  null,
+  {},
+];
+const BAD_BOOL = ['true', 'false', 1, 0, null, {}, 'yes'];
+const BAD_PASSWORD = ['', 'short', 'x'.repeat(257), MB, 'long enough pass\u0000word', 42, null, {}];
+const BAD_OFFERED_PASSWORD = ['', 'x'.repeat(257), MB, 42, null, {}];
+const BAD_EMAIL = [
+  'not-an-email',
+  'a@',
+  '@b.co',
+  "x@example.com' OR '1'='1",
+  `${MB}@x.co`,
+  'a\u0000@x.co',
+  42,
+  {},
+  true,
+];
+
+type Kind =
+  | 'int'
+  | 'id'
+  | 'text'
+  | 'optionalText'
+  | 'enum'
+  | 'instant'
+  | 'bool'
+  | 'password'
+  | 'offeredPassword'
+  | 'email';
+const BAD: Record<Kind, readonly unknown[]> = {
+  int: BAD_INT,
+  id: BAD_ID,
+  text: BAD_REQUIRED_TEXT,
+  optionalText: BAD_OPTIONAL_TEXT,
+  enum: BAD_ENUM,
+  instant: BAD_INSTANT,
+  bool: BAD_BOOL,
+  password: BAD_PASSWORD,
+  offeredPassword: BAD_OFFERED_PASSWORD,
+  email: BAD_EMAIL,
+};
+
+/** The longest prefix of `text` of at most `max` UTF-16 units that does not split a surrogate pair, trimmed. */
+function prefixOf(text: string, max: number): string {
+  let out = '';
+  for (const char of text) {
+    if (out.length + char.length > max) break;
+    out += char;
+  }
+  return out.trim();
+}
+
+/** A readable label for a hostile value (1 MB strings shortened). */
+function show(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || value === undefined) return String(value);
+  if (value instanceof Date) return `Date(${value.getTime()})`;
+  const json = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+  return json.length > 40 ? `${json.slice(0, 20)}…(${json.length} chars)` : json;
+}
+
+interface Services {
+  loans: LoanService;
+  catalog: CatalogService;
+  users: UserService;
+  visits: VisitorLogService;
+  policies: PolicyService;
+}
+
+/** One public command: how to call it, a valid input, and the kind of each of its fields. */
+interface Command {
+  name: string;
+  call: (s: Services, actor: unknown, input: unknown) => Promise<unknown>;
+  /** Valid in shape (every field of it passes validation); the ids need not exist. */
+  valid: Record<string, unknown>;
+  fields: Record<string, Kind>;
+  /** No acting user (`authenticate`). */
+  anonymous?: boolean;
+  /** An input that is valid and would reach the database (ids that exist), for the actor checks. */
+  live?: (f: Fixture) => Record<string, unknown>;
+}
+
+const page = { limit: 'int', offset: 'int' } as const;
+const copyOp = (op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound'): Command => ({
+  name: `catalog.${op}`,
+  call: (s, a, i) => s.catalog[op](a as Actor, i as never),
+  valid: { instanceId: 1, note: 'n', condition: 'c', expectedVersion: 1 },
+  fields: { instanceId: 'id', note: 'optionalText', condition: 'optionalText', expectedVersion: 'int' },
+  live: (f) => ({ instanceId: f.copyIds[1] }),
+});
+
+const COMMANDS: Command[] = [
+  // LoanService
+  {
+    name: 'loans.request',
+    call: (s, a, i) => s.loans.request(a as Actor, i as never),
+    valid: {
+      catalogEntryId: 1,
+      environment: 'Aula',
+      observation: 'o',
+      requestedDueDate: '2026-03-03T00:00:00Z',
+    },
+    fields: {
+      borrowerId: 'id',
+      instanceId: 'id',
+      catalogEntryId: 'id',
+      environment: 'optionalText',
+      requestedDueDate: 'instant',
+      observation: 'optionalText',
+    },
+    live: (f) => ({ catalogEntryId: f.entryId }),
+  },
+  {
+    name: 'loans.approve',
+    call: (s, a, i) => s.loans.approve(a as Actor, i as never),
+    valid: { loanId: 1, instanceId: 1, dueDate: '2026-03-03T00:00:00Z' },
+    fields: { loanId: 'id', instanceId: 'id', dueDate: 'instant' },
+    live: (f) => ({ loanId: f.pendingLoanId }),
+  },
+  {
+    name: 'loans.reject',
+    call: (s, a, i) => s.loans.reject(a as Actor, i as never),
+    valid: { loanId: 1, reason: 'r' },
+    fields: { loanId: 'id', reason: 'text' },
+    live: (f) => ({ loanId: f.pendingLoanId, reason: 'no' }),
+  },
+  {
+    name: 'loans.cancel',
+    call: (s, a, i) => s.loans.cancel(a as Actor, i as never),
+    valid: { loanId: 1, reason: 'r' },
+    fields: { loanId: 'id', reason: 'optionalText' },
+    live: (f) => ({ loanId: f.pendingLoanId }),
+  },
+  {
+    name: 'loans.renew',
+    call: (s, a, i) => s.loans.renew(a as Actor, i as never),
+    valid: { loanId: 1 },
+    fields: { loanId: 'id' },
+    live: (f) => ({ loanId: f.approvedLoanId }),
+  },
+  {
+    name: 'loans.return',
+    call: (s, a, i) => s.loans.return(a as Actor, i as never),
+    valid: { loanId: 1, outcome: 'ok', condition: 'c', observation: 'o' },
+    fields: { loanId: 'id', outcome: 'enum', condition: 'optionalText', observation: 'optionalText' },
+    live: (f) => ({ loanId: f.approvedLoanId }),
+  },
+  {
+    name: 'loans.settlePenalty',
+    call: (s, a, i) => s.loans.settlePenalty(a as Actor, i as never),
+    valid: { loanId: 1, settlement: 'paid', note: 'n' },
+    fields: { loanId: 'id', settlement: 'enum', note: 'optionalText' },
+    live: (f) => ({ loanId: f.approvedLoanId, settlement: 'paid' }),
+  },
+  {
+    name: 'loans.getLoan',
+    call: (s, a, i) => s.loans.getLoan(a as Actor, i as never),
+    valid: { loanId: 1 },
+    fields: { loanId: 'id' },
+    live: (f) => ({ loanId: f.pendingLoanId }),
+  },
+  {
+    name: 'loans.listBorrowerLoans',
+    call: (s, a, i) => s.loans.listBorrowerLoans(a as Actor, i as never),
+    valid: { borrowerId: 1, scope: 'all', limit: 10, offset: 0 },
+    fields: { ...page, borrowerId: 'id', scope: 'enum' },
+    live: (f) => ({ borrowerId: f.student.id }),
+  },
+  {
+    name: 'loans.pendingQueue',
+    call: (s, a, i) => s.loans.pendingQueue(a as Actor, i as never),
+    valid: { limit: 10, offset: 0 },
+    fields: { ...page },
+    live: () => ({}),
+  },
+  {
+    name: 'loans.overdueLoans',
+    call: (s, a, i) => s.loans.overdueLoans(a as Actor, i as never),
+    valid: { limit: 10, offset: 0, asOf: '2026-03-03T00:00:00Z' },
+    fields: { ...page, asOf: 'instant' },
+    live: () => ({}),
+  },
+  {
+    name: 'loans.borrowerStanding',
+    call: (s, a, i) => s.loans.borrowerStanding(a as Actor, i as never),
+    valid: { borrowerId: 1 },
+    fields: { borrowerId: 'id' },
+    live: (f) => ({ borrowerId: f.student.id }),
+  },
+  // CatalogService
+  {
+    name: 'catalog.createEntry',
+    call: (s, a, i) => s.catalog.createEntry(a as Actor, i as never),
+    valid: {
+      titleOrName: 'T',
+      category: 'general',
+      authorOrBrand: 'A',
+      identifier: 'I',
+      replacementCost: 0,
+      copies: 1,
+      condition: 'c',
+    },
+    fields: {
+      titleOrName: 'text',
+      category: 'enum',
+      authorOrBrand: 'optionalText',
+      identifier: 'optionalText',
+      replacementCost: 'int',
+      copies: 'int',
+      condition: 'optionalText',
+    },
+    live: () => ({ titleOrName: 'Never created', category: 'general', copies: 1 }),
+  },
+  {
+    name: 'catalog.addCopies',
+    call: (s, a, i) => s.catalog.addCopies(a as Actor, i as never),
+    valid: { catalogEntryId: 1, count: 1, condition: 'c' },
+    fields: { catalogEntryId: 'id', count: 'int', condition: 'optionalText' },
+    live: (f) => ({ catalogEntryId: f.entryId, count: 1 }),
+  },
+  {
+    name: 'catalog.updateEntry',
+    call: (s, a, i) => s.catalog.updateEntry(a as Actor, i as never),
+    valid: {
+      catalogEntryId: 1,
+      titleOrName: 'T',
+      category: 'general',
+      authorOrBrand: 'A',
+      identifier: 'I',
+      replacementCost: 1,
+    },
+    fields: {
+      catalogEntryId: 'id',
+      titleOrName: 'text',
+      category: 'enum',
+      authorOrBrand: 'optionalText',
+      identifier: 'optionalText',
+      replacementCost: 'int',
+    },
+    live: (f) => ({ catalogEntryId: f.entryId, titleOrName: 'Renamed' }),
+  },
+  {
+    name: 'catalog.search',
+    call: (s, a, i) => s.catalog.search(a as Actor, i as never),
+    valid: { text: 't', category: 'general', limit: 10, offset: 0 },
+    fields: { ...page, text: 'optionalText', category: 'enum' },
+    live: () => ({}),
+  },
+  {
+    name: 'catalog.getEntry',
+    call: (s, a, i) => s.catalog.getEntry(a as Actor, i as never),
+    valid: { catalogEntryId: 1 },
+    fields: { catalogEntryId: 'id' },
+    live: (f) => ({ catalogEntryId: f.entryId }),
+  },
+  {
+    name: 'catalog.listCopies',
+    call: (s, a, i) => s.catalog.listCopies(a as Actor, i as never),
+    valid: { catalogEntryId: 1, status: 'disponible', limit: 10, offset: 0 },
+    fields: { ...page, catalogEntryId: 'id', status: 'enum' },
+    live: (f) => ({ catalogEntryId: f.entryId }),
+  },
+  {
+    name: 'catalog.getCopyByCode',
+    call: (s, a, i) => s.catalog.getCopyByCode(a as Actor, i as never),
+    valid: { code: 'MOU-1-1' },
+    fields: { code: 'text' },
+    live: (f) => ({ code: f.copyCode }),
+  },
+  {
+    name: 'catalog.copyHistory',
+    call: (s, a, i) => s.catalog.copyHistory(a as Actor, i as never),
+    valid: { instanceId: 1 },
+    fields: { instanceId: 'id' },
+    live: (f) => ({ instanceId: f.copyIds[0] }),
+  },
+  copyOp('sendToMaintenance'),
+  copyOp('repair'),
+  copyOp('markLost'),
+  copyOp('markFound'),
+  // UserService
+  {
+    name: 'users.createUser',
+    call: (s, a, i) => s.users.createUser(a as Actor, i as never),
+    valid: {
+      documentId: 'D',
+      fullName: 'N',
+      email: 'n@example.edu',
+      phone: '1',
+      role: 'student',
+      programName: 'P',
+      password: 'correct horse battery',
+      mustChangePassword: true,
+    },
+    fields: {
+      documentId: 'text',
+      fullName: 'text',
+      email: 'email',
+      phone: 'optionalText',
+      role: 'enum',
+      programName: 'optionalText',
+      password: 'password',
+      mustChangePassword: 'bool',
+    },
+    live: () => ({ documentId: 'never-created', fullName: 'Never Created' }),
+  },
+  {
+    name: 'users.updateUser',
+    call: (s, a, i) => s.users.updateUser(a as Actor, i as never),
+    valid: { userId: 1, fullName: 'N', email: 'n@example.edu', phone: '1', programName: 'P' },
+    fields: {
+      userId: 'id',
+      fullName: 'text',
+      email: 'email',
+      phone: 'optionalText',
+      programName: 'optionalText',
+    },
+    live: (f) => ({ userId: f.student.id, fullName: 'Renamed' }),
+  },
+  {
+    name: 'users.changeRole',
+    call: (s, a, i) => s.users.changeRole(a as Actor, i as never),
+    valid: { userId: 1, role: 'teacher' },
+    fields: { userId: 'id', role: 'enum' },
+    live: (f) => ({ userId: f.student.id, role: 'teacher' }),
+  },
+  {
+    name: 'users.deactivate',
+    call: (s, a, i) => s.users.deactivate(a as Actor, i as never),
+    valid: { userId: 1_000_000 },
+    fields: { userId: 'id' },
+    live: (f) => ({ userId: f.student.id }),
+  },
+  {
+    name: 'users.reactivate',
+    call: (s, a, i) => s.users.reactivate(a as Actor, i as never),
+    valid: { userId: 1 },
+    fields: { userId: 'id' },
+    live: (f) => ({ userId: f.student.id }),
+  },
+  {
+    name: 'users.authenticate',
+    anonymous: true,
+    call: (s, _a, i) => s.users.authenticate(i as never),
+    valid: { login: 'someone@example.edu', password: 'x' },
+    fields: { login: 'text', password: 'offeredPassword' },
+  },
+  {
+    name: 'users.changePassword',
+    call: (s, a, i) => s.users.changePassword(a as Actor, i as never),
+    valid: { userId: 1, currentPassword: 'current one', newPassword: 'correct horse battery' },
+    fields: { userId: 'id', currentPassword: 'offeredPassword', newPassword: 'password' },
+    live: () => ({ currentPassword: 'current password!', newPassword: 'correct horse battery' }),
+  },
+  {
+    name: 'users.getUser',
+    call: (s, a, i) => s.users.getUser(a as Actor, i as never),
+    valid: { userId: 1 },
+    fields: { userId: 'id' },
+    live: (f) => ({ userId: f.student.id }),
+  },
+  {
+    name: 'users.listUsers',
+    call: (s, a, i) => s.users.listUsers(a as Actor, i as never),
+    valid: { text: 't', role: 'student', active: true, limit: 10, offset: 0 },
+    fields: { ...page, text: 'optionalText', role: 'enum', active: 'bool' },
+    live: () => ({}),
+  },
+  // VisitorLogService
+  {
+    name: 'visits.recordVisit',
+    call: (s, a, i) => s.visits.recordVisit(a as Actor, i as never),
+    valid: {
+      visitorName: 'V',
+      visitorId: '1',
+      role: 'visitor',
+      activity: 'estudio',
+      entryTime: '2026-03-01T00:00:00Z',
+      userId: 1,
+    },
+    fields: {
+      visitorName: 'text',
+      visitorId: 'text',
+      role: 'enum',
+      activity: 'text',
+      entryTime: 'instant',
+      userId: 'id',
+    },
+    live: () => ({ visitorName: 'Never', visitorId: '1', role: 'visitor', activity: 'estudio' }),
+  },
+  {
+    name: 'visits.list',
+    call: (s, a, i) => s.visits.list(a as Actor, i as never),
+    valid: {
+      from: '2026-01-01T00:00:00Z',
+      to: '2026-12-31T00:00:00Z',
+      role: 'student',
+      activity: 'a',
+      visitorId: '1',
+      limit: 10,
+      offset: 0,
+    },
+    fields: { ...page, from: 'instant', to: 'instant', role: 'enum', activity: 'text', visitorId: 'text' },
+    live: () => ({ from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' }),
+  },
+  {
+    name: 'visits.statistics',
+    call: (s, a, i) => s.visits.statistics(a as Actor, i as never),
+    valid: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', groupBy: 'day' },
+    fields: { from: 'instant', to: 'instant', groupBy: 'enum' },
+    live: () => ({ from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', groupBy: 'role' }),
+  },
+  {
+    name: 'visits.purge',
+    call: (s, a, i) => s.visits.purge(a as Actor, i as never),
+    valid: { olderThanDays: 365 },
+    fields: { olderThanDays: 'int' },
+    live: () => ({ olderThanDays: 1 }),
+  },
+  // PolicyService
+  {
+    name: 'policies.list',
+    call: (s, a, i) => s.policies.list(a as Actor, i as never),
+    valid: { category: 'general', role: 'student' },
+    fields: { category: 'enum', role: 'enum' },
+    live: () => ({}),
+  },
+  {
+    name: 'policies.get',
+    call: (s, a, i) => s.policies.get(a as Actor, i as never),
+    valid: { category: 'general', role: 'student' },
+    fields: { category: 'enum', role: 'enum' },
+    live: () => ({ category: 'general', role: 'student' }),
+  },
+  {
+    name: 'policies.upsert',
+    call: (s, a, i) => s.policies.upsert(a as Actor, i as never),
+    valid: {
+      category: 'premium',
+      role: 'student',
+      loanPeriod: 1,
+      loanPeriodUnit: 'hours',
+      maxActiveLoans: 1,
+      maxRenewals: 0,
+      environmentRequired: true,
+      fineAmount: 100,
+      fineInterval: 'hour',
+      gracePeriodMinutes: 0,
+      graceMode: 'deduct',
+      intervalRounding: 'down',
+      maxFine: 0,
+      capAtReplacementCost: true,
+    },
+    fields: {
+      category: 'enum',
+      role: 'enum',
+      loanPeriod: 'int',
+      loanPeriodUnit: 'enum',
+      maxActiveLoans: 'int',
+      maxRenewals: 'int',
+      environmentRequired: 'bool',
+      fineAmount: 'int',
+      fineInterval: 'enum',
+      gracePeriodMinutes: 'int',
+      graceMode: 'enum',
+      intervalRounding: 'enum',
+      maxFine: 'int',
+      capAtReplacementCost: 'bool',
+    },
+    live: () => ({
+      category: 'premium',
+      role: 'student',
+      loanPeriod: 1,
+      loanPeriodUnit: 'hours',
+      maxActiveLoans: 1,
+      maxRenewals: 0,
+      fineAmount: 100,
+      fineInterval: 'hour',
+    }),
+  },
+  {
+    name: 'policies.update',
+    call: (s, a, i) => s.policies.update(a as Actor, i as never),
+    valid: { category: 'general', role: 'student', maxRenewals: 1, loanPeriod: 3, expectedVersion: 1 },
+    fields: {
+      category: 'enum',
+      role: 'enum',
+      maxRenewals: 'int',
+      loanPeriod: 'int',
+      fineAmount: 'int',
+      maxFine: 'int',
+      environmentRequired: 'bool',
+      expectedVersion: 'int',
+    },
+    live: () => ({ category: 'general', role: 'student', maxRenewals: 4 }),
+  },
+  {
+    name: 'policies.delete',
+    call: (s, a, i) => s.policies.delete(a as Actor, i as never),
+    valid: { category: 'premium', role: 'teacher' },
+    fields: { category: 'enum', role: 'enum' },
+    live: () => ({ category: 'premium', role: 'teacher' }),
+  },
+];
+
+/** Methods on the service prototypes that are helpers, not public commands. */
+const PRIVATE_HELPERS = new Set([
+  'constructor',
+  'lockedLoan',
+  'lockedUser',
+  'assertOwnOr',
+  'loanEvent',
+  'instanceChange',
+  'changeStatus',
+  'createCopies',
+  'setActive',
+]);
+
+interface Fixture {
+  student: Actor;
+  inactiveAdmin: Actor;
+  entryId: number;
+  copyIds: number[];
+  copyCode: string;
+  pendingLoanId: number;
+  approvedLoanId: number;
+}
+
+/** Runs `call` and returns what it threw (fails when it resolved). */
+async function refusal(call: () => Promise<unknown>, label: string): Promise<SwlError> {
+  let caught: unknown;
+  try {
+    await call();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `${label}: expected a refusal`).toBeInstanceOf(SwlError);
+  return caught as SwlError;
+}
+
+describe('hostile-input corpus covers every public command', () => {
+  it('names every public method of the five services', () => {
+    const listed = new Set(COMMANDS.map((c) => c.name));
+    for (const [prefix, service] of [
+      ['loans', LoanService],
+      ['catalog', CatalogService],
+      ['users', UserService],
+      ['visits', VisitorLogService],
+      ['policies', PolicyService],
+    ] as const) {
+      for (const method of Object.getOwnPropertyNames(service.prototype)) {
+        if (PRIVATE_HELPERS.has(method)) continue;
+        expect(listed, `${prefix}.${method} is missing from the corpus`).toContain(`${prefix}.${method}`);
+      }
+    }
+  });
+});
+
+describeEachDialect('hostile input', (dialect) => {
+  let t: TestOrm;
+  let desk: Desk;
+  let f: Fixture;
+  const clock = new ManualClock(T0);
+  const services = (orm: MikroORM = t.orm): Services => ({
+    loans: new LoanService(orm.em.fork(), { clock }),
+    catalog: new CatalogService(orm.em.fork(), { clock }),
+    users: new UserService(orm.em.fork(), { clock }),
+    visits: new VisitorLogService(orm.em.fork(), { clock }),
+    policies: new PolicyService(orm.em.fork(), { clock }),
+  });
+
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    desk = await openDesk(t.orm);
+    const student = await desk.user('student');
+    const inactiveAdmin = await desk.user('admin', { active: false });
+    const entry = await desk.entry('general', 3);
+    const loans = new LoanService(t.orm.em.fork(), { clock });
+    const pending = await loans.request(student, { catalogEntryId: entry.id });
+    const approved = await loans.request(student, { catalogEntryId: entry.id });
+    await loans.approve(desk.staff, { loanId: approved.id });
+    f = {
+      student,
+      inactiveAdmin,
+      entryId: entry.id,
+      copyIds: entry.copies,
+      copyCode: `TST-${entry.id}-3`,
+      pendingLoanId: pending.id,
+      approvedLoanId: approved.id,
+    };
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses hostile values in every field of every command with VALIDATION_FAILED, writing nothing', async () => {
+    const before = await rowCounts(t.orm);
+    let calls = 0;
+    for (const command of COMMANDS) {
+      const s = services();
+      for (const [field, kind] of Object.entries(command.fields)) {
+        for (const value of BAD[kind]) {
+          const input = { ...command.valid, [field]: value };
+          const label = `${command.name} ${field}=${show(value)}`;
+          const error = await refusal(() => command.call(s, desk.admin, input), label);
+          expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('VALIDATION_FAILED');
+          expect(JSON.stringify(error).length, `${label}: the error echoes the input`).toBeLessThan(4000);
+          calls += 1;
+        }
+      }
+      // Unknown keys (also a `__proto__` key as JSON.parse makes it) and inputs that are not objects.
+      const extra = [
+        { ...command.valid, isAdmin: true },
+        JSON.parse(`{"__proto__": {"isAdmin": true}, ${JSON.stringify(command.valid).slice(1)}`),
+        null,
+        'loanId=1',
+        42,
+        [command.valid],
+      ];
+      for (const input of extra) {
+        const label = `${command.name} input=${show(input)}`;
+        const error = await refusal(() => command.call(s, desk.admin, input), label);
+        expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('VALIDATION_FAILED');
+        calls += 1;
+      }
+    }
+    expect(calls).toBeGreaterThan(2000);
+    expect(await rowCounts(t.orm)).toEqual(before);
+  });
+
+  it('refuses malformed acting users with VALIDATION_FAILED and false ones with FORBIDDEN, on every command', async () => {
+    const before = await rowCounts(t.orm);
+    const malformed: unknown[] = [
+      null,
+      undefined,
+      {},
+      'admin',
+      { id: String(desk.admin.id), role: 'admin' },
+      { id: desk.admin.id, role: 'root' },
+      { id: desk.admin.id, role: 'ADMIN' },
+      { id: desk.admin.id },
+      { id: -1, role: 'admin' },
+      { id: 1.5, role: 'admin' },
+      { id: Number.NaN, role: 'admin' },
+      { id: BigInt(desk.admin.id), role: 'admin' },
+      { id: desk.admin.id, role: 'admin', extra: true },
+      JSON.parse(`{"id": ${f.student.id}, "role": "student", "__proto__": {"role": "admin"}}`),
+    ];
+    const falseActors: Array<[string, unknown]> = [
+      ['an unknown user', { id: 1_999_999_999, role: 'admin' }],
+      ['a student claiming to be admin', { id: f.student.id, role: 'admin' }],
+      [
+        'a role inherited from the prototype',
+        Object.assign(Object.create({ role: 'admin' }), { id: f.student.id }),
+      ],
+      ['a deactivated admin', f.inactiveAdmin],
+    ];
+    for (const command of COMMANDS) {
+      if (command.anonymous || !command.live) continue;
+      const input = command.live(f);
+      for (const actor of malformed) {
+        const label = `${command.name} actor=${show(actor)}`;
+        const error = await refusal(() => command.call(services(), actor, input), label);
+        expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('VALIDATION_FAILED');
+      }
+      for (const [who, actor] of falseActors) {
+        const label = `${command.name} by ${who}`;
+        const error = await refusal(() => command.call(services(), actor, input), label);
+        expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('FORBIDDEN');
+      }
+    }
+    expect(await rowCounts(t.orm)).toEqual(before);
+  });
+
+  it('finds nothing for SQL fragments in lookups, and matches % and _ only literally', async () => {
+    const before = await rowCounts(t.orm);
+    const s = services();
+    const nasty = [...SQL, '%', '_', '%%', '!%', "' OR ''='", '*', '\\', '\\%'];
+    for (const text of nasty) {
+      await expect(s.catalog.getCopyByCode(desk.admin, { code: text }), `code ${text}`).rejects.toMatchObject(
+        {
+          code: 'NOT_FOUND',
+        },
+      );
+      for (const login of [text, `${text}@example.edu`]) {
+        await expect(
+          s.users.authenticate({ login, password: 'whatever it is' }),
+          `login ${login}`,
+        ).rejects.toMatchObject({
+          code: 'AUTH_FAILED',
+        });
+      }
+      const visits = await s.visits.list(desk.admin, {
+        from: '1970-01-01T00:00:00Z',
+        to: '9999-01-01T00:00:00Z',
+        visitorId: prefixOf(text, 20),
+        activity: prefixOf(text, 50),
+      });
+      expect(visits.total, `visitorId ${text}`).toBe(0);
+    }
+    // Search: every hit really contains the character; a lone wildcard does not match everything.
+    const all = await s.catalog.search(desk.admin, { limit: 500 });
+    expect(all.total).toBeGreaterThan(0);
+    for (const char of ['%', '_', '!']) {
+      const hits = await s.catalog.search(desk.admin, { text: char, limit: 500 });
+      expect(hits.total, `search ${char}`).toBeLessThan(all.total);
+      for (const hit of hits.items) {
+        expect(`${hit.titleOrName} ${hit.authorOrBrand ?? ''} ${hit.identifier ?? ''}`).toContain(char);
+      }
+      const users = await s.users.listUsers(desk.admin, { text: char, limit: 500 });
+      for (const u of users.items) expect(`${u.documentId} ${u.fullName} ${u.email ?? ''}`).toContain(char);
+    }
+    for (const text of SQL) {
+      expect((await s.catalog.search(desk.admin, { text })).total, `search ${text}`).toBe(0);
+      expect((await s.users.listUsers(desk.admin, { text })).total, `listUsers ${text}`).toBe(0);
+    }
+    expect(await rowCounts(t.orm)).toEqual(before);
+  });
+
+  describe('regressions found by this corpus', () => {
+    it('LoanService reads refuse an unknown, deactivated or re-roled acting user (they did not load it)', async () => {
+      const loans = () => new LoanService(t.orm.em.fork(), { clock });
+      for (const actor of [
+        { id: 1_999_999_999, role: 'admin' as const },
+        f.inactiveAdmin,
+        { id: f.student.id, role: 'staff' as const },
+      ]) {
+        for (const read of [
+          () => loans().getLoan(actor, { loanId: f.pendingLoanId }),
+          () => loans().listBorrowerLoans(actor, { borrowerId: f.student.id }),
+          () => loans().pendingQueue(actor),
+          () => loans().overdueLoans(actor),
+          () => loans().borrowerStanding(actor, { borrowerId: f.student.id }),
+        ]) {
+          await expect(read()).rejects.toMatchObject({ name: 'SwlError', code: 'FORBIDDEN' });
+        }
+      }
+    });
+
+    it('an unparseable period in visits.list/statistics is VALIDATION_FAILED, not a raw TypeError', async () => {
+      const visits = new VisitorLogService(t.orm.em.fork(), { clock });
+      for (const period of [
+        { from: 'yesterday', to: '2026-12-31T00:00:00Z' },
+        { from: '2026-01-01T00:00:00Z', to: null },
+      ]) {
+        await expect(visits.list(desk.admin, period as never)).rejects.toMatchObject({
+          name: 'SwlError',
+          code: 'VALIDATION_FAILED',
+        });
+        await expect(
+          visits.statistics(desk.admin, { ...period, groupBy: 'day' } as never),
+        ).rejects.toMatchObject({
+          name: 'SwlError',
+          code: 'VALIDATION_FAILED',
+        });
+      }
+    });
+
+    it('text with a lone surrogate is refused, not stored as U+FFFD', async () => {
+      const before = await rowCounts(t.orm);
+      const users = new UserService(t.orm.em.fork(), { clock });
+      await expect(
+        users.createUser(desk.admin, { documentId: 'lone-\ud800', fullName: 'Lone' }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(
+        users.createUser(desk.admin, { documentId: 'lone-1', fullName: 'a\udc00b' }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+  });
+
+  /** Text that must come back exactly as it went in. */
+  const TEXTS = {
+    emoji: 'Cámara 📷 Sony 😀 👩‍👩‍👧‍👦',
+    nfd: 'Jose\u0301 Pe\u0301rez — cafe\u0301',
+    quotes: `O'Brien "Bob" ‘curly’ «angle» \`tick\``,
+    backslashes: "C:\\path\\to\\file \\n \\0 \\\\ it\\'s",
+    wildcards: '100% _real_ !bang %_!',
+    sql: "'); drop table swl_user; --",
+    rtl: 'مرحبا بالعالم ‏שלום',
+    zeroWidth: 'a\u200bb\u200dc',
+  };
+
+  it('round-trips emoji, combining accents, quotes, backslashes and wildcards byte for byte', async () => {
+    const s = services();
+    const raw = async (sql: string, id: number) =>
+      (await t.orm.em.fork().getConnection().execute<Record<string, unknown>[]>(sql, [id]))[0] ?? {};
+    const same = (got: unknown, want: string, label: string) => {
+      expect(got, label).toBe(want);
+      expect(Buffer.from(String(got), 'utf8').equals(Buffer.from(want, 'utf8')), label).toBe(true);
+    };
+    const entryIds = new Map<string, number>();
+
+    for (const [name, text] of Object.entries(TEXTS)) {
+      // Users: name, phone-sized and programme fields; the document id where it fits (≤ 20).
+      const documentId = prefixOf(`${name.slice(0, 3)}${text}`, 20);
+      const user = await s.users.createUser(desk.admin, {
+        documentId,
+        fullName: text,
+        programName: `${text} ${name}`,
+        role: 'teacher',
+      });
+      same(user.fullName, text, `${name}: createUser`);
+      const read = await s.users.getUser(desk.admin, { userId: user.id });
+      same(read.fullName, text, `${name}: getUser`);
+      same(read.documentId, documentId, `${name}: documentId`);
+      same(read.programName, `${text} ${name}`, `${name}: programName`);
+      same(
+        (await raw('select full_name from swl_user where id = ?', user.id)).full_name,
+        text,
+        `${name}: SQL`,
+      );
+      const renamed = `${text} (2)`;
+      await s.users.updateUser(desk.admin, { userId: user.id, fullName: renamed });
+      same((await s.users.getUser(desk.admin, { userId: user.id })).fullName, renamed, `${name}: updateUser`);
+      const listed = await s.users.listUsers(desk.admin, { text: documentId, limit: 500 });
+      expect(
+        listed.items.map((u) => u.id),
+        `${name}: listUsers by document id`,
+      ).toContain(user.id);
+
+      // Catalog: title, author, identifier (≤ 50), copy condition, event note.
+      const { entry, copies } = await s.catalog.createEntry(desk.admin, {
+        titleOrName: text,
+        authorOrBrand: `${text}!`,
+        identifier: prefixOf(text, 50),
+        category: 'general',
+        replacementCost: 1000,
+        copies: 2,
+        condition: prefixOf(text, 100),
+      });
+      entryIds.set(name, entry.id);
+      const got = await s.catalog.getEntry(desk.admin, { catalogEntryId: entry.id });
+      same(got.titleOrName, text, `${name}: getEntry title`);
+      same(got.authorOrBrand, `${text}!`, `${name}: author`);
+      same(got.identifier, prefixOf(text, 50), `${name}: identifier`);
+      same(
+        (await raw('select title_or_name from swl_catalog where id = ?', entry.id)).title_or_name,
+        text,
+        `${name}: SQL title`,
+      );
+      const copy = copies[0] as { id: number; code: string };
+      const shelf = await s.catalog.listCopies(desk.admin, { catalogEntryId: entry.id });
+      same(shelf.items[0]?.condition, prefixOf(text, 100), `${name}: condition`);
+      await s.catalog.sendToMaintenance(desk.admin, {
+        instanceId: copy.id,
+        note: text,
+        condition: `${text}?`,
+      });
+      const history = await s.catalog.copyHistory(desk.admin, { instanceId: copy.id });
+      same(history.at(-1)?.note, text, `${name}: copy note`);
+      same(
+        (await s.catalog.getCopyByCode(desk.admin, { code: copy.code })).condition,
+        `${text}?`,
+        `${name}: copy`,
+      );
+      await s.catalog.updateEntry(desk.admin, { catalogEntryId: entry.id, titleOrName: `${text} v2` });
+      same(
+        (await s.catalog.getEntry(desk.admin, { catalogEntryId: entry.id })).titleOrName,
+        `${text} v2`,
+        name,
+      );
+
+      // Loans: environment (≤ 50), observation, rejection and cancellation reasons, return
+      // observation, settlement note (kept in the event's JSON data).
+      const borrower = { id: user.id, role: 'teacher' as const };
+      const loan = await s.loans.request(borrower, {
+        catalogEntryId: entry.id,
+        environment: prefixOf(text, 50),
+        observation: text,
+      });
+      const cancelled = await s.loans.request(borrower, { catalogEntryId: entry.id });
+      await s.loans.cancel(borrower, { loanId: cancelled.id, reason: text });
+      const rejected = await s.loans.request(borrower, { catalogEntryId: entry.id });
+      await s.loans.reject(desk.staff, { loanId: rejected.id, reason: `${text}.` });
+      await s.loans.approve(desk.staff, { loanId: loan.id });
+      await s.loans.return(desk.staff, {
+        loanId: loan.id,
+        outcome: 'lost',
+        observation: `${text} returned`,
+      });
+      await s.loans.settlePenalty(desk.staff, { loanId: loan.id, settlement: 'waived', note: text });
+      const details = await s.loans.getLoan(borrower, { loanId: loan.id });
+      same(details.environment, prefixOf(text, 50), `${name}: environment`);
+      same(details.observation, `${text} returned`, `${name}: observation`);
+      same(details.events.at(-1)?.data?.note, text, `${name}: settlement note (JSON)`);
+      same(
+        (await s.loans.getLoan(borrower, { loanId: cancelled.id })).rejectionReason,
+        text,
+        `${name}: cancel`,
+      );
+      same(
+        (await s.loans.getLoan(borrower, { loanId: rejected.id })).rejectionReason,
+        `${text}.`,
+        `${name}: reject`,
+      );
+      const mine = await s.loans.listBorrowerLoans(borrower, { scope: 'all' });
+      expect(mine.items.map((l) => l.id).sort()).toEqual([loan.id, cancelled.id, rejected.id].sort());
+
+      // Visitor log: name, document (≤ 20), activity (≤ 50), found again by the exact filters.
+      const visitorId = prefixOf(text, 20);
+      const activity = prefixOf(text, 50);
+      const visit = await s.visits.recordVisit(desk.staff, {
+        visitorName: text,
+        visitorId,
+        activity,
+        role: 'visitor',
+      });
+      same(visit.visitorName, text, `${name}: visit`);
+      const found = await s.visits.list(desk.staff, {
+        from: '2026-01-01T00:00:00Z',
+        to: '2027-01-01T00:00:00Z',
+        visitorId,
+        activity,
+      });
+      expect(
+        found.items.map((v) => v.id),
+        `${name}: visits by exact visitor id and activity`,
+      ).toEqual([visit.id]);
+      same(found.items[0]?.visitorName, text, `${name}: listed visit`);
+    }
+
+    // The catalog search finds each entry by its own words, accents and wildcards included.
+    const search = async (text: string) =>
+      (await s.catalog.search(desk.admin, { text, limit: 500 })).items.map((e) => e.id);
+    expect(await search('100%')).toEqual([entryIds.get('wildcards')]);
+    expect(await search('_real_')).toEqual([entryIds.get('wildcards')]);
+    expect(await search('📷')).toEqual([entryIds.get('emoji')]);
+    expect(await search('José')).toEqual([entryIds.get('nfd')]);
+    expect(await search("O'Brien")).toEqual([entryIds.get('quotes')]);
+    expect(await search('C:\\path')).toEqual([entryIds.get('backslashes')]);
+  });
+});

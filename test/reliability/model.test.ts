@@ -1,0 +1,1017 @@
+/**
+ * Model-based property tests of the lending desk (issue 7, part 1).
+ *
+ * fast-check generates random sequences of commands by random actors — loan requests (by copy and
+ * by title, for oneself or for someone else), approvals (with and without a chosen copy),
+ * rejections, cancellations, renewals, returns (ok / damaged / lost), penalty settlements
+ * (paid / waived), the direct copy operations (maintenance, repair, lost, found), deactivating and
+ * reactivating users, and clock advances — and runs them against the real services and against a
+ * small in-memory model written below. The model predicts, for every command, success or the exact
+ * error code. After every step the database must agree with the model (loan and copy statuses,
+ * copies held, request/approval/due/return dates, renewals, penalties, settlements, events per
+ * loan, users' active flags) and the invariants
+ * must hold, checked with SQL:
+ *
+ * - a copy is `prestado` iff exactly one `aprobado` loan holds it (never two);
+ * - no loan leaves a terminal state (`devuelto`, `rechazado`) — compared with the previous step;
+ * - every loan transition has exactly one `LoanEvent`, and a loan's last event leads to its status;
+ * - penalties are non-negative integers and `finalPenalty = overdueFine + replacementCharge`;
+ * - returned loans have return ≥ approval ≥ request dates; approved loans have a copy and dates.
+ *
+ * Each run starts from a fresh small dataset (an admin, a staff member, three borrowers of mixed
+ * roles, a general and a premium entry with 2–3 copies each, the default policies), made by
+ * deleting the previous run's rows (children first) rather than creating a database.
+ *
+ * Reproducing a failure: fast-check prints `seed` and `path` of the shrunk counterexample. Run
+ *
+ *   SWL_PBT_SEED=<seed> SWL_PBT_PATH=<path> npx vitest run test/reliability/model.test.ts
+ *
+ * adding `-t '[sqlite]'` or `-t '[postgresql]'` to replay only the dialect that failed
+ * (`SWL_PBT_PATH` is optional; without it the whole property replays from the seed). More or fewer
+ * runs: `SWL_PBT_RUNS=<n>` (default 40 per dialect); longer sequences: `SWL_PBT_STEPS=<n>`
+ * (default 60); how long shrinking may take before the smallest counterexample so far is
+ * reported: `SWL_PBT_SHRINK_MS=<ms>` (default 120000); how often each command succeeded or failed
+ * with which code: `SWL_PBT_STATS=1`.
+ */
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CatalogService } from '../../src/catalog/catalog.service.ts';
+import { ManualClock } from '../../src/clock.ts';
+import type {
+  Category,
+  InstanceStatus,
+  LoanStatus,
+  PenaltySettlement,
+  ReturnOutcome,
+  Role,
+} from '../../src/domain/vocabulary.ts';
+import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
+import { InstanceEvent } from '../../src/entities/instance-event.entity.ts';
+import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
+import { Loan } from '../../src/entities/loan.entity.ts';
+import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
+import { User } from '../../src/entities/user.entity.ts';
+import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
+import { LoanService } from '../../src/loans/loan.service.ts';
+import { type Capability, can } from '../../src/permissions.ts';
+import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
+import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
+import { UserService } from '../../src/users/user.service.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
+import { T0 } from '../support/desk.ts';
+
+const RUNS = Number(process.env.SWL_PBT_RUNS ?? 40);
+const STEPS = Number(process.env.SWL_PBT_STEPS ?? 60);
+const SEED = process.env.SWL_PBT_SEED === undefined ? undefined : Number(process.env.SWL_PBT_SEED);
+const PATH = process.env.SWL_PBT_PATH;
+const SHRINK_MS = Number(process.env.SWL_PBT_SHRINK_MS ?? 120_000);
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const UNIT_MS = { minutes: MINUTE, hours: HOUR, days: 24 * HOUR } as const;
+const INTERVAL_MINUTES = { minute: 1, hour: 60, day: 1440, week: 10080 } as const;
+/** An id no row has. */
+const MISSING_ID = 2_000_000_000;
+
+// ---------------------------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------------------------
+
+interface MUser {
+  id: number;
+  role: Role;
+  active: boolean;
+}
+interface MEntry {
+  id: number;
+  category: Category;
+  replacementCost: number;
+}
+interface MCopy {
+  id: number;
+  entry: number;
+  sequence: number;
+  status: InstanceStatus;
+}
+interface MLoan {
+  id: number;
+  borrower: number;
+  entry: number;
+  instance: number | null;
+  status: LoanStatus;
+  requestDate: number;
+  requestedDue: number | null;
+  approvalDate: number | null;
+  dueDate: number | null;
+  returnDate: number | null;
+  renewalCount: number;
+  finalPenalty: number;
+  settlement: PenaltySettlement | null;
+  /** Successful transitions so far = LoanEvents the database must hold for this loan. */
+  events: number;
+}
+
+class Model {
+  /** admin, staff, then the three borrowers. */
+  readonly people: MUser[];
+  readonly entries: MEntry[];
+  readonly copies: MCopy[];
+  readonly loans: MLoan[] = [];
+  now: number;
+
+  constructor(people: MUser[], entries: MEntry[], copies: MCopy[], now: number) {
+    this.people = people;
+    this.entries = entries;
+    this.copies = copies;
+    this.now = now;
+  }
+
+  user(id: number): MUser | undefined {
+    return this.people.find((u) => u.id === id);
+  }
+  entry(id: number): MEntry | undefined {
+    return this.entries.find((e) => e.id === id);
+  }
+  copy(id: number): MCopy | undefined {
+    return this.copies.find((c) => c.id === id);
+  }
+
+  policy(category: Category, role: Role): LoanPolicyRule | undefined {
+    return DEFAULT_LOAN_POLICIES.find((p) => p.category === category && p.role === role);
+  }
+
+  /** DESIGN §5 automatic blocks at the model's now. */
+  blocked(borrower: number): boolean {
+    return this.loans.some(
+      (l) =>
+        l.borrower === borrower &&
+        ((l.status === 'aprobado' && (l.dueDate as number) < this.now) ||
+          (l.status === 'devuelto' && l.finalPenalty > 0 && l.settlement === null)),
+    );
+  }
+
+  /** DESIGN §5 fine rule, written out again (not the package's calculator). */
+  fine(loan: MLoan, policy: LoanPolicyRule, replacementCost: number): number {
+    const overdue = Math.max(
+      0,
+      Math.floor(this.now / MINUTE) - Math.floor((loan.dueDate as number) / MINUTE),
+    );
+    if (overdue <= policy.gracePeriodMinutes) return 0;
+    const counted = policy.graceMode === 'deduct' ? overdue - policy.gracePeriodMinutes : overdue;
+    const length = INTERVAL_MINUTES[policy.fineInterval];
+    const intervals =
+      policy.intervalRounding === 'down' ? Math.floor(counted / length) : Math.ceil(counted / length);
+    let amount = intervals * policy.fineAmount;
+    if (policy.maxFine > 0) amount = Math.min(amount, policy.maxFine);
+    if (policy.capAtReplacementCost) amount = Math.min(amount, replacementCost);
+    return amount;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+/** Index into `model.people` (0 admin, 1 staff, 2–4 borrowers), or the loan's own borrower. */
+type ActorPick = number | 'owner';
+/**
+ * A loan or copy: the `n`-th most recent (modulo their number), among those the command applies to
+ * when `fit` (falling back to all of them), or an id that does not exist.
+ */
+type Pick = { n: number; fit: boolean } | 'missing';
+type LoanPick = Pick;
+type CopyPick = Pick;
+
+type Step =
+  | {
+      kind: 'request';
+      actor: ActorPick;
+      borrower: 'self' | number | 'missing';
+      target: { copy: CopyPick } | { entry: 0 | 1 | 'missing' };
+      environment: boolean;
+      dueInHours: number | null;
+    }
+  | { kind: 'approve'; actor: ActorPick; loan: LoanPick; copy: CopyPick | null }
+  | { kind: 'reject'; actor: ActorPick; loan: LoanPick }
+  | { kind: 'cancel'; actor: ActorPick; loan: LoanPick }
+  | { kind: 'renew'; actor: ActorPick; loan: LoanPick }
+  | { kind: 'return'; actor: ActorPick; loan: LoanPick; outcome: ReturnOutcome }
+  | { kind: 'settle'; actor: ActorPick; loan: LoanPick; settlement: PenaltySettlement }
+  | {
+      kind: 'copy';
+      actor: ActorPick;
+      op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound';
+      copy: CopyPick;
+    }
+  | { kind: 'deactivate' | 'reactivate'; actor: ActorPick; user: number | 'missing' }
+  | { kind: 'advance'; minutes: number };
+
+const anyActor = fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant<'owner'>('owner'));
+const deskActor = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(0, 1) },
+  { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) },
+);
+const pick: fc.Arbitrary<Pick> = fc.oneof(
+  {
+    weight: 15,
+    arbitrary: fc.record({
+      n: fc.nat(40),
+      fit: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(true) },
+        { weight: 1, arbitrary: fc.constant(false) },
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant<'missing'>('missing') },
+);
+const loanPick = pick;
+const copyPick = pick;
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('request' as const),
+      actor: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 2, max: 4 }) }, anyActor),
+      borrower: fc.oneof(
+        { weight: 8, arbitrary: fc.constant<'self'>('self') },
+        { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }) },
+        { weight: 1, arbitrary: fc.constant<'missing'>('missing') },
+      ),
+      target: fc.oneof(
+        fc.record({ copy: copyPick }),
+        fc.record({ entry: fc.constantFrom<0 | 1 | 'missing'>(0, 0, 1, 1, 'missing') }),
+      ),
+      environment: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(true) },
+        { weight: 1, arbitrary: fc.constant(false) },
+      ),
+      dueInHours: fc.option(fc.constantFrom(-1, 0, 2, 30, 100, 500), { freq: 4 }),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('approve' as const),
+      actor: deskActor,
+      loan: loanPick,
+      copy: fc.option(copyPick, { freq: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('reject' as const), actor: deskActor, loan: loanPick }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('cancel' as const), actor: anyActor, loan: loanPick }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('renew' as const), actor: anyActor, loan: loanPick }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('return' as const),
+      actor: deskActor,
+      loan: loanPick,
+      outcome: fc.constantFrom<ReturnOutcome>('ok', 'ok', 'damaged', 'lost', 'lost'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('settle' as const),
+      actor: deskActor,
+      loan: loanPick,
+      settlement: fc.constantFrom<PenaltySettlement>('paid', 'waived'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('copy' as const),
+      actor: deskActor,
+      op: fc.constantFrom('sendToMaintenance', 'repair', 'markLost', 'markFound'),
+      copy: copyPick,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('deactivate' as const, 'reactivate' as const),
+      actor: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, anyActor),
+      user: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant<'missing'>('missing')),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      // a minute, half an hour, past the 60-min grace, a premium loan period, a day, a student loan…
+      minutes: fc.constantFrom(1, 30, 61, 180, 8 * 60 + 16, 24 * 60, 3 * 24 * 60 + 61, 8 * 24 * 60),
+    }),
+  },
+);
+
+/** One run's dataset: the third borrower's role and the copy counts vary. */
+const datasetArb = fc.record({
+  thirdBorrower: fc.constantFrom<Role>('student', 'teacher', 'staff'),
+  generalCopies: fc.integer({ min: 2, max: 3 }),
+  premiumCopies: fc.integer({ min: 2, max: 3 }),
+  generalReplacementCost: fc.constantFrom(0, 5_000_000),
+});
+type Dataset = typeof datasetArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** What the model expects of a command. */
+type Expectation =
+  | { ok: true; apply: (result: unknown) => void }
+  | { ok: false; code: SwlErrorCode; why: string };
+
+const refuse = (code: SwlErrorCode, why: string): Expectation => ({ ok: false, code, why });
+
+// ---------------------------------------------------------------------------------------------
+// The property
+// ---------------------------------------------------------------------------------------------
+
+describeEachDialect('model-based lending desk', (dialect) => {
+  let t: TestOrm;
+  let run = 0;
+  /** Outcomes per command, printed with `SWL_PBT_STATS=1` to see what the generator reaches. */
+  const tally = new Map<string, number>();
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    const em = t.orm.em.fork();
+    for (const rule of DEFAULT_LOAN_POLICIES) em.create(LoanPolicy, { ...rule });
+    await em.flush();
+  });
+  afterAll(async () => {
+    if (process.env.SWL_PBT_STATS === '1') {
+      console.log(
+        [...tally]
+          .sort()
+          .map(([k, n]) => `[${dialect}] ${k}: ${n}`)
+          .join('\n'),
+      );
+    }
+    await t?.close();
+  });
+
+  /** Deletes every row but the policies, children first. */
+  async function reset(orm: MikroORM) {
+    const connection = orm.em.getConnection();
+    for (const table of [
+      'swl_loan_event',
+      'swl_instance_event',
+      'swl_library_log',
+      'swl_loan',
+      'swl_item_instance',
+      'swl_catalog',
+      'swl_user',
+    ]) {
+      await connection.execute(`delete from ${table}`, [], 'run');
+    }
+  }
+
+  async function build(dataset: Dataset): Promise<Model> {
+    run += 1;
+    const em = t.orm.em.fork();
+    const roles: Role[] = ['admin', 'staff', 'student', 'teacher', dataset.thirdBorrower];
+    const users = roles.map((role, k) =>
+      em.create(User, { documentId: `m${run}-${k}`, fullName: `Model ${role} ${k}`, role, active: true }),
+    );
+    const general = em.create(CatalogEntry, {
+      titleOrName: 'General item',
+      category: 'general',
+      replacementCost: dataset.generalReplacementCost,
+    });
+    const premium = em.create(CatalogEntry, {
+      titleOrName: 'Premium item',
+      category: 'premium',
+      replacementCost: 180_000_000,
+    });
+    await em.flush();
+    const copies: ItemInstance[] = [];
+    for (const [entry, count] of [
+      [general, dataset.generalCopies],
+      [premium, dataset.premiumCopies],
+    ] as const) {
+      for (let n = 1; n <= count; n++) {
+        copies.push(
+          em.create(ItemInstance, { catalogEntry: entry, sequence: n, code: `M${run}-${entry.id}-${n}` }),
+        );
+      }
+    }
+    await em.flush();
+    return new Model(
+      users.map((u) => ({ id: u.id, role: u.role, active: true })),
+      [general, premium].map((e) => ({ id: e.id, category: e.category, replacementCost: e.replacementCost })),
+      copies.map((c) => ({ id: c.id, entry: c.catalogEntry.id, sequence: c.sequence, status: 'disponible' })),
+      Date.parse(T0),
+    );
+  }
+
+  /** Turns a step into a call on the services and the model's expectation of it. */
+  function plan(
+    step: Exclude<Step, { kind: 'advance' }>,
+    model: Model,
+    services: { loans: LoanService; catalog: CatalogService; users: UserService },
+  ): { call: () => Promise<unknown>; expect: Expectation; label: string } {
+    const choose = <T>(p: Pick, all: readonly T[], fits: (x: T) => boolean): T | undefined => {
+      if (p === 'missing') return undefined;
+      const fitting = p.fit ? all.filter(fits) : [];
+      const pool = fitting.length > 0 ? fitting : all;
+      return pool[pool.length - 1 - (p.n % Math.max(pool.length, 1))]; // small n: the most recent
+    };
+    const loanOf = (p: LoanPick, fits: LoanStatus | ((l: MLoan) => boolean)) =>
+      choose(p, model.loans, typeof fits === 'string' ? (l) => l.status === fits : fits);
+    const copyOf = (p: CopyPick, ...statuses: InstanceStatus[]) =>
+      choose(p, model.copies, (c) => statuses.includes(c.status));
+    const actorOf = (pick: ActorPick, loan?: MLoan): MUser => {
+      if (pick === 'owner')
+        return (loan ? model.user(loan.borrower) : undefined) ?? (model.people[2] as MUser);
+      return model.people[pick] as MUser;
+    };
+    /** The checks every command makes first: the role's capability, then the acting user. */
+    const gate = (actor: MUser, capability: Capability): Expectation | null => {
+      if (!can(actor.role, capability)) return refuse('FORBIDDEN', `${actor.role} lacks ${capability}`);
+      return null;
+    };
+    const active = (actor: MUser): Expectation | null =>
+      actor.active ? null : refuse('FORBIDDEN', 'the acting user is inactive');
+    const now = model.now;
+
+    switch (step.kind) {
+      case 'request': {
+        const actor = actorOf(step.actor);
+        const borrowerId =
+          step.borrower === 'self'
+            ? actor.id
+            : step.borrower === 'missing'
+              ? MISSING_ID
+              : (model.people[step.borrower] as MUser).id;
+        const copy = 'copy' in step.target ? copyOf(step.target.copy, 'disponible', 'prestado') : undefined;
+        const entryPick = 'entry' in step.target ? step.target.entry : undefined;
+        const input = {
+          ...(borrowerId === actor.id ? {} : { borrowerId }),
+          ...('copy' in step.target
+            ? { instanceId: copy?.id ?? MISSING_ID }
+            : {
+                catalogEntryId: entryPick === 'missing' ? MISSING_ID : model.entries[entryPick as 0 | 1]?.id,
+              }),
+          ...(step.environment ? { environment: 'Aula 204' } : {}),
+          ...(step.dueInHours === null ? {} : { requestedDueDate: new Date(now + step.dueInHours * HOUR) }),
+        };
+        const call = () => services.loans.request({ id: actor.id, role: actor.role }, input);
+        const label = `request ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied =
+            gate(actor, 'loan:request:own') ??
+            (borrowerId !== actor.id ? gate(actor, 'loan:request:any') : null) ??
+            active(actor);
+          if (denied) return denied;
+          const borrower = model.user(borrowerId);
+          if (!borrower) return refuse('NOT_FOUND', 'no such borrower');
+          if (!borrower.active) return refuse('BORROWER_INACTIVE', 'borrower deactivated');
+          let entry: MEntry | undefined;
+          if ('copy' in step.target) {
+            if (!copy) return refuse('NOT_FOUND', 'no such copy');
+            if (copy.status === 'perdido' || copy.status === 'mantenimiento')
+              return refuse('INSTANCE_UNAVAILABLE', `copy is ${copy.status}`);
+            entry = model.entry(copy.entry);
+          } else {
+            entry = entryPick === 'missing' ? undefined : model.entries[entryPick as 0 | 1];
+            if (!entry) return refuse('NOT_FOUND', 'no such entry');
+          }
+          const e = entry as MEntry;
+          const policy = model.policy(e.category, borrower.role);
+          if (!policy) return refuse('POLICY_FORBIDS', `${borrower.role} × ${e.category}`);
+          if (policy.environmentRequired && !step.environment)
+            return refuse('ENVIRONMENT_REQUIRED', 'no environment');
+          if (model.blocked(borrower.id)) return refuse('BORROWER_BLOCKED', 'overdue or unsettled');
+          const activeLoans = model.loans.filter(
+            (l) =>
+              l.borrower === borrower.id &&
+              (l.status === 'pendiente' || l.status === 'aprobado') &&
+              model.entry(l.entry)?.category === e.category,
+          ).length;
+          if (activeLoans >= policy.maxActiveLoans)
+            return refuse('LOAN_LIMIT_REACHED', `${activeLoans} active`);
+          const requestedDue = step.dueInHours === null ? null : now + step.dueInHours * HOUR;
+          if (requestedDue !== null && requestedDue <= now)
+            return refuse('VALIDATION_FAILED', 'requested due date not in the future');
+          return {
+            ok: true,
+            apply: (result) => {
+              const view = result as {
+                id: number;
+                status: string;
+                borrowerId: number;
+                instanceId: number | null;
+              };
+              expect(view).toMatchObject({
+                status: 'pendiente',
+                borrowerId: borrower.id,
+                instanceId: copy?.id ?? null,
+              });
+              model.loans.push({
+                id: view.id,
+                borrower: borrower.id,
+                entry: e.id,
+                instance: copy?.id ?? null,
+                status: 'pendiente',
+                requestDate: now,
+                requestedDue,
+                approvalDate: null,
+                dueDate: null,
+                returnDate: null,
+                renewalCount: 0,
+                finalPenalty: 0,
+                settlement: null,
+                events: 1,
+              });
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'approve': {
+        const loan = loanOf(step.loan, 'pendiente');
+        const actor = actorOf(step.actor, loan);
+        const chosen = step.copy === null ? undefined : copyOf(step.copy, 'disponible');
+        const input = {
+          loanId: loan?.id ?? MISSING_ID,
+          ...(step.copy === null ? {} : { instanceId: chosen?.id ?? MISSING_ID }),
+        };
+        const call = () => services.loans.approve({ id: actor.id, role: actor.role }, input);
+        const label = `approve ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'loan:approve') ?? active(actor);
+          if (denied) return denied;
+          if (!loan) return refuse('NOT_FOUND', 'no such loan');
+          if (loan.status !== 'pendiente') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
+          const borrower = model.user(loan.borrower) as MUser;
+          if (!borrower.active) return refuse('BORROWER_INACTIVE', 'borrower deactivated');
+          if (model.blocked(borrower.id)) return refuse('BORROWER_BLOCKED', 'overdue or unsettled');
+          const entry = model.entry(loan.entry) as MEntry;
+          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
+          let copy: MCopy | undefined;
+          if (loan.instance !== null) {
+            if (step.copy !== null && chosen?.id !== loan.instance)
+              return refuse('VALIDATION_FAILED', 'the request names another copy');
+            copy = model.copy(loan.instance);
+          } else if (step.copy !== null) {
+            if (!chosen) return refuse('NOT_FOUND', 'no such copy');
+            if (chosen.entry !== entry.id) return refuse('VALIDATION_FAILED', 'copy of another entry');
+            copy = chosen;
+          } else {
+            copy = model.copies
+              .filter((c) => c.entry === entry.id && c.status === 'disponible')
+              .sort((a, b) => a.sequence - b.sequence)[0];
+            if (!copy) return refuse('INSTANCE_UNAVAILABLE', 'no copy available');
+          }
+          const held = copy as MCopy;
+          if (held.status !== 'disponible') return refuse('INSTANCE_UNAVAILABLE', `copy is ${held.status}`);
+          let due = now + policy.loanPeriod * UNIT_MS[policy.loanPeriodUnit];
+          if (loan.requestedDue !== null && loan.requestedDue > now && loan.requestedDue < due)
+            due = loan.requestedDue;
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({
+                status: 'aprobado',
+                instanceId: held.id,
+                dueDate: new Date(due),
+              });
+              Object.assign(loan, { status: 'aprobado', approvalDate: now, dueDate: due, instance: held.id });
+              loan.events += 1;
+              held.status = 'prestado';
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'reject':
+      case 'cancel': {
+        const loan = loanOf(step.loan, 'pendiente');
+        const actor = actorOf(step.actor, loan);
+        const input = { loanId: loan?.id ?? MISSING_ID, reason: 'model says no' };
+        const call = () =>
+          step.kind === 'reject'
+            ? services.loans.reject({ id: actor.id, role: actor.role }, input)
+            : services.loans.cancel({ id: actor.id, role: actor.role }, input);
+        const label = `${step.kind} ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied =
+            gate(actor, step.kind === 'reject' ? 'loan:reject' : 'loan:cancel:own') ?? active(actor);
+          if (denied) return denied;
+          if (!loan) return refuse('NOT_FOUND', 'no such loan');
+          if (step.kind === 'cancel' && loan.borrower !== actor.id && !can(actor.role, 'loan:cancel:any'))
+            return refuse('FORBIDDEN', "another borrower's loan");
+          if (loan.status !== 'pendiente') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({ status: 'rechazado', rejectionReason: 'model says no' });
+              loan.status = 'rechazado';
+              loan.events += 1;
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'renew': {
+        const loan = loanOf(step.loan, 'aprobado');
+        const actor = actorOf(step.actor, loan);
+        const input = { loanId: loan?.id ?? MISSING_ID };
+        const call = () => services.loans.renew({ id: actor.id, role: actor.role }, input);
+        const label = `renew ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'loan:renew:own') ?? active(actor);
+          if (denied) return denied;
+          if (!loan) return refuse('NOT_FOUND', 'no such loan');
+          if (loan.borrower !== actor.id && !can(actor.role, 'loan:renew:any'))
+            return refuse('FORBIDDEN', "another borrower's loan");
+          if (loan.status !== 'aprobado') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
+          const borrower = model.user(loan.borrower) as MUser;
+          const entry = model.entry(loan.entry) as MEntry;
+          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
+          const due = loan.dueDate as number;
+          if (due <= now) return refuse('LOAN_OVERDUE', 'overdue');
+          if (loan.renewalCount >= policy.maxRenewals)
+            return refuse('RENEWAL_LIMIT_REACHED', 'no renewals left');
+          if (model.blocked(borrower.id)) return refuse('BORROWER_BLOCKED', 'overdue or unsettled');
+          const waiting = model.loans.some(
+            (l) =>
+              l.entry === loan.entry &&
+              l.status === 'pendiente' &&
+              l.borrower !== loan.borrower &&
+              (l.instance === null || l.instance === loan.instance),
+          );
+          if (waiting) return refuse('HOLD_PENDING', 'someone is waiting');
+          const next = due + policy.loanPeriod * UNIT_MS[policy.loanPeriodUnit];
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({
+                status: 'aprobado',
+                dueDate: new Date(next),
+                renewalCount: loan.renewalCount + 1,
+              });
+              loan.dueDate = next;
+              loan.renewalCount += 1;
+              loan.events += 1;
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'return': {
+        const loan = loanOf(step.loan, 'aprobado');
+        const actor = actorOf(step.actor, loan);
+        const input = { loanId: loan?.id ?? MISSING_ID, outcome: step.outcome };
+        const call = () => services.loans.return({ id: actor.id, role: actor.role }, input);
+        const label = `return ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'loan:return') ?? active(actor);
+          if (denied) return denied;
+          if (!loan) return refuse('NOT_FOUND', 'no such loan');
+          if (loan.status !== 'aprobado') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
+          const borrower = model.user(loan.borrower) as MUser;
+          const entry = model.entry(loan.entry) as MEntry;
+          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
+          const fine = model.fine(loan, policy, entry.replacementCost);
+          const replacement = step.outcome === 'lost' ? entry.replacementCost : 0;
+          const copy = model.copy(loan.instance as number) as MCopy;
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({
+                status: 'devuelto',
+                returnOutcome: step.outcome,
+                overdueFine: fine,
+                replacementCharge: replacement,
+                finalPenalty: fine + replacement,
+              });
+              Object.assign(loan, { status: 'devuelto', returnDate: now, finalPenalty: fine + replacement });
+              loan.events += 1;
+              copy.status = ({ ok: 'disponible', damaged: 'mantenimiento', lost: 'perdido' } as const)[
+                step.outcome
+              ];
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'settle': {
+        const loan = loanOf(step.loan, (l) => l.status === 'devuelto' && l.finalPenalty > 0 && !l.settlement);
+        const actor = actorOf(step.actor, loan);
+        const input = { loanId: loan?.id ?? MISSING_ID, settlement: step.settlement };
+        const call = () => services.loans.settlePenalty({ id: actor.id, role: actor.role }, input);
+        const label = `settlePenalty ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'loan:settle') ?? active(actor);
+          if (denied) return denied;
+          if (!loan) return refuse('NOT_FOUND', 'no such loan');
+          if (loan.status !== 'devuelto') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
+          if (loan.finalPenalty <= 0) return refuse('INVALID_TRANSITION', 'no penalty');
+          if (loan.settlement !== null) return refuse('INVALID_TRANSITION', 'already settled');
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({ status: 'devuelto', penaltySettlement: step.settlement });
+              loan.settlement = step.settlement;
+              loan.events += 1;
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'copy': {
+        const actor = actorOf(step.actor);
+        const moves: Record<typeof step.op, Partial<Record<InstanceStatus, InstanceStatus>>> = {
+          sendToMaintenance: { disponible: 'mantenimiento', perdido: 'mantenimiento' },
+          repair: { mantenimiento: 'disponible' },
+          markLost: { disponible: 'perdido' },
+          markFound: { perdido: 'disponible' },
+        };
+        const copy = copyOf(step.copy, ...(Object.keys(moves[step.op]) as InstanceStatus[]));
+        const input = { instanceId: copy?.id ?? MISSING_ID, note: 'model' };
+        const call = () => services.catalog[step.op]({ id: actor.id, role: actor.role }, input);
+        const label = `${step.op} ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'inventory:manage') ?? active(actor);
+          if (denied) return denied;
+          if (!copy) return refuse('NOT_FOUND', 'no such copy');
+          const to = moves[step.op][copy.status];
+          if (!to) return refuse('INVALID_TRANSITION', `${step.op} of a ${copy.status} copy`);
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({ id: copy.id, status: to });
+              copy.status = to;
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+
+      case 'deactivate':
+      case 'reactivate': {
+        const actor = actorOf(step.actor);
+        const target = step.user === 'missing' ? undefined : (model.people[step.user] as MUser);
+        const input = { userId: target?.id ?? MISSING_ID };
+        const call = () => services.users[step.kind]({ id: actor.id, role: actor.role }, input);
+        const label = `${step.kind} ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'user:deactivate');
+          if (denied) return denied;
+          if (step.kind === 'deactivate' && target?.id === actor.id) return refuse('FORBIDDEN', 'self');
+          const inactive = active(actor);
+          if (inactive) return inactive;
+          if (!target) return refuse('NOT_FOUND', 'no such user');
+          return {
+            ok: true,
+            apply: (result) => {
+              expect(result).toMatchObject({ id: target.id, active: step.kind === 'reactivate' });
+              target.active = step.kind === 'reactivate';
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
+    }
+  }
+
+  /** Compares the database with the model and checks the invariants with SQL. */
+  async function verify(em: EntityManager, model: Model, previous: Map<number, string>, label: string) {
+    const connection = em.getConnection();
+    const sql = async <T>(query: string) => (await connection.execute<T[]>(query)) as T[];
+
+    // The database agrees with the model.
+    const loans = await em.find(Loan, {}, { orderBy: { id: 'asc' } });
+    expect(
+      loans.map((l) => ({
+        id: l.id,
+        status: l.status,
+        instance: l.instance?.id ?? null,
+        requestDate: l.requestDate.getTime(),
+        approvalDate: l.approvalDate?.getTime() ?? null,
+        dueDate: l.dueDate?.getTime() ?? null,
+        returnDate: l.returnDate?.getTime() ?? null,
+        renewalCount: l.renewalCount,
+        finalPenalty: l.finalPenalty,
+        settlement: l.penaltySettlement ?? null,
+      })),
+      `loans after ${label}`,
+    ).toEqual(
+      model.loans.map((l) => ({
+        id: l.id,
+        status: l.status,
+        instance: l.instance,
+        requestDate: l.requestDate,
+        approvalDate: l.approvalDate,
+        dueDate: l.dueDate,
+        returnDate: l.returnDate,
+        renewalCount: l.renewalCount,
+        finalPenalty: l.finalPenalty,
+        settlement: l.settlement,
+      })),
+    );
+    const copies = await em.find(ItemInstance, {}, { orderBy: { id: 'asc' } });
+    expect(
+      copies.map((c) => [c.id, c.status]),
+      `copies after ${label}`,
+    ).toEqual(model.copies.map((c) => [c.id, c.status]));
+    const users = await em.find(User, {}, { orderBy: { id: 'asc' } });
+    expect(users.map((u) => [u.id, u.active])).toEqual(model.people.map((u) => [u.id, u.active]));
+
+    // A copy is prestado iff exactly one aprobado loan holds it.
+    const holders = await sql<{ id: number; status: string; holders: number | string }>(
+      `select i.id, i.status,
+              (select count(*) from swl_loan l where l.instance_id = i.id and l.status = 'aprobado') as holders
+         from swl_item_instance i order by i.id`,
+    );
+    for (const row of holders) {
+      expect(Number(row.holders), `holders of copy ${row.id}`).toBeLessThanOrEqual(1);
+      expect(row.status === 'prestado', `copy ${row.id} is ${row.status} with ${row.holders} holder(s)`).toBe(
+        Number(row.holders) === 1,
+      );
+    }
+
+    // No loan leaves a terminal state.
+    const statuses = await sql<{ id: number; status: string }>('select id, status from swl_loan order by id');
+    for (const { id, status } of statuses) {
+      const before = previous.get(Number(id));
+      if (before === 'devuelto' || before === 'rechazado')
+        expect(status, `loan ${id} left ${before}`).toBe(before);
+      previous.set(Number(id), status);
+    }
+
+    // Exactly one event per transition; the last event leads to the loan's status.
+    const events = await sql<{ loan_id: number; n: number | string }>(
+      'select loan_id, count(*) as n from swl_loan_event group by loan_id order by loan_id',
+    );
+    expect(
+      events.map((r) => [Number(r.loan_id), Number(r.n)]),
+      `events per loan after ${label}`,
+    ).toEqual(model.loans.filter((l) => l.events > 0).map((l) => [l.id, l.events]));
+    const lastEventMismatch = await sql<{ n: number | string }>(
+      `select count(*) as n from swl_loan l
+        where l.status <> (select e.to_status from swl_loan_event e where e.loan_id = l.id order by e.id desc limit 1)`,
+    );
+    expect(Number(lastEventMismatch[0]?.n)).toBe(0);
+
+    // Penalties are non-negative integers that add up.
+    const money = await sql<{ final_penalty: unknown; overdue_fine: unknown; replacement_charge: unknown }>(
+      'select final_penalty, overdue_fine, replacement_charge from swl_loan',
+    );
+    for (const row of money) {
+      for (const value of [row.final_penalty, row.overdue_fine, row.replacement_charge]) {
+        expect(Number.isInteger(value), `penalty ${String(value)} is an integer`).toBe(true);
+        expect(value as number).toBeGreaterThanOrEqual(0);
+      }
+      expect(row.final_penalty).toBe((row.overdue_fine as number) + (row.replacement_charge as number));
+    }
+
+    // Dates: returned loans have return ≥ approval ≥ request; approved ones a copy and dates.
+    const badDates = await sql<{ n: number | string }>(
+      `select count(*) as n from swl_loan
+        where (status = 'devuelto' and (return_date is null or approval_date is null
+                or return_date < approval_date or approval_date < request_date))
+           or (status = 'aprobado' and (instance_id is null or approval_date is null or due_date is null
+                or approval_date < request_date or due_date <= approval_date))`,
+    );
+    expect(Number(badDates[0]?.n), `loans with inconsistent dates after ${label}`).toBe(0);
+  }
+
+  it('random command sequences by random actors agree with the model, and the invariants hold after every step', async () => {
+    // Shrinking replays whole sequences against the database; after SHRINK_MS it stops (runs are
+    // reported as passing) and fast-check prints the smallest counterexample found so far.
+    let firstFailureAt: number | undefined;
+    await fc.assert(
+      fc.asyncProperty(
+        datasetArb,
+        fc.array(stepArb, { minLength: Math.min(20, STEPS), maxLength: STEPS, size: 'max' }),
+        async (dataset, steps) => {
+          if (firstFailureAt !== undefined && Date.now() - firstFailureAt > SHRINK_MS) return;
+          try {
+            await replay(dataset, steps);
+          } catch (error) {
+            firstFailureAt ??= Date.now();
+            throw error;
+          }
+        },
+      ),
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH ? { path: PATH } : {}) },
+    );
+  }, 600_000);
+
+  async function replay(dataset: Dataset, steps: Step[]) {
+    await reset(t.orm);
+    const model = await build(dataset);
+    const clock = new ManualClock(model.now);
+    const previous = new Map<number, string>();
+    for (const step of steps) {
+      if (step.kind === 'advance') {
+        clock.advance({ minutes: step.minutes });
+        model.now = clock.now().getTime();
+        await verify(t.orm.em.fork(), model, previous, `advance ${step.minutes} min`);
+        continue;
+      }
+      // A fresh fork per command, as a host gives each request its own EntityManager.
+      const services = {
+        loans: new LoanService(t.orm.em.fork(), { clock }),
+        catalog: new CatalogService(t.orm.em.fork(), { clock }),
+        users: new UserService(t.orm.em.fork(), { clock }),
+      };
+      const { call, expect: expected, label } = plan(step, model, services);
+      let result: unknown;
+      let error: unknown;
+      try {
+        result = await call();
+      } catch (e) {
+        error = e;
+      }
+      const key = `${step.kind}${'op' in step ? `:${step.op}` : ''} → ${expected.ok ? 'ok' : expected.code}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+      if (expected.ok) {
+        if (error) {
+          throw new Error(
+            `${label}: the model expected success, got ${error instanceof SwlError ? `${error.code} ${error.message}` : String(error)}`,
+            { cause: error },
+          );
+        }
+        expected.apply(result);
+      } else {
+        expect(error, `${label}: expected ${expected.code} (${expected.why}), got success`).toBeInstanceOf(
+          SwlError,
+        );
+        const e = error as SwlError;
+        expect(
+          e.code,
+          `${label}: expected ${expected.code} (${expected.why}), got ${e.code}: ${e.message}`,
+        ).toBe(expected.code);
+      }
+      await verify(t.orm.em.fork(), model, previous, label);
+    }
+  }
+
+  it('found by the model: markFound does not take a copy out of maintenance, repair does not bring back a lost copy', async () => {
+    await reset(t.orm);
+    const model = await build({
+      thirdBorrower: 'student',
+      generalCopies: 2,
+      premiumCopies: 2,
+      generalReplacementCost: 0,
+    });
+    const staff = { id: (model.people[1] as MUser).id, role: 'staff' as const };
+    const [inRepair, lost] = model.copies as [MCopy, MCopy];
+    const catalog = () => new CatalogService(t.orm.em.fork());
+    await catalog().sendToMaintenance(staff, { instanceId: inRepair.id });
+    await catalog().markLost(staff, { instanceId: lost.id });
+    const events = await t.orm.em.fork().count(InstanceEvent);
+
+    const notFound = await catalog()
+      .markFound(staff, { instanceId: inRepair.id })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(notFound).toBeInstanceOf(SwlError);
+    expect(notFound).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      details: { from: 'mantenimiento', operation: 'markFound' },
+    });
+    const notRepaired = await catalog()
+      .repair(staff, { instanceId: lost.id })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(notRepaired).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      details: { from: 'perdido', operation: 'repair' },
+    });
+
+    const em = t.orm.em.fork();
+    expect((await em.findOneOrFail(ItemInstance, inRepair.id)).status).toBe('mantenimiento');
+    expect((await em.findOneOrFail(ItemInstance, lost.id)).status).toBe('perdido');
+    expect(await em.count(InstanceEvent)).toBe(events);
+    // The right operations still work, and record the right event.
+    expect((await catalog().repair(staff, { instanceId: inRepair.id })).status).toBe('disponible');
+    expect((await catalog().markFound(staff, { instanceId: lost.id })).status).toBe('disponible');
+    const types = (await t.orm.em.fork().find(InstanceEvent, {}, { orderBy: { id: 'asc' } })).map(
+      (e) => e.type,
+    );
+    expect(types.slice(-2)).toEqual(['repaired', 'found']);
+  });
+});

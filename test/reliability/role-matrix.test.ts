@@ -1,0 +1,616 @@
+/**
+ * Every role × every public command (issue 7, part 4), on SQLite and PostgreSQL.
+ *
+ * The matrix below is the contract, written out so it can be read. Each cell runs the command
+ * once, as a fresh user of that role, against fixtures made just for it:
+ *
+ * - ✓ the command succeeds;
+ * - ✗ it is refused with `FORBIDDEN` and no table changed. When the role lacks a capability the
+ *   command checks up front, not one query reached the database (counted by a MikroORM logger that
+ *   sees every statement, `begin` included). Some refusals can only be decided after reading the
+ *   record — "another borrower's loan" (`…:any` checked against the loan's borrower) and "another
+ *   staff member" (`user:change-role` checked against the target's role): those may read, but
+ *   issue no insert, update or delete.
+ *
+ * The table is also derived from `ROLE_CAPABILITIES` (src/permissions.ts) plus the own/any rules
+ * of each row, and the two must agree — so a change to the capability matrix fails here until
+ * this table is updated on purpose. `authenticate` takes no acting user and is not in the matrix.
+ */
+import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogService } from '../../src/catalog/catalog.service.ts';
+import { ROLES, type Role } from '../../src/domain/vocabulary.ts';
+import { User } from '../../src/entities/user.entity.ts';
+import { SwlError } from '../../src/errors.ts';
+import { LoanService } from '../../src/loans/loan.service.ts';
+import { type Actor, type Capability, can } from '../../src/permissions.ts';
+import { PolicyService } from '../../src/policies/policy.service.ts';
+import { hashPassword } from '../../src/users/password.ts';
+import { UserService } from '../../src/users/user.service.ts';
+import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
+import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
+import { type Desk, openDesk } from '../support/desk.ts';
+import { nextDocumentId, rowCounts } from '../support/fixtures.ts';
+
+/* biome-ignore format: the matrix is a table */
+const MATRIX = `
+                                                 admin  staff  teacher  student
+loans.request (own)                                ✓      ✓      ✓        ✓
+loans.request (for another borrower)               ✓      ✓      ✗        ✗
+loans.approve                                      ✓      ✓      ✗        ✗
+loans.reject                                       ✓      ✓      ✗        ✗
+loans.cancel (own request)                         ✓      ✓      ✓        ✓
+loans.cancel (another borrower's request)          ✓      ✗      ✗        ✗
+loans.renew (own loan)                             ✓      ✓      ✓        ✓
+loans.renew (another borrower's loan)              ✓      ✓      ✗        ✗
+loans.return                                       ✓      ✓      ✗        ✗
+loans.settlePenalty                                ✓      ✓      ✗        ✗
+loans.getLoan (own)                                ✓      ✓      ✓        ✓
+loans.getLoan (another borrower's)                 ✓      ✓      ✗        ✗
+loans.listBorrowerLoans (own)                      ✓      ✓      ✓        ✓
+loans.listBorrowerLoans (another borrower's)       ✓      ✓      ✗        ✗
+loans.pendingQueue                                 ✓      ✓      ✗        ✗
+loans.overdueLoans                                 ✓      ✓      ✗        ✗
+loans.borrowerStanding (own)                       ✓      ✓      ✓        ✓
+loans.borrowerStanding (another borrower's)        ✓      ✓      ✗        ✗
+catalog.createEntry (no copies)                    ✓      ✓      ✗        ✗
+catalog.createEntry (with copies)                  ✓      ✓      ✗        ✗
+catalog.addCopies                                  ✓      ✓      ✗        ✗
+catalog.updateEntry                                ✓      ✓      ✗        ✗
+catalog.search                                     ✓      ✓      ✓        ✓
+catalog.getEntry                                   ✓      ✓      ✓        ✓
+catalog.listCopies                                 ✓      ✓      ✓        ✓
+catalog.getCopyByCode                              ✓      ✓      ✓        ✓
+catalog.copyHistory                                ✓      ✓      ✗        ✗
+catalog.sendToMaintenance                          ✓      ✓      ✗        ✗
+catalog.repair                                     ✓      ✓      ✗        ✗
+catalog.markLost                                   ✓      ✓      ✗        ✗
+catalog.markFound                                  ✓      ✓      ✗        ✗
+users.createUser (a student)                       ✓      ✓      ✗        ✗
+users.createUser (a staff member)                  ✓      ✗      ✗        ✗
+users.updateUser (a student)                       ✓      ✓      ✗        ✗
+users.updateUser (another staff member)            ✓      ✗      ✗        ✗
+users.updateUser (themself)                        ✓      ✓      ✗        ✗
+users.changeRole                                   ✓      ✗      ✗        ✗
+users.changeRole (their own role)                  ✗      ✗      ✗        ✗
+users.deactivate                                   ✓      ✗      ✗        ✗
+users.deactivate (themself)                        ✗      ✗      ✗        ✗
+users.reactivate                                   ✓      ✗      ✗        ✗
+users.changePassword (own)                         ✓      ✓      ✓        ✓
+users.changePassword (another user's)              ✓      ✗      ✗        ✗
+users.getUser (themself)                           ✓      ✓      ✓        ✓
+users.getUser (another user)                       ✓      ✓      ✗        ✗
+users.listUsers                                    ✓      ✓      ✗        ✗
+visits.recordVisit                                 ✓      ✓      ✗        ✗
+visits.list                                        ✓      ✓      ✗        ✗
+visits.statistics                                  ✓      ✓      ✗        ✗
+visits.purge                                       ✓      ✗      ✗        ✗
+policies.list                                      ✓      ✓      ✓        ✓
+policies.get                                       ✓      ✓      ✓        ✓
+policies.upsert                                    ✓      ✗      ✗        ✗
+policies.update                                    ✓      ✗      ✗        ✗
+policies.delete                                    ✓      ✗      ✗        ✗
+`;
+
+/** The matrix as data: row name → role → allowed. */
+function parseMatrix(text: string): Map<string, Record<Role, boolean>> {
+  const rows = new Map<string, Record<Role, boolean>>();
+  for (const line of text.split('\n').slice(2)) {
+    const match = /^(\S.*?)\s+([✓✗])\s+([✓✗])\s+([✓✗])\s+([✓✗])\s*$/u.exec(line);
+    if (!match) continue;
+    const [, name, ...marks] = match as unknown as [string, string, ...string[]];
+    rows.set(
+      name,
+      Object.fromEntries(ROLES.map((role, k) => [role, marks[k] === '✓'])) as Record<Role, boolean>,
+    );
+  }
+  return rows;
+}
+
+interface Services {
+  loans: LoanService;
+  catalog: CatalogService;
+  users: UserService;
+  visits: VisitorLogService;
+  policies: PolicyService;
+}
+
+/** What a row's fixture step gets: the acting user of the cell and ways to build records. */
+interface Cell {
+  actor: Actor;
+  role: Role;
+  desk: Desk;
+  admin: Services;
+}
+
+interface Row {
+  /** Capabilities the command checks before reading anything. */
+  needs: Capability[];
+  /** A capability checked only after reading the record (ownership, the target's role). */
+  afterRead?: Capability;
+  /** Refused for every role (the actor acting on themself). */
+  never?: 'self';
+  prepare: (cell: Cell) => Promise<Record<string, unknown>>;
+  run: (s: Services, actor: Actor, input: Record<string, unknown>) => Promise<unknown>;
+}
+
+const CURRENT_PASSWORD = 'the current password';
+let currentHash: string;
+
+/** A pending request, an approved loan or a returned one with an unsettled penalty, of `borrower`. */
+async function loanOf(cell: Cell, borrower: Actor, state: 'pendiente' | 'aprobado' | 'penalty') {
+  const entry = await cell.desk.entry('general', 1);
+  const loan = await cell.admin.loans.request(cell.desk.admin, {
+    borrowerId: borrower.id,
+    catalogEntryId: entry.id,
+  });
+  if (state === 'pendiente') return loan.id;
+  await cell.admin.loans.approve(cell.desk.admin, { loanId: loan.id });
+  if (state === 'penalty')
+    await cell.admin.loans.return(cell.desk.admin, { loanId: loan.id, outcome: 'lost' });
+  return loan.id;
+}
+
+async function copyIn(cell: Cell, status: 'disponible' | 'mantenimiento' | 'perdido') {
+  const { entry, copies } = await cell.admin.catalog.createEntry(cell.desk.admin, {
+    titleOrName: `Matrix item ${nextDocumentId()}`,
+    category: 'general',
+    copies: 1,
+  });
+  const copy = copies[0] as { id: number; code: string };
+  if (status === 'mantenimiento')
+    await cell.admin.catalog.sendToMaintenance(cell.desk.admin, { instanceId: copy.id });
+  if (status === 'perdido') await cell.admin.catalog.markLost(cell.desk.admin, { instanceId: copy.id });
+  return { entryId: entry.id, copyId: copy.id, code: copy.code };
+}
+
+const other = (cell: Cell, role: Role = 'student') => cell.desk.user(role);
+const period = { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' };
+
+const ROWS: Record<string, Row> = {
+  'loans.request (own)': {
+    needs: ['loan:request:own'],
+    prepare: async (c) => ({ catalogEntryId: (await c.desk.entry('general', 1)).id }),
+    run: (s, a, i) => s.loans.request(a, i),
+  },
+  'loans.request (for another borrower)': {
+    needs: ['loan:request:own', 'loan:request:any'],
+    prepare: async (c) => ({
+      borrowerId: (await other(c)).id,
+      catalogEntryId: (await c.desk.entry('general', 1)).id,
+    }),
+    run: (s, a, i) => s.loans.request(a, i),
+  },
+  'loans.approve': {
+    needs: ['loan:approve'],
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'pendiente') }),
+    run: (s, a, i) => s.loans.approve(a, i as never),
+  },
+  'loans.reject': {
+    needs: ['loan:reject'],
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'pendiente'), reason: 'no copies' }),
+    run: (s, a, i) => s.loans.reject(a, i as never),
+  },
+  'loans.cancel (own request)': {
+    needs: ['loan:cancel:own'],
+    prepare: async (c) => ({ loanId: await loanOf(c, c.actor, 'pendiente') }),
+    run: (s, a, i) => s.loans.cancel(a, i as never),
+  },
+  "loans.cancel (another borrower's request)": {
+    needs: ['loan:cancel:own'],
+    afterRead: 'loan:cancel:any',
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'pendiente') }),
+    run: (s, a, i) => s.loans.cancel(a, i as never),
+  },
+  'loans.renew (own loan)': {
+    needs: ['loan:renew:own'],
+    prepare: async (c) => ({ loanId: await loanOf(c, c.actor, 'aprobado') }),
+    run: (s, a, i) => s.loans.renew(a, i as never),
+  },
+  "loans.renew (another borrower's loan)": {
+    needs: ['loan:renew:own'],
+    afterRead: 'loan:renew:any',
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'aprobado') }),
+    run: (s, a, i) => s.loans.renew(a, i as never),
+  },
+  'loans.return': {
+    needs: ['loan:return'],
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'aprobado'), outcome: 'ok' }),
+    run: (s, a, i) => s.loans.return(a, i as never),
+  },
+  'loans.settlePenalty': {
+    needs: ['loan:settle'],
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'penalty'), settlement: 'paid' }),
+    run: (s, a, i) => s.loans.settlePenalty(a, i as never),
+  },
+  'loans.getLoan (own)': {
+    needs: ['loan:read:own'],
+    prepare: async (c) => ({ loanId: await loanOf(c, c.actor, 'pendiente') }),
+    run: (s, a, i) => s.loans.getLoan(a, i as never),
+  },
+  "loans.getLoan (another borrower's)": {
+    needs: ['loan:read:own'],
+    afterRead: 'loan:read:any',
+    prepare: async (c) => ({ loanId: await loanOf(c, await other(c), 'pendiente') }),
+    run: (s, a, i) => s.loans.getLoan(a, i as never),
+  },
+  'loans.listBorrowerLoans (own)': {
+    needs: ['loan:read:own'],
+    prepare: async () => ({ scope: 'all' }),
+    run: (s, a, i) => s.loans.listBorrowerLoans(a, i),
+  },
+  "loans.listBorrowerLoans (another borrower's)": {
+    needs: ['loan:read:own', 'loan:read:any'],
+    prepare: async (c) => ({ borrowerId: (await other(c)).id }),
+    run: (s, a, i) => s.loans.listBorrowerLoans(a, i),
+  },
+  'loans.pendingQueue': {
+    needs: ['loan:read:any'],
+    prepare: async () => ({}),
+    run: (s, a, i) => s.loans.pendingQueue(a, i),
+  },
+  'loans.overdueLoans': {
+    needs: ['loan:read:any'],
+    prepare: async () => ({}),
+    run: (s, a, i) => s.loans.overdueLoans(a, i),
+  },
+  'loans.borrowerStanding (own)': {
+    needs: ['loan:read:own'],
+    prepare: async () => ({}),
+    run: (s, a, i) => s.loans.borrowerStanding(a, i),
+  },
+  "loans.borrowerStanding (another borrower's)": {
+    needs: ['loan:read:own', 'loan:read:any'],
+    prepare: async (c) => ({ borrowerId: (await other(c)).id }),
+    run: (s, a, i) => s.loans.borrowerStanding(a, i),
+  },
+  'catalog.createEntry (no copies)': {
+    needs: ['catalog:manage'],
+    prepare: async () => ({ titleOrName: `Matrix ${nextDocumentId()}`, category: 'general' }),
+    run: (s, a, i) => s.catalog.createEntry(a, i as never),
+  },
+  'catalog.createEntry (with copies)': {
+    needs: ['catalog:manage', 'inventory:manage'],
+    prepare: async () => ({ titleOrName: `Matrix ${nextDocumentId()}`, category: 'premium', copies: 2 }),
+    run: (s, a, i) => s.catalog.createEntry(a, i as never),
+  },
+  'catalog.addCopies': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ catalogEntryId: (await copyIn(c, 'disponible')).entryId, count: 2 }),
+    run: (s, a, i) => s.catalog.addCopies(a, i as never),
+  },
+  'catalog.updateEntry': {
+    needs: ['catalog:manage'],
+    prepare: async (c) => ({
+      catalogEntryId: (await copyIn(c, 'disponible')).entryId,
+      authorOrBrand: 'Sony',
+    }),
+    run: (s, a, i) => s.catalog.updateEntry(a, i as never),
+  },
+  'catalog.search': {
+    needs: ['catalog:read'],
+    prepare: async () => ({ text: 'matrix' }),
+    run: (s, a, i) => s.catalog.search(a, i),
+  },
+  'catalog.getEntry': {
+    needs: ['catalog:read'],
+    prepare: async (c) => ({ catalogEntryId: (await copyIn(c, 'disponible')).entryId }),
+    run: (s, a, i) => s.catalog.getEntry(a, i as never),
+  },
+  'catalog.listCopies': {
+    needs: ['catalog:read'],
+    prepare: async (c) => ({ catalogEntryId: (await copyIn(c, 'disponible')).entryId }),
+    run: (s, a, i) => s.catalog.listCopies(a, i as never),
+  },
+  'catalog.getCopyByCode': {
+    needs: ['catalog:read'],
+    prepare: async (c) => ({ code: (await copyIn(c, 'disponible')).code }),
+    run: (s, a, i) => s.catalog.getCopyByCode(a, i as never),
+  },
+  'catalog.copyHistory': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    run: (s, a, i) => s.catalog.copyHistory(a, i as never),
+  },
+  'catalog.sendToMaintenance': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    run: (s, a, i) => s.catalog.sendToMaintenance(a, i as never),
+  },
+  'catalog.repair': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'mantenimiento')).copyId }),
+    run: (s, a, i) => s.catalog.repair(a, i as never),
+  },
+  'catalog.markLost': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    run: (s, a, i) => s.catalog.markLost(a, i as never),
+  },
+  'catalog.markFound': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'perdido')).copyId }),
+    run: (s, a, i) => s.catalog.markFound(a, i as never),
+  },
+  'users.createUser (a student)': {
+    needs: ['user:create'],
+    prepare: async () => ({ documentId: nextDocumentId(), fullName: 'New Student', role: 'student' }),
+    run: (s, a, i) => s.users.createUser(a, i as never),
+  },
+  'users.createUser (a staff member)': {
+    needs: ['user:create', 'user:change-role'],
+    prepare: async () => ({ documentId: nextDocumentId(), fullName: 'New Staff', role: 'staff' }),
+    run: (s, a, i) => s.users.createUser(a, i as never),
+  },
+  'users.updateUser (a student)': {
+    needs: ['user:update'],
+    prepare: async (c) => ({ userId: (await other(c)).id, phone: '3001234567' }),
+    run: (s, a, i) => s.users.updateUser(a, i as never),
+  },
+  'users.updateUser (another staff member)': {
+    needs: ['user:update'],
+    afterRead: 'user:change-role',
+    prepare: async (c) => ({ userId: (await other(c, 'staff')).id, phone: '3001234567' }),
+    run: (s, a, i) => s.users.updateUser(a, i as never),
+  },
+  'users.updateUser (themself)': {
+    needs: ['user:update'],
+    prepare: async (c) => ({ userId: c.actor.id, phone: '3001234567' }),
+    run: (s, a, i) => s.users.updateUser(a, i as never),
+  },
+  'users.changeRole': {
+    needs: ['user:change-role'],
+    prepare: async (c) => ({ userId: (await other(c)).id, role: 'teacher' }),
+    run: (s, a, i) => s.users.changeRole(a, i as never),
+  },
+  'users.changeRole (their own role)': {
+    needs: ['user:change-role'],
+    never: 'self',
+    prepare: async (c) => ({ userId: c.actor.id, role: 'admin' }),
+    run: (s, a, i) => s.users.changeRole(a, i as never),
+  },
+  'users.deactivate': {
+    needs: ['user:deactivate'],
+    prepare: async (c) => ({ userId: (await other(c)).id }),
+    run: (s, a, i) => s.users.deactivate(a, i as never),
+  },
+  'users.deactivate (themself)': {
+    needs: ['user:deactivate'],
+    never: 'self',
+    prepare: async (c) => ({ userId: c.actor.id }),
+    run: (s, a, i) => s.users.deactivate(a, i as never),
+  },
+  'users.reactivate': {
+    needs: ['user:deactivate'],
+    prepare: async (c) => ({ userId: (await c.desk.user('student', { active: false })).id }),
+    run: (s, a, i) => s.users.reactivate(a, i as never),
+  },
+  'users.changePassword (own)': {
+    needs: [],
+    prepare: async (c) => {
+      const em = c.desk.em();
+      const user = await em.findOneOrFail(User, c.actor.id);
+      user.passwordHash = currentHash;
+      await em.flush();
+      return { currentPassword: CURRENT_PASSWORD, newPassword: 'a brand new passphrase' };
+    },
+    run: (s, a, i) => s.users.changePassword(a, i as never),
+  },
+  "users.changePassword (another user's)": {
+    needs: ['user:change-role'],
+    prepare: async (c) => ({ userId: (await other(c)).id, newPassword: 'a brand new passphrase' }),
+    run: (s, a, i) => s.users.changePassword(a, i as never),
+  },
+  'users.getUser (themself)': {
+    needs: [],
+    prepare: async (c) => ({ userId: c.actor.id }),
+    run: (s, a, i) => s.users.getUser(a, i as never),
+  },
+  'users.getUser (another user)': {
+    needs: ['user:read'],
+    prepare: async (c) => ({ userId: (await other(c)).id }),
+    run: (s, a, i) => s.users.getUser(a, i as never),
+  },
+  'users.listUsers': {
+    needs: ['user:read'],
+    prepare: async () => ({ role: 'student' }),
+    run: (s, a, i) => s.users.listUsers(a, i),
+  },
+  'visits.recordVisit': {
+    needs: ['visitor-log:record'],
+    prepare: async () => ({ visitorName: 'Ana', visitorId: '123', role: 'visitor', activity: 'estudio' }),
+    run: (s, a, i) => s.visits.recordVisit(a, i as never),
+  },
+  'visits.list': {
+    needs: ['visitor-log:read'],
+    prepare: async () => ({ ...period }),
+    run: (s, a, i) => s.visits.list(a, i as never),
+  },
+  'visits.statistics': {
+    needs: ['visitor-log:read'],
+    prepare: async () => ({ ...period, groupBy: 'day' }),
+    run: (s, a, i) => s.visits.statistics(a, i as never),
+  },
+  'visits.purge': {
+    needs: ['visitor-log:purge'],
+    prepare: async () => ({ olderThanDays: 3650 }),
+    run: (s, a, i) => s.visits.purge(a, i as never),
+  },
+  'policies.list': {
+    needs: ['policy:read'],
+    prepare: async () => ({}),
+    run: (s, a, i) => s.policies.list(a, i),
+  },
+  'policies.get': {
+    needs: ['policy:read'],
+    prepare: async () => ({ category: 'general', role: 'student' }),
+    run: (s, a, i) => s.policies.get(a, i as never),
+  },
+  'policies.upsert': {
+    needs: ['policy:manage'],
+    prepare: async () => ({
+      category: 'premium',
+      role: 'student',
+      loanPeriod: 2,
+      loanPeriodUnit: 'hours',
+      maxActiveLoans: 1,
+      maxRenewals: 0,
+      environmentRequired: true,
+      fineAmount: 200_000,
+      fineInterval: 'hour',
+    }),
+    run: (s, a, i) => s.policies.upsert(a, i as never),
+  },
+  'policies.update': {
+    needs: ['policy:manage'],
+    prepare: async () => ({ category: 'general', role: 'teacher', maxRenewals: 2 }),
+    run: (s, a, i) => s.policies.update(a, i as never),
+  },
+  'policies.delete': {
+    needs: ['policy:manage'],
+    prepare: async (c) => {
+      const rule = {
+        category: 'premium',
+        role: 'student',
+        loanPeriod: 2,
+        loanPeriodUnit: 'hours',
+        maxActiveLoans: 1,
+        maxRenewals: 0,
+        fineAmount: 200_000,
+        fineInterval: 'hour',
+      } as const;
+      await c.admin.policies.upsert(c.desk.admin, rule);
+      return { category: 'premium', role: 'student' };
+    },
+    run: (s, a, i) => s.policies.delete(a, i as never),
+  },
+};
+
+/** Allowed by `ROLE_CAPABILITIES` and the row's own/any rule? */
+function derived(row: Row, role: Role): boolean {
+  if (row.never) return false;
+  return row.needs.every((c) => can(role, c)) && (!row.afterRead || can(role, row.afterRead));
+}
+
+/** A logger that records every statement MikroORM sends (and prints them only with `SWL_TEST_SQL_DEBUG=1`). */
+class RecordingLogger extends DefaultLogger {
+  readonly #sink: string[];
+  constructor(options: LoggerOptions, sink: string[]) {
+    super(options);
+    this.#sink = sink;
+  }
+  override logQuery(context: { query: string } & LogContext): void {
+    this.#sink.push(context.query);
+    super.logQuery(context);
+  }
+}
+
+describe('the role matrix', () => {
+  const table = parseMatrix(MATRIX);
+
+  it('lists every row once, and matches ROLE_CAPABILITIES plus the own/any rules', () => {
+    expect([...table.keys()].sort()).toEqual(Object.keys(ROWS).sort());
+    for (const [name, row] of Object.entries(ROWS)) {
+      for (const role of ROLES) {
+        expect(table.get(name)?.[role], `${name} × ${role}`).toBe(derived(row, role));
+      }
+    }
+  });
+
+  it('covers every public method of the five services', () => {
+    const commands = new Set(Object.keys(ROWS).map((name) => name.split(' ')[0]));
+    const helpers = new Set([
+      'constructor',
+      'lockedLoan',
+      'lockedUser',
+      'assertOwnOr',
+      'loanEvent',
+      'instanceChange',
+      'changeStatus',
+      'createCopies',
+      'setActive',
+      'authenticate', // no acting user
+    ]);
+    for (const [prefix, service] of [
+      ['loans', LoanService],
+      ['catalog', CatalogService],
+      ['users', UserService],
+      ['visits', VisitorLogService],
+      ['policies', PolicyService],
+    ] as const) {
+      for (const method of Object.getOwnPropertyNames(service.prototype)) {
+        if (!helpers.has(method)) expect(commands, `${prefix}.${method}`).toContain(`${prefix}.${method}`);
+      }
+    }
+  });
+});
+
+describeEachDialect('every role × every command', (dialect) => {
+  let t: TestOrm;
+  let desk: Desk;
+  const statements: string[] = [];
+  const table = parseMatrix(MATRIX);
+
+  beforeAll(async () => {
+    t = await openTestOrm(dialect, {
+      extra: {
+        debug: process.env.SWL_TEST_SQL_DEBUG === '1' ? ['query'] : false,
+        loggerFactory: (options: LoggerOptions) => new RecordingLogger(options, statements),
+      },
+    });
+    desk = await openDesk(t.orm);
+    currentHash ??= await hashPassword(CURRENT_PASSWORD);
+  });
+  afterAll(async () => t?.close());
+
+  const services = (): Services => ({
+    loans: new LoanService(t.orm.em.fork(), { clock: desk.clock }),
+    catalog: new CatalogService(t.orm.em.fork(), { clock: desk.clock }),
+    users: new UserService(t.orm.em.fork(), { clock: desk.clock }),
+    visits: new VisitorLogService(t.orm.em.fork(), { clock: desk.clock }),
+    policies: new PolicyService(t.orm.em.fork(), { clock: desk.clock }),
+  });
+
+  for (const [name, row] of Object.entries(ROWS)) {
+    it(name, async () => {
+      for (const role of ROLES) {
+        const allowed = table.get(name)?.[role] as boolean;
+        const actor = await desk.user(role);
+        const input = await row.prepare({ actor, role, desk, admin: services() });
+        const s = services();
+        const before = await rowCounts(t.orm);
+        statements.length = 0;
+        let error: unknown;
+        try {
+          await row.run(s, actor, input);
+        } catch (e) {
+          error = e;
+        }
+        const issued = [...statements];
+        const label = `${name} as ${role}`;
+        if (allowed) {
+          expect(
+            error,
+            `${label}: ${error instanceof SwlError ? `${error.code} ${error.message}` : error}`,
+          ).toBe(undefined);
+          expect(issued.length, `${label}: the query counter saw the command`).toBeGreaterThan(0);
+          continue;
+        }
+        expect(error, `${label}: expected FORBIDDEN`).toBeInstanceOf(SwlError);
+        expect((error as SwlError).code, `${label}: ${(error as SwlError).message}`).toBe('FORBIDDEN');
+        expect(await rowCounts(t.orm), `${label}: rows changed`).toEqual(before);
+        const refusedUpFront = row.never !== undefined || !row.needs.every((c) => can(role, c));
+        if (refusedUpFront) {
+          expect(issued, `${label}: queried the database before refusing`).toEqual([]);
+        } else {
+          // Refused on what the record says (owner, target's role): reads only.
+          expect(issued.length).toBeGreaterThan(0);
+          expect(
+            issued.filter((q) => /^\s*(insert|update|delete)\b/i.test(q)),
+            label,
+          ).toEqual([]);
+        }
+      }
+    });
+  }
+});
