@@ -130,9 +130,18 @@ export class LoanService extends ServiceBase {
     if (borrowerId !== a.id) assertCan(a, 'loan:request:any');
     return this.command(async (scope) => {
       const { em, now } = scope;
-      await scope.loadActor(a);
       // Serialize a borrower's requests (limit check) on PostgreSQL by locking the borrower row.
-      const borrower = await this.lockedUser(scope, borrowerId);
+      let borrower: User;
+      if (borrowerId === a.id) {
+        // Borrowing for themself: one (locked) read of the row serves both checks; loadActor then
+        // finds it in the identity map and still refuses an unknown/inactive/re-roled actor first.
+        const own = await em.findOne(User, a.id, lockFor(scope.postgres));
+        borrower = await scope.loadActor(a);
+        if (own !== borrower) throw SwlError.notFound('user', borrowerId);
+      } else {
+        await scope.loadActor(a);
+        borrower = await this.lockedUser(scope, borrowerId);
+      }
       if (!borrower.active) throw inactive(borrower.id);
 
       let entry: CatalogEntry;
@@ -574,6 +583,9 @@ export class LoanService extends ServiceBase {
         { status: 'pendiente' },
         {
           populate: ['instance'],
+          // Most pending requests name no copy: a second `where id in (…)` query for the few that do
+          // beats a join, which PostgreSQL may plan as a hash join over every copy.
+          strategy: 'select-in',
           orderBy: { requestDate: 'asc', id: 'asc' },
           limit: i.limit,
           offset: i.offset,
