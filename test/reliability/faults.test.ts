@@ -1,5 +1,5 @@
 /**
- * Faults (issue 7, part 2): what a command does when the database goes wrong under it.
+ * Faults: what a command does when the database goes wrong under it.
  *
  * PostgreSQL: the server connection is killed (`pg_terminate_backend`) or the statement is
  * cancelled by `statement_timeout` while a command is inside its transaction. The command is held

@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 7, part 3), on SQLite and PostgreSQL.
+ * Hostile input, on SQLite and PostgreSQL.
  *
  * 1. Every public command of every service, one field at a time, gets values it must refuse: SQL
  *    fragments and wrong types in ids, enums, numbers and dates; NUL bytes, 1 MB strings, blank

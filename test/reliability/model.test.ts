@@ -1,5 +1,5 @@
 /**
- * Model-based property tests of the lending desk (issue 7, part 1).
+ * Model-based property tests of the lending desk.
  *
  * fast-check generates random sequences of commands by random actors — loan requests (by copy and
  * by title, for oneself or for someone else), approvals (with and without a chosen copy),

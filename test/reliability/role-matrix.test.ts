@@ -1,5 +1,5 @@
 /**
- * Every role × every public command (issue 7, part 4), on SQLite and PostgreSQL.
+ * Every role × every public command, on SQLite and PostgreSQL.
  *
  * The matrix below is the contract, written out so it can be read. Each cell runs the command
  * once, as a fresh user of that role, against fixtures made just for it:

@@ -1,5 +1,5 @@
 /**
- * Secrets (issue 7, part 5).
+ * Secrets.
  *
  * - No default password anywhere the package ships or runs from: `src/`, `migrations/`,
  *   `seeders/`, `examples/`, `scripts/` and the built `dist/` (when present) contain none of the
