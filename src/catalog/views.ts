@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Category, InstanceEventType, InstanceStatus } from '../domain/vocabulary.ts';
+import type { Category, InstanceStatus } from '../domain/vocabulary.ts';
 import type { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import type { InstanceEvent } from '../entities/instance-event.entity.ts';
 import type { ItemInstance } from '../entities/item-instance.entity.ts';
@@ -139,20 +139,11 @@ export function toCopyView(copy: ItemInstance): CopyView {
   };
 }
 
-/** One entry of a copy's status history (`swl_instance_event`). */
-export interface CopyEventView {
-  id: number;
-  instanceId: number;
-  type: InstanceEventType;
-  from: InstanceStatus | null;
-  to: InstanceStatus;
-  /** The loan that moved the copy (loan-driven changes), else null. */
-  loanId: number | null;
-  actorId: number | null;
-  /** When it happened (UTC, from the service clock). */
-  at: Date;
-  note: string | null;
-}
+/**
+ * One entry of a copy's status history (`swl_instance_event`): the fields of an
+ * {@link InstanceChangeEvent} without `kind` (instants UTC, from the service clock).
+ */
+export type CopyEventView = Omit<InstanceChangeEvent, 'kind'>;
 
 /** @internal */
 export function toCopyEventView(event: InstanceEvent): CopyEventView {
