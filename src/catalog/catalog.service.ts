@@ -148,7 +148,7 @@ export class CatalogService extends ServiceBase {
         searchText: catalogSearchText(fields),
       });
       await em.flush(); // the entry id is part of the copy codes
-      const copies = await this.createCopies(
+      const copies = await this.#createCopies(
         scope,
         user,
         entry,
@@ -188,7 +188,7 @@ export class CatalogService extends ServiceBase {
         { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
       );
       const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
-      const copies = await this.createCopies(
+      const copies = await this.#createCopies(
         scope,
         user,
         entry,
@@ -351,7 +351,7 @@ export class CatalogService extends ServiceBase {
    *   `prestado` copy), `CONFLICT` (stale `expectedVersion` or a concurrent change), `UNAVAILABLE`.
    */
   sendToMaintenance(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
-    return this.changeStatus('sendToMaintenance', actor, input);
+    return this.#changeStatus('sendToMaintenance', actor, input);
   }
 
   /**
@@ -360,7 +360,7 @@ export class CatalogService extends ServiceBase {
    * @param input - {@link ChangeCopyStatusInput}.
    */
   repair(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
-    return this.changeStatus('repair', actor, input);
+    return this.#changeStatus('repair', actor, input);
   }
 
   /**
@@ -370,7 +370,7 @@ export class CatalogService extends ServiceBase {
    * @param input - {@link ChangeCopyStatusInput}.
    */
   markLost(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
-    return this.changeStatus('markLost', actor, input);
+    return this.#changeStatus('markLost', actor, input);
   }
 
   /**
@@ -379,10 +379,10 @@ export class CatalogService extends ServiceBase {
    * @param input - {@link ChangeCopyStatusInput}.
    */
   markFound(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
-    return this.changeStatus('markFound', actor, input);
+    return this.#changeStatus('markFound', actor, input);
   }
 
-  private async changeStatus(
+  async #changeStatus(
     operation: InstanceOperation,
     actor: Actor,
     input: ChangeCopyStatusInput,
@@ -424,7 +424,7 @@ export class CatalogService extends ServiceBase {
    * inserts themselves (bench/, BENCHMARKS.md). The rows, ids, views and bus events are those the
    * unit of work would have produced.
    */
-  private async createCopies(
+  async #createCopies(
     { em, now, emit }: CommandScope,
     user: User,
     entry: CatalogEntry,

@@ -140,7 +140,7 @@ export class LoanService extends ServiceBase {
         if (own !== borrower) throw SwlError.notFound('user', borrowerId);
       } else {
         await scope.loadActor(a);
-        borrower = await this.lockedUser(scope, borrowerId);
+        borrower = await this.#lockedUser(scope, borrowerId);
       }
       if (!borrower.active) throw inactive(borrower.id);
 
@@ -207,7 +207,7 @@ export class LoanService extends ServiceBase {
         observation: i.observation,
         requestedBy: a.id,
       });
-      this.loanEvent(scope, loan, 'requested', null, a.id, {
+      this.#loanEvent(scope, loan, 'requested', null, a.id, {
         instanceId: instance?.id ?? null,
         catalogEntryId: entry.id,
         requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
@@ -237,7 +237,7 @@ export class LoanService extends ServiceBase {
     return this.command(async (scope) => {
       const { em, now, postgres } = scope;
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
+      const loan = await this.#lockedLoan(scope, i.loanId);
       assertLoanCommand('approve', loan.status, loan.id);
       const borrower = await em.findOneOrFail(User, loan.borrower.id);
       if (!borrower.active) throw inactive(borrower.id);
@@ -296,8 +296,8 @@ export class LoanService extends ServiceBase {
       loan.dueDate = dueDate;
       loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
       loan.instance = ref(instance);
-      this.instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
-      this.loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
+      this.#instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
+      this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
         instanceId: instance.id,
         dueDate: dueDate.toISOString(),
       });
@@ -316,13 +316,13 @@ export class LoanService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'loan:reject', RejectLoanInput, input);
     return this.command(async (scope) => {
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
+      const loan = await this.#lockedLoan(scope, i.loanId);
       assertLoanCommand('reject', loan.status, loan.id);
       loan.status = 'rechazado';
       loan.rejectionDate = scope.now;
       loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
       loan.rejectionReason = i.reason;
-      this.loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
+      this.#loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
       await scope.em.flush();
       return toLoanView(loan);
     });
@@ -340,14 +340,14 @@ export class LoanService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'loan:cancel:own', CancelLoanInput, input);
     return this.command(async (scope) => {
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
-      this.assertOwnOr(a, loan, 'loan:cancel:any');
+      const loan = await this.#lockedLoan(scope, i.loanId);
+      this.#assertOwnOr(a, loan, 'loan:cancel:any');
       assertLoanCommand('cancel', loan.status, loan.id);
       loan.status = 'rechazado';
       loan.rejectionDate = scope.now;
       loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
       loan.rejectionReason = i.reason;
-      this.loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
+      this.#loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
       await scope.em.flush();
       return toLoanView(loan);
     });
@@ -373,8 +373,8 @@ export class LoanService extends ServiceBase {
     return this.command(async (scope) => {
       const { em, now } = scope;
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
-      this.assertOwnOr(a, loan, 'loan:renew:any');
+      const loan = await this.#lockedLoan(scope, i.loanId);
+      this.#assertOwnOr(a, loan, 'loan:renew:any');
       assertLoanCommand('renew', loan.status, loan.id);
       const borrower = await em.findOneOrFail(User, loan.borrower.id);
       const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
@@ -411,7 +411,7 @@ export class LoanService extends ServiceBase {
       const previous = due;
       loan.dueDate = new Date(due.getTime() + loanPeriodMs(policy));
       loan.renewalCount += 1;
-      this.loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
+      this.#loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
         previousDueDate: previous.toISOString(),
         dueDate: loan.dueDate.toISOString(),
         renewalCount: loan.renewalCount,
@@ -438,7 +438,7 @@ export class LoanService extends ServiceBase {
     return this.command(async (scope) => {
       const { em, now, postgres } = scope;
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
+      const loan = await this.#lockedLoan(scope, i.loanId);
       assertLoanCommand('return', loan.status, loan.id);
       const instance = await em.findOneOrFail(
         ItemInstance,
@@ -460,7 +460,7 @@ export class LoanService extends ServiceBase {
       loan.finalPenalty = fine.amount + replacementCharge;
       if (i.observation) loan.observation = i.observation;
       if (i.condition) instance.condition = i.condition;
-      this.instanceChange(
+      this.#instanceChange(
         scope,
         instance,
         'returned',
@@ -469,7 +469,7 @@ export class LoanService extends ServiceBase {
         a.id,
         i.condition,
       );
-      this.loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
+      this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
         outcome: i.outcome,
         fine: { ...fine },
         policyFound: policy !== null,
@@ -493,7 +493,7 @@ export class LoanService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'loan:settle', SettlePenaltyInput, input);
     return this.command(async (scope) => {
       await scope.loadActor(a);
-      const loan = await this.lockedLoan(scope, i.loanId);
+      const loan = await this.#lockedLoan(scope, i.loanId);
       assertLoanCommand('settlePenalty', loan.status, loan.id);
       if (loan.finalPenalty <= 0) {
         throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
@@ -511,7 +511,7 @@ export class LoanService extends ServiceBase {
       loan.penaltySettlement = i.settlement;
       loan.penaltySettledAt = scope.now;
       loan.penaltySettledBy = scope.em.getReference(User, a.id, { wrapped: true });
-      this.loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
+      this.#loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
         settlement: i.settlement,
         amount: loan.finalPenalty,
         note: i.note,
@@ -532,7 +532,7 @@ export class LoanService extends ServiceBase {
       await loadActor(em, a);
       const loan = await em.findOne(Loan, i.loanId, { populate: ['instance'] });
       if (!loan) throw SwlError.notFound('loan', i.loanId);
-      this.assertOwnOr(a, loan, 'loan:read:any');
+      this.#assertOwnOr(a, loan, 'loan:read:any');
       const events = await em.find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
       return { ...toLoanView(loan), events: events.map(toLoanEventView) };
     });
@@ -658,31 +658,27 @@ export class LoanService extends ServiceBase {
   }
 
   /** Loads a loan, locking its row on PostgreSQL. */
-  private async lockedLoan(scope: CommandScope, loanId: number): Promise<Loan> {
+  async #lockedLoan(scope: CommandScope, loanId: number): Promise<Loan> {
     const loan = await scope.em.findOne(Loan, loanId, lockFor(scope.postgres));
     if (!loan) throw SwlError.notFound('loan', loanId);
     return loan;
   }
 
   /** Loads a user, locking its row on PostgreSQL. */
-  private async lockedUser(scope: CommandScope, userId: number): Promise<User> {
+  async #lockedUser(scope: CommandScope, userId: number): Promise<User> {
     const user = await scope.em.findOne(User, userId, { ...lockFor(scope.postgres), refresh: true });
     if (!user) throw SwlError.notFound('user', userId);
     return user;
   }
 
   /** The loan must be the actor's own, unless the actor's role has `capability`. */
-  private assertOwnOr(
-    actor: Actor,
-    loan: Loan,
-    capability: 'loan:cancel:any' | 'loan:renew:any' | 'loan:read:any',
-  ) {
+  #assertOwnOr(actor: Actor, loan: Loan, capability: 'loan:cancel:any' | 'loan:renew:any' | 'loan:read:any') {
     if (loan.borrower.id !== actor.id && !can(actor.role, capability)) {
       throw SwlError.forbidden("another borrower's loan", { loanId: loan.id });
     }
   }
 
-  private loanEvent(
+  #loanEvent(
     scope: CommandScope,
     loan: Loan,
     type: LoanEvent['type'],
@@ -702,7 +698,7 @@ export class LoanService extends ServiceBase {
     scope.emit(() => toLoanTransitionEvent(event));
   }
 
-  private instanceChange(
+  #instanceChange(
     scope: CommandScope,
     instance: ItemInstance,
     type: InstanceEventType,

@@ -195,7 +195,7 @@ export class UserService extends ServiceBase {
     if (i.userId === a.id) {
       throw SwlError.forbidden('you cannot deactivate yourself', { reason: 'self', userId: a.id });
     }
-    return this.setActive(a, i.userId, false);
+    return this.#setActive(a, i.userId, false);
   }
 
   /**
@@ -208,7 +208,7 @@ export class UserService extends ServiceBase {
    */
   async reactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
     const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
-    return this.setActive(a, i.userId, true);
+    return this.#setActive(a, i.userId, true);
   }
 
   /**
@@ -331,7 +331,7 @@ export class UserService extends ServiceBase {
     });
   }
 
-  private setActive(a: Actor, userId: number, active: boolean): Promise<UserView> {
+  #setActive(a: Actor, userId: number, active: boolean): Promise<UserView> {
     return this.command(async ({ em, postgres, loadActor }) => {
       await loadActor(a);
       const user = await em.findOne(User, userId, lockFor(postgres));
