@@ -4,19 +4,13 @@ import { MikroORM } from '@mikro-orm/core';
 import { SeedManager } from '@mikro-orm/seeder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwlDatabaseSeeder } from '../seeders/index.ts';
-import { CatalogEntry, ItemInstance, LoanPolicy, swlEntities, User } from '../src/entities/index.ts';
+import { CatalogEntry, ItemInstance, LoanPolicy, User } from '../src/entities/index.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { DEFAULT_INVENTORY } from '../src/seeding/defaults.ts';
 import { initializeDatabase } from '../src/seeding/initialize.ts';
 import { verifyPassword } from '../src/users/password.ts';
 import { createScratchDatabase, describeEachDialect, type ScratchDatabase } from './support/db.ts';
-
-async function rowCounts(orm: MikroORM) {
-  const em = orm.em.fork();
-  const counts: Record<string, number> = {};
-  for (const entity of swlEntities) counts[entity.name] = await em.count(entity as never);
-  return counts;
-}
+import { rowCounts } from './support/fixtures.ts';
 
 describeEachDialect('initializeDatabase', (dialect) => {
   let db: ScratchDatabase;

@@ -1,18 +1,10 @@
-import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { swlEntities } from '../src/entities/index.ts';
 import { SwlError } from '../src/errors.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import type { Actor } from '../src/permissions.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
-
-async function rowCounts(orm: MikroORM): Promise<Record<string, number>> {
-  const em = orm.em.fork();
-  const counts: Record<string, number> = {};
-  for (const entity of swlEntities) counts[entity.name] = await em.count(entity as never);
-  return counts;
-}
+import { rowCounts } from './support/fixtures.ts';
 
 const HUGE = 'x'.repeat(100_000);
 

@@ -13,17 +13,7 @@ import {
   User,
 } from '../src/entities/index.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-
-const TABLES = [
-  'swl_user',
-  'swl_catalog',
-  'swl_item_instance',
-  'swl_loan',
-  'swl_loan_event',
-  'swl_instance_event',
-  'swl_loan_policy',
-  'swl_library_log',
-];
+import { SWL_TABLES } from './support/fixtures.ts';
 
 async function tableNames(orm: MikroORM): Promise<string[]> {
   const sql =
@@ -150,7 +140,7 @@ describeEachDialect('migrations', (dialect) => {
     expect(await t.orm.migrator.getPending()).toHaveLength(swlMigrations(dialect).length);
     const applied = await t.orm.migrator.up();
     expect(applied.map((m) => m.name)).toEqual(swlMigrations(dialect).map((m) => m.name));
-    expect(await tableNames(t.orm)).toEqual(expect.arrayContaining(TABLES));
+    expect(await tableNames(t.orm)).toEqual(expect.arrayContaining([...SWL_TABLES]));
     await expectNoDrift(t.orm);
   });
 
@@ -175,7 +165,7 @@ describeEachDialect('migrations', (dialect) => {
   it('migrate down to zero with data present, then up again with no drift', async () => {
     await t.orm.migrator.down({ to: 0 });
     const left = await tableNames(t.orm);
-    for (const table of TABLES) expect(left).not.toContain(table);
+    for (const table of SWL_TABLES) expect(left).not.toContain(table);
     await t.orm.migrator.up();
     await expectNoDrift(t.orm);
     const em = t.orm.em.fork();

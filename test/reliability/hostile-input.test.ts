@@ -28,7 +28,7 @@ import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
 import { type Desk, openDesk, T0 } from '../support/desk.ts';
-import { rowCounts } from '../support/fixtures.ts';
+import { publicMethods, rowCounts } from '../support/fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The corpus
@@ -596,19 +596,6 @@ const COMMANDS: Command[] = [
   },
 ];
 
-/** Methods on the service prototypes that are helpers, not public commands. */
-const PRIVATE_HELPERS = new Set([
-  'constructor',
-  'lockedLoan',
-  'lockedUser',
-  'assertOwnOr',
-  'loanEvent',
-  'instanceChange',
-  'changeStatus',
-  'createCopies',
-  'setActive',
-]);
-
 interface Fixture {
   student: Actor;
   inactiveAdmin: Actor;
@@ -641,8 +628,7 @@ describe('hostile-input corpus covers every public command', () => {
       ['visits', VisitorLogService],
       ['policies', PolicyService],
     ] as const) {
-      for (const method of Object.getOwnPropertyNames(service.prototype)) {
-        if (PRIVATE_HELPERS.has(method)) continue;
+      for (const method of publicMethods(service)) {
         expect(listed, `${prefix}.${method} is missing from the corpus`).toContain(`${prefix}.${method}`);
       }
     }

@@ -77,3 +77,11 @@ export async function expectSwlError(promise: Promise<unknown>, code: SwlErrorCo
   expect(error.code, `${error.code}: ${error.message} ${JSON.stringify(error.details)}`).toBe(code);
   return error;
 }
+
+/**
+ * The public methods a service class declares itself (its helpers are `#private`, so they are not
+ * on the prototype): what a completeness test must cover.
+ */
+export function publicMethods(service: { prototype: object }): string[] {
+  return Object.getOwnPropertyNames(service.prototype).filter((name) => name !== 'constructor');
+}
