@@ -8,6 +8,16 @@ import { LoanService } from '../src/loans/loan.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
 
+/** An event bus that records everything published on it. */
+function recordingBus() {
+  const received: SwlDomainEvent[] = [];
+  const events = new SwlEventBus();
+  events.subscribe((e) => {
+    received.push(e);
+  });
+  return { events, received };
+}
+
 describeEachDialect('LoanService concurrency', (dialect) => {
   let t: TestOrm;
   let desk: Desk;
@@ -80,11 +90,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
   it('a command inside a host transaction that rolls back leaves nothing behind and tells no subscriber', async () => {
     const entry = await desk.entry('general', 1);
     const student = await desk.user('student');
-    const received: SwlDomainEvent[] = [];
-    const events = new SwlEventBus();
-    events.subscribe((e) => {
-      received.push(e);
-    });
+    const { events, received } = recordingBus();
     const before = { loans: await desk.em().count(Loan), events: await desk.em().count(LoanEvent) };
     await expect(
       t.orm.em.fork().transactional(async (em) => {
@@ -102,11 +108,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
   it('inside a host transaction that commits, subscribers hear of the command only after the commit', async () => {
     const entry = await desk.entry('general', 1);
     const student = await desk.user('student');
-    const received: SwlDomainEvent[] = [];
-    const events = new SwlEventBus();
-    events.subscribe((e) => {
-      received.push(e);
-    });
+    const { events, received } = recordingBus();
     let heardBeforeCommit = -1;
     const loanId = await t.orm.em.fork().transactional(async (em) => {
       const loans = new LoanService(em, { clock: desk.clock, events });
@@ -128,11 +130,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
   it('a host savepoint that rolls back drops the events of the commands inside it', async () => {
     const entry = await desk.entry('general', 2);
     const student = await desk.user('student');
-    const received: SwlDomainEvent[] = [];
-    const events = new SwlEventBus();
-    events.subscribe((e) => {
-      received.push(e);
-    });
+    const { events, received } = recordingBus();
     await t.orm.em.fork().transactional(async (outer) => {
       const loans = new LoanService(outer, { clock: desk.clock, events });
       await loans.request(student, { catalogEntryId: entry.id });
