@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresqlMigrations, sqliteMigrations, swlMigrations } from '../migrations/index.ts';
 import {
   CatalogEntry,
+  IdempotencyKey,
   InstanceEvent,
   ItemInstance,
   LibraryLog,
@@ -114,6 +115,14 @@ async function insertOneOfEach(em: EntityManager) {
     activity: 'estudio',
     user: student,
   });
+  em.create(IdempotencyKey, {
+    key: '6b0f3c1e-0d7a-4c55-9a43-1f2f0e9d2c11',
+    command: 'loan.approve',
+    actor: staff,
+    fingerprint: 'f'.repeat(64),
+    result: { id: 1, status: 'aprobado' },
+    createdAt: at,
+  });
   await em.flush();
   return { staff, student, entry, copy, loan, returned };
 }
@@ -156,6 +165,7 @@ describeEachDialect('migrations', (dialect) => {
       InstanceEvent,
       LoanPolicy,
       LibraryLog,
+      IdempotencyKey,
     ];
     for (const entity of entities) {
       expect(await em.count(entity as typeof User)).toBeGreaterThan(0);
@@ -232,6 +242,28 @@ describeEachDialect('schema guarantees', (dialect) => {
     const em = t.orm.em.fork();
     expect(await em.count(User, { id: fixture.student.id })).toBe(1);
     expect(await em.count(Loan, { id: fixture.loan.id })).toBe(1);
+  });
+
+  it('record the writing transaction on every event row on PostgreSQL (outbox watermark), null on SQLite', async () => {
+    const rows = await raw('select tx_id from swl_loan_event union all select tx_id from swl_instance_event');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows as { tx_id: unknown }[]) {
+      if (dialect === 'postgresql') expect(Number(row.tx_id)).toBeGreaterThan(0);
+      else expect(row.tx_id).toBeNull();
+    }
+  });
+
+  it('keep idempotency keys unique', async () => {
+    const em = t.orm.em.fork();
+    em.create(IdempotencyKey, {
+      key: '6b0f3c1e-0d7a-4c55-9a43-1f2f0e9d2c11',
+      command: 'loan.request',
+      actor: fixture.student,
+      fingerprint: '0'.repeat(64),
+      result: {},
+      createdAt: new Date(),
+    });
+    await expect(em.flush()).rejects.toMatchObject({ name: 'UniqueConstraintViolationException' });
   });
 
   it('keep document ids, emails and copy codes unique', async () => {

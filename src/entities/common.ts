@@ -1,4 +1,4 @@
-import { p } from '@mikro-orm/core';
+import { type EntityManager, p, raw } from '@mikro-orm/core';
 import { nowFor } from '../internal/clock-context.ts';
 
 /**
@@ -17,3 +17,18 @@ export const timestamps = {
 
 /** Prefix of every table the package owns, so they never collide with a host's own tables. */
 export const TABLE_PREFIX = 'swl_';
+
+/** SQL for the id of the current transaction on PostgreSQL, as a 64-bit integer. @internal */
+export const PG_CURRENT_TX_ID = 'pg_current_xact_id()::text::bigint';
+
+/**
+ * Value of an event row's `txId` when it is inserted: on PostgreSQL, the id of the transaction
+ * writing it (`pg_current_xact_id()`, evaluated by the database inside the insert); null on SQLite.
+ * The outbox reader (`SwlOutbox`, src/outbox.ts) uses it as its commit-order-safe watermark.
+ * @internal
+ */
+export function currentTransactionId(em: EntityManager): number {
+  // The property is nullable; the typed builder wants its base type here.
+  if (!/postgre/i.test(em.getPlatform().constructor.name)) return null as unknown as number;
+  return raw(PG_CURRENT_TX_ID) as unknown as number;
+}

@@ -1,4 +1,5 @@
 import { CatalogEntry } from './catalog-entry.entity.ts';
+import { IdempotencyKey } from './idempotency-key.entity.ts';
 import { InstanceEvent } from './instance-event.entity.ts';
 import { ItemInstance } from './item-instance.entity.ts';
 import { LibraryLog } from './library-log.entity.ts';
@@ -9,6 +10,7 @@ import { User } from './user.entity.ts';
 
 export * from './catalog-entry.entity.ts';
 export { TABLE_PREFIX } from './common.ts';
+export * from './idempotency-key.entity.ts';
 export * from './instance-event.entity.ts';
 export * from './item-instance.entity.ts';
 export * from './library-log.entity.ts';
@@ -30,4 +32,5 @@ export const swlEntities = [
   InstanceEvent,
   LoanPolicy,
   LibraryLog,
+  IdempotencyKey,
 ] as const;

@@ -1,5 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { LOAN_EVENT_TYPES, LOAN_STATUSES } from '../domain/vocabulary.ts';
+import { currentTransactionId } from './common.ts';
 import { Loan } from './loan.entity.ts';
 import { User } from './user.entity.ts';
 
@@ -22,9 +23,23 @@ export const LoanEventSchema = defineEntity({
     toStatus: p.enum(LOAN_STATUSES),
     actor: () => p.manyToOne(User).ref().nullable().deleteRule('restrict').updateRule('cascade'),
     at: p.datetime(),
+    /**
+     * PostgreSQL: the id of the writing transaction (`pg_current_xact_id()`), evaluated by the
+     * database in the insert (written by every insert through the ORM); the outbox reader
+     * (`SwlOutbox`) delivers an event only once every transaction with a lower id has ended, so
+     * no commit order can make it skip one. Null on SQLite, where writers are serialized and the
+     * id order is the commit order.
+     */
+    txId: p
+      .bigint('number')
+      .nullable()
+      .onCreate((_, em) => currentTransactionId(em)),
     data: p.json<Record<string, unknown>>().nullable(),
   },
-  indexes: [{ name: 'swl_loan_event_loan_index', properties: ['loan'] }],
+  indexes: [
+    { name: 'swl_loan_event_tx_id_id_index', properties: ['txId', 'id'] },
+    { name: 'swl_loan_event_loan_index', properties: ['loan'] },
+  ],
 });
 
 /** One transition of one loan. */

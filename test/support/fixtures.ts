@@ -19,6 +19,7 @@ export const SWL_TABLES = [
   'swl_instance_event',
   'swl_loan_policy',
   'swl_library_log',
+  'swl_idempotency_key',
 ] as const;
 
 let documentSeq = 0;
