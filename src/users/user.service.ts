@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EntityManager } from '@mikro-orm/core';
+import { type EntityManager, LockMode } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { User } from '../entities/user.entity.ts';
 import { isSwlError, SwlError } from '../errors.ts';
@@ -31,6 +31,45 @@ const PRIVILEGED_ROLES: ReadonlySet<string> = new Set(['admin', 'staff']);
 
 /** The one sign-in failure: same code, message and details whatever went wrong. */
 const AUTH_FAILED_MESSAGE = 'invalid login or password';
+
+/**
+ * Reads the active admins for the "at least one active admin remains" rule, in id order, and on
+ * PostgreSQL locks their rows (`select … where role = 'admin' and active = true order by id for
+ * update`). Call it first in the command, before any other lock, so two such commands always lock
+ * in the same order (no deadlock) and the second waits for the first to commit. After waiting,
+ * PostgreSQL re-checks the condition on each row's latest version, so an admin the other command
+ * just deactivated or demoted drops out of the set. On SQLite writers are already serialized
+ * (`BEGIN IMMEDIATE`), so a plain read is exact. Returns the ids; while the transaction lasts none
+ * of them can stop being an active admin.
+ */
+async function lockActiveAdmins(em: EntityManager, postgres: boolean): Promise<ReadonlySet<number>> {
+  const admins = await em.find(
+    User,
+    { role: 'admin', active: true },
+    { orderBy: { id: 'asc' }, refresh: true, ...(postgres ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
+  );
+  return new Set(admins.map((u) => u.id));
+}
+
+/**
+ * Refuses a change that would leave no active admin: `user` is an active admin losing that status
+ * and no other (locked) active admin remains. With the self-checks and `loadActor` this never
+ * fires for an admin acting on someone else; it is the rule itself, counted from the locked set.
+ */
+function assertAnotherAdminRemains(
+  admins: ReadonlySet<number>,
+  user: User,
+  change: { role?: string; active?: boolean },
+): void {
+  const wasAdmin = user.role === 'admin' && user.active;
+  const staysAdmin = (change.role ?? user.role) === 'admin' && (change.active ?? user.active);
+  if (!wasAdmin || staysAdmin) return;
+  if ([...admins].some((id) => id !== user.id)) return;
+  throw SwlError.forbidden('at least one active admin must remain', {
+    reason: 'last-admin',
+    userId: user.id,
+  });
+}
 
 function authFailed(): SwlError {
   return new SwlError('AUTH_FAILED', AUTH_FAILED_MESSAGE, {});
@@ -61,7 +100,10 @@ function duplicateUser(error: unknown): SwlError {
  *   `user:change-role` (admin); staff may edit borrowers and themselves.
  * - `changeRole` (`user:change-role`: admin), `deactivate`/`reactivate` (`user:deactivate`:
  *   admin). Nobody changes their own role or deactivates themself, so at least one active admin
- *   always remains.
+ *   always remains — also under concurrency: `changeRole` and `deactivate` first lock every
+ *   active admin's row (PostgreSQL, in id order) and count from that locked set, so two admins
+ *   deactivating or demoting each other at the same moment cannot both succeed; the second gets
+ *   `FORBIDDEN` (it is no longer an active admin).
  * - `changePassword`: everyone their own (with the current password); an admin anybody's
  *   (`user:change-role`), which sets `mustChangePassword`.
  * - `getUser`: everyone themself; others with `user:read` (staff, admin). `listUsers`: `user:read`.
@@ -160,10 +202,16 @@ export class UserService extends ServiceBase {
    * Gives a user another role. Changing your own role is refused (so an admin cannot lock the
    * desk out of administration by accident). Setting the role a user already has changes nothing.
    *
+   * At least one active admin remains even under concurrency: the command first locks the rows of
+   * all active admins (PostgreSQL, in id order; SQLite serializes writers) and checks the actor
+   * and the rule against that locked set. Of two admins demoting each other at the same moment,
+   * one succeeds and the other is refused with `FORBIDDEN` (no longer an active admin).
+   *
    * @param actor - acting user; capability `user:change-role` (admin).
    * @param input - {@link ChangeRoleInput}.
    * @returns the user after the change.
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`, or
+   *   `'last-admin'` if no other active admin would remain), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async changeRole(actor: Actor, input: ChangeRoleInput): Promise<UserView> {
     const { actor: a, input: i } = this.authorize(actor, 'user:change-role', ChangeRoleInput, input);
@@ -171,9 +219,12 @@ export class UserService extends ServiceBase {
       throw SwlError.forbidden('you cannot change your own role', { reason: 'self', userId: a.id });
     }
     return this.command(async ({ em, postgres, loadActor }) => {
+      // Lock what the last-admin rule reads, before anything else (same order in every command).
+      const admins = await lockActiveAdmins(em, postgres);
       await loadActor(a);
       const user = await em.findOne(User, i.userId, lockFor(postgres));
       if (!user) throw SwlError.notFound('user', i.userId);
+      assertAnotherAdminRemains(admins, user, { role: i.role });
       user.role = i.role;
       await em.flush();
       return toUserView(user);
@@ -185,10 +236,16 @@ export class UserService extends ServiceBase {
    * events and visits keep referring to them. Deactivating yourself is refused; deactivating an
    * inactive user changes nothing. Open loans stay as they are (staff still receive the returns).
    *
+   * At least one active admin remains even under concurrency: the command first locks the rows of
+   * all active admins (PostgreSQL, in id order; SQLite serializes writers) and checks the actor
+   * and the rule against that locked set. Of two admins deactivating each other at the same
+   * moment, one succeeds and the other is refused with `FORBIDDEN` (no longer an active admin).
+   *
    * @param actor - acting user; capability `user:deactivate` (admin).
    * @param input - {@link UserIdInput}.
    * @returns the user, `active: false`.
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (including `details.reason: 'self'`, or
+   *   `'last-admin'` if no other active admin would remain), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async deactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
     const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
@@ -333,9 +390,12 @@ export class UserService extends ServiceBase {
 
   #setActive(a: Actor, userId: number, active: boolean): Promise<UserView> {
     return this.command(async ({ em, postgres, loadActor }) => {
+      // Deactivating can remove an active admin: lock what the last-admin rule reads, first.
+      const admins = active ? null : await lockActiveAdmins(em, postgres);
       await loadActor(a);
       const user = await em.findOne(User, userId, lockFor(postgres));
       if (!user) throw SwlError.notFound('user', userId);
+      if (admins) assertAnotherAdminRemains(admins, user, { active });
       user.active = active;
       await em.flush();
       return toUserView(user);
