@@ -1,6 +1,12 @@
 import {
+  type AbortableOperationOptions,
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -22,10 +28,176 @@ export interface SwlSqliteOptions {
   wal?: boolean;
 }
 
-/** Kysely's SQLite driver, but write transactions start with `BEGIN IMMEDIATE`. */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+/**
+ * A first-come-first-served lock. Each holder gets its own release function, so releasing twice
+ * (or late) can never end somebody else's turn.
+ */
+class TurnLock {
+  #last: Promise<void> = Promise.resolve();
+
+  /** Waits until every earlier holder has released; returns this holder's (idempotent) release. */
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const previous = this.#last;
+    this.#last = released;
+    await previous;
+    return release;
+  }
+}
+
+/**
+ * One turn on the single `node:sqlite` connection: what {@link ImmediateSqliteDriver} hands out per
+ * `acquireConnection()`. It runs queries on the shared connection until it is released, once;
+ * after that it refuses to, so a stale handle cannot run SQL during another holder's turn.
+ */
+class ConnectionTurn implements DatabaseConnection {
+  readonly #connection: DatabaseConnection;
+  #release: (() => void) | undefined;
+
+  constructor(connection: DatabaseConnection, release: () => void) {
+    this.#connection = connection;
+    this.#release = release;
+  }
+
+  /** Ends this turn; later calls do nothing. */
+  release(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+
+  async executeQuery<R>(
+    compiledQuery: CompiledQuery,
+    options?: AbortableOperationOptions,
+  ): Promise<QueryResult<R>> {
+    return await this.#live().executeQuery<R>(compiledQuery, options);
+  }
+
+  async *streamQuery<R>(
+    compiledQuery: CompiledQuery,
+    chunkSize: number,
+    options?: AbortableOperationOptions,
+  ): AsyncIterableIterator<QueryResult<R>> {
+    yield* this.#live().streamQuery<R>(compiledQuery, chunkSize, options);
+  }
+
+  #live(): DatabaseConnection {
+    if (!this.#release) throw new Error('this SQLite connection turn was already released');
+    return this.#connection;
+  }
+}
+
+/**
+ * Kysely's SQLite driver with two changes:
+ *
+ * - write transactions start with `BEGIN IMMEDIATE`;
+ * - it serializes the use of its single connection itself (a {@link ConnectionTurn} per
+ *   `acquireConnection()`), instead of Kysely's `RuntimeDriver` mutex. Kysely 0.29's
+ *   `startTransaction().execute()` (what MikroORM uses) never releases the connection when
+ *   `beginTransaction()` throws, so with Kysely's mutex one busy timeout at `BEGIN IMMEDIATE`
+ *   left every later query of the ORM waiting forever. Here a failed `BEGIN` ends its own turn;
+ *   Kysely's own release, on the paths where it does release, is then a no-op.
+ */
+class ImmediateSqliteDriver implements Driver {
+  readonly #sqlite: SqliteDriver;
+  readonly #lock = new TurnLock();
+  #connection: DatabaseConnection | undefined;
+
+  constructor(config: SqliteDialectConfig) {
+    this.#sqlite = new SqliteDriver(config);
+  }
+
+  async init(options?: AbortableOperationOptions): Promise<void> {
+    await this.#sqlite.init(options);
+    this.#connection = await this.#sqlite.acquireConnection();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const release = await this.#lock.acquire();
+    if (!this.#connection) {
+      release();
+      throw new Error('the SQLite driver is not initialized');
+    }
+    return new ConnectionTurn(this.#connection, release);
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (error) {
+      // Kysely's startTransaction() will not release a connection whose BEGIN failed: do it here.
+      if (connection instanceof ConnectionTurn) connection.release();
+      throw error;
+    }
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await this.#sqlite.commitTransaction(connection);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.#sqlite.rollbackTransaction(connection);
+    } catch (error) {
+      // SQLite may already have rolled the transaction back itself (SQLITE_FULL, I/O errors, a
+      // failed COMMIT): then there is nothing to undo, and failing here would keep Kysely from
+      // releasing the connection — the same wedge as a failed BEGIN.
+      if (error instanceof Error && /no transaction is active/i.test(error.message)) return;
+      throw error;
+    }
+  }
+
+  async savepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await this.#sqlite.savepoint(connection, savepointName, compileQuery);
+  }
+
+  async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await this.#sqlite.rollbackToSavepoint(connection, savepointName, compileQuery);
+  }
+
+  async releaseSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await this.#sqlite.releaseSavepoint(connection, savepointName, compileQuery);
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    turn(connection).release();
+  }
+
+  async destroy(): Promise<void> {
+    await this.#sqlite.destroy();
+  }
+}
+
+/** `connection` as the {@link ConnectionTurn} it must be (Kysely hands back what it acquired). */
+function turn(connection: DatabaseConnection): ConnectionTurn {
+  if (!(connection instanceof ConnectionTurn)) {
+    throw new Error('not a connection handed out by this SQLite driver');
+  }
+  return connection;
+}
+
+/**
+ * Kysely's SQLite adapter, except that it tells Kysely not to put its own mutex around the
+ * connection: {@link ImmediateSqliteDriver} serializes the connection itself.
+ */
+class SerializedSqliteAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections(): boolean {
+    return true;
   }
 }
 
@@ -72,7 +244,8 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
  *   queue on the file's write lock instead of failing mid-transaction with "database is locked";
  * - write-ahead logging (`journal_mode = wal`), so readers never block the writer;
  * - a busy timeout (default 5000 ms) after which a waiting writer fails; the services turn that
- *   into `CONFLICT`;
+ *   into `CONFLICT`, and the connection is free again at once for the next query (a retry
+ *   included) — it is not left held by the failed `BEGIN`;
  * - foreign keys enforced (`foreign_keys = on`).
  *
  * Pass it as MikroORM's `driverOptions` with the `SqliteDriver` of `@mikro-orm/sql`:
@@ -104,7 +277,19 @@ export class SwlSqliteDialect extends SqliteDialect {
     this.#config = config;
   }
 
-  override createDriver(): SqliteDriver {
+  /**
+   * The driver: `BEGIN IMMEDIATE`, and one query or transaction at a time on the single
+   * connection, released again when a `BEGIN` fails (busy timeout) so that the next query runs.
+   */
+  override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.#config);
+  }
+
+  /**
+   * Kysely's SQLite adapter, reporting `supportsMultipleConnections` so that Kysely adds no
+   * connection mutex of its own: the driver above serializes the connection instead.
+   */
+  override createAdapter(): DialectAdapter {
+    return new SerializedSqliteAdapter();
   }
 }
