@@ -25,7 +25,8 @@
  * | `CONFLICT` | a concurrent change won (optimistic lock, lock timeout, deadlock, serialization); retryable |
  * | `DUPLICATE` | a unique value (document id, email, copy code, policy) already exists |
  * | `AUTH_FAILED` | sign-in failed; the same code and message whatever the reason |
- * | `UNAVAILABLE` | the database could not be reached or cancelled the statement; retryable, nothing written |
+ * | `IDEMPOTENCY_KEY_REUSED` | the idempotency key was already used for a different command, acting user or input; nothing written |
+ * | `UNAVAILABLE` | the database could not be reached, the connection was lost, or the statement was cancelled; retryable. Nothing was written — except when the connection was lost after the commit was sent, which no client can tell apart: repeat a command with the same `idempotencyKey` to get its result without a second effect |
  * | `INTERNAL` | an unexpected database error; nothing was written (the transaction rolled back) |
  */
 export const SWL_ERROR_CODES = [
@@ -45,6 +46,7 @@ export const SWL_ERROR_CODES = [
   'CONFLICT',
   'DUPLICATE',
   'AUTH_FAILED',
+  'IDEMPOTENCY_KEY_REUSED',
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;
@@ -76,6 +78,7 @@ export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
   CONFLICT: 409,
   DUPLICATE: 409,
   AUTH_FAILED: 401,
+  IDEMPOTENCY_KEY_REUSED: 422,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -7,6 +7,7 @@ import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
+import { holdLock } from './support/locks.ts';
 
 /** An event bus that records everything published on it. */
 function recordingBus() {
@@ -145,5 +146,45 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     });
     expect(received.filter((e) => e.kind === 'loan')).toHaveLength(1);
     expect(await desk.em().count(Loan, { borrower: student.id })).toBe(1);
+  });
+
+  /** PostgreSQL: the copy's row lock; SQLite: the file's write lock (what another writer holds). */
+  const lockCopy = (copy: number): Array<[string, unknown[]]> =>
+    dialect === 'postgresql' ? [['select id from swl_item_instance where id = ? for update', [copy]]] : [];
+
+  it('INSTANCE_UNAVAILABLE for an available copy (issue 10, defect 5): a title-level approval whose only copy is held by a transaction that then rolls back waits and lends it', async () => {
+    const entry = await desk.entry('general', 1);
+    const copy = entry.copies[0] as number;
+    const student = await desk.user('student');
+    const loan = await service().request(student, { catalogEntryId: entry.id });
+    const holder = await holdLock(t.db, lockCopy(copy));
+    const released = holder.finishWhenBlocked([], 'rollback');
+    const approved = await service().approve(desk.staff, { loanId: loan.id });
+    await released;
+    expect(approved.status).toBe('aprobado');
+    expect(approved.instanceId).toBe(copy);
+    expect((await desk.em().findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
+  });
+
+  it('a title-level approval whose only copy is lent by the transaction holding it answers INSTANCE_UNAVAILABLE after the wait', async () => {
+    const entry = await desk.entry('general', 1);
+    const copy = entry.copies[0] as number;
+    const student = await desk.user('student');
+    const loan = await service().request(student, { catalogEntryId: entry.id });
+    const holder = await holdLock(t.db, lockCopy(copy));
+    const released = holder.finishWhenBlocked(
+      [[`update swl_item_instance set status = 'prestado', version = version + 1 where id = ?`, [copy]]],
+      'commit',
+    );
+    const error = await service()
+      .approve(desk.staff, { loanId: loan.id })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    await released;
+    expect(error).toBeInstanceOf(SwlError);
+    expect((error as SwlError).code).toBe('INSTANCE_UNAVAILABLE');
+    expect((await desk.em().findOneOrFail(Loan, loan.id)).status).toBe('pendiente');
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { swlMigrations } from '../migrations/index.ts';
 import { createScratchDatabase, describeEachDialect, type ScratchDatabase } from './support/db.ts';
 
 const run = promisify(execFile);
@@ -114,7 +115,7 @@ describeEachDialect('installed tarball', (dialect) => {
     });
     const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
     expect(result).toMatchObject({
-      migrations: ['Swl20261122023337_init'],
+      migrations: swlMigrations(dialect).map((m) => m.name),
       seededCopies: 108,
       reseededCopies: 0,
       code: `MOU-${result.entryId}-1`,

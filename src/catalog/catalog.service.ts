@@ -9,6 +9,7 @@ import { type EntityManager, raw } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { InstanceStatus } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
+import { currentTransactionId } from '../entities/common.ts';
 import { InstanceEvent } from '../entities/instance-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import type { User } from '../entities/user.entity.ts';
@@ -133,33 +134,36 @@ export class CatalogService extends ServiceBase {
   async createEntry(actor: Actor, input: CreateCatalogEntryInput): Promise<EntryWithCopiesView> {
     const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', CreateCatalogEntryInput, input);
     if (i.copies > 0) assertCan(a, 'inventory:manage');
-    return this.command(async (scope) => {
-      const { em } = scope;
-      const user = await scope.loadActor(a);
-      const fields = {
-        titleOrName: i.titleOrName,
-        authorOrBrand: i.authorOrBrand ?? null,
-        identifier: i.identifier ?? null,
-      };
-      const entry = em.create(CatalogEntry, {
-        ...fields,
-        category: i.category,
-        replacementCost: i.replacementCost,
-        searchText: catalogSearchText(fields),
-      });
-      await em.flush(); // the entry id is part of the copy codes
-      const copies = await this.#createCopies(
-        scope,
-        user,
-        entry,
-        codePrefix(entry.titleOrName),
-        1,
-        i.copies,
-        i.condition ?? null,
-      );
-      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
-      return { entry: toEntryView(entry, counts), copies };
-    });
+    return this.command(
+      async (scope) => {
+        const { em } = scope;
+        const user = await scope.loadActor(a);
+        const fields = {
+          titleOrName: i.titleOrName,
+          authorOrBrand: i.authorOrBrand ?? null,
+          identifier: i.identifier ?? null,
+        };
+        const entry = em.create(CatalogEntry, {
+          ...fields,
+          category: i.category,
+          replacementCost: i.replacementCost,
+          searchText: catalogSearchText(fields),
+        });
+        await em.flush(); // the entry id is part of the copy codes
+        const copies = await this.#createCopies(
+          scope,
+          user,
+          entry,
+          codePrefix(entry.titleOrName),
+          1,
+          i.copies,
+          i.condition ?? null,
+        );
+        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+        return { entry: toEntryView(entry, counts), copies };
+      },
+      this.idempotent('catalog.createEntry', a, i),
+    );
   }
 
   /**
@@ -177,29 +181,32 @@ export class CatalogService extends ServiceBase {
    */
   async addCopies(actor: Actor, input: AddCopiesInput): Promise<EntryWithCopiesView> {
     const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', AddCopiesInput, input);
-    return this.command(async (scope) => {
-      const { em, postgres } = scope;
-      const user = await scope.loadActor(a);
-      const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
-      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
-      const last = await em.findOne(
-        ItemInstance,
-        { catalogEntry: entry.id },
-        { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
-      );
-      const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
-      const copies = await this.#createCopies(
-        scope,
-        user,
-        entry,
-        prefix,
-        (last?.sequence ?? 0) + 1,
-        i.count,
-        i.condition ?? null,
-      );
-      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
-      return { entry: toEntryView(entry, counts), copies };
-    });
+    return this.command(
+      async (scope) => {
+        const { em, postgres } = scope;
+        const user = await scope.loadActor(a);
+        const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
+        if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+        const last = await em.findOne(
+          ItemInstance,
+          { catalogEntry: entry.id },
+          { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
+        );
+        const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
+        const copies = await this.#createCopies(
+          scope,
+          user,
+          entry,
+          prefix,
+          (last?.sequence ?? 0) + 1,
+          i.count,
+          i.condition ?? null,
+        );
+        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+        return { entry: toEntryView(entry, counts), copies };
+      },
+      this.idempotent('catalog.addCopies', a, i),
+    );
   }
 
   /**
@@ -388,33 +395,37 @@ export class CatalogService extends ServiceBase {
     input: ChangeCopyStatusInput,
   ): Promise<CopyView> {
     const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', ChangeCopyStatusInput, input);
-    return this.command(async ({ em, now, postgres, loadActor, emit }) => {
-      const user = await loadActor(a);
-      const copy = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
-      if (!copy) throw SwlError.notFound('instance', i.instanceId);
-      if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
-        throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
-          instanceId: copy.id,
-          expectedVersion: i.expectedVersion,
-          version: copy.version,
+    return this.command(
+      async ({ em, instant, postgres, loadActor, emit }) => {
+        const user = await loadActor(a);
+        const copy = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
+        if (!copy) throw SwlError.notFound('instance', i.instanceId);
+        const now = instant();
+        if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
+          throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
+            instanceId: copy.id,
+            expectedVersion: i.expectedVersion,
+            version: copy.version,
+          });
+        }
+        const transition = assertInstanceOperation(operation, copy.status, copy.id);
+        copy.status = transition.to;
+        if (i.condition !== undefined) copy.condition = i.condition;
+        const event = em.create(InstanceEvent, {
+          instance: copy,
+          type: transition.event,
+          fromStatus: transition.from,
+          toStatus: transition.to,
+          actor: user,
+          at: now,
+          note: i.note ?? null,
         });
-      }
-      const transition = assertInstanceOperation(operation, copy.status, copy.id);
-      copy.status = transition.to;
-      if (i.condition !== undefined) copy.condition = i.condition;
-      const event = em.create(InstanceEvent, {
-        instance: copy,
-        type: transition.event,
-        fromStatus: transition.from,
-        toStatus: transition.to,
-        actor: user,
-        at: now,
-        note: i.note ?? null,
-      });
-      await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
-      emit(() => toInstanceChangeEvent(event));
-      return toCopyView(copy);
-    });
+        await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
+        emit(() => toInstanceChangeEvent(event));
+        return toCopyView(copy);
+      },
+      this.idempotent(`catalog.${operation}`, a, i),
+    );
   }
 
   /**
@@ -481,6 +492,7 @@ export class CatalogService extends ServiceBase {
           actor: user.id,
           at: now,
           note: null,
+          txId: currentTransactionId(em), // what the onCreate hook would set (the outbox watermark)
         })),
       )
       .execute('run');

@@ -2,12 +2,16 @@
  * Input schemas of the {@link CatalogService} commands and reads. Exported so hosts validate
  * request bodies with the same rules (`CreateCatalogEntryInput.parse(req.body)`). Every schema is
  * strict: unknown keys are refused (`VALIDATION_FAILED`). Text is trimmed; optional text that is
- * blank means "none". Money is integer minor units. Source: DESIGN §2, §4, §6.
+ * blank means "none". Money is integer minor units. The commands that create or move things
+ * (`createEntry`, `addCopies`, the copy status changes) take an optional `idempotencyKey`: repeated
+ * with the same key, the command returns its first result and writes nothing. Source: DESIGN §2,
+ * §4, §6; issue 10 (idempotency keys).
  *
  * @module
  */
 import { z } from 'zod';
 import { CATEGORIES, INSTANCE_STATUSES } from '../domain/vocabulary.ts';
+import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, MAX_ID, optionalText, PageSchema, requiredText } from '../validation.ts';
 
 /** Most copies one `createEntry`/`addCopies` call may create. */
@@ -33,6 +37,7 @@ export const CreateCatalogEntryInput = z.strictObject({
   replacementCost: MinorUnitsSchema.default(0),
   copies: z.number().int().min(0).max(MAX_COPIES_PER_CALL).default(0),
   condition: optionalText(100).optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `CatalogService.createEntry` (before parsing). */
 export type CreateCatalogEntryInput = z.input<typeof CreateCatalogEntryInput>;
@@ -42,6 +47,7 @@ export const AddCopiesInput = z.strictObject({
   catalogEntryId: IdSchema,
   count: z.number().int().min(1).max(MAX_COPIES_PER_CALL),
   condition: optionalText(100).optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `CatalogService.addCopies`. */
 export type AddCopiesInput = z.input<typeof AddCopiesInput>;
@@ -110,6 +116,7 @@ export const ChangeCopyStatusInput = z.strictObject({
   note: optionalText(500).optional(),
   condition: optionalText(100).optional(),
   expectedVersion: z.number().int().min(1).max(MAX_ID).optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of the direct copy operations of `CatalogService`. */
 export type ChangeCopyStatusInput = z.input<typeof ChangeCopyStatusInput>;

@@ -1,12 +1,14 @@
 import { type EntityManager, LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import { type Clock, systemClock } from '../clock.ts';
+import { IdempotencyKey } from '../entities/idempotency-key.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
 import { bindClock } from './clock-context.ts';
+import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
 import { toSwlError } from './translate-error.ts';
 
 /**
@@ -23,8 +25,16 @@ export interface ServiceOptions {
 export interface CommandScope {
   /** EntityManager bound to the command's transaction. */
   em: EntityManager;
-  /** The command's instant (one clock reading per command, UTC). */
-  now: Date;
+  /**
+   * The command's instant (UTC), fixed by the first call: the clock's reading, but never earlier
+   * than any of `floors` (the last instants recorded on the rows the command changes), so a clock
+   * set back can never write a transition before its predecessor. Call it once the command holds
+   * its locks (on PostgreSQL, after `FOR UPDATE`; SQLite holds the write lock from `BEGIN
+   * IMMEDIATE`), so commands serialized by a lock record increasing instants.
+   */
+  instant(...floors: Array<Date | null | undefined>): Date;
+  /** `instant()` with no floors: the command's instant (fixed on first read). */
+  readonly now: Date;
   /** True on PostgreSQL (row locks are taken there; SQLite serializes writers with BEGIN IMMEDIATE). */
   postgres: boolean;
   /** Queue a domain event; it is published after the outermost commit. Pass a function to build it after flush (ids). */
@@ -58,41 +68,91 @@ export abstract class ServiceBase {
     schema: S,
     input: unknown,
   ): { actor: Actor; input: z.output<S> } {
-    const a = ActorSchema.safeParse(actor);
-    if (!a.success) throw toSwlError(a.error);
-    if (capability) assertCan(a.data, capability);
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) throw toSwlError(parsed.error);
-    return { actor: a.data, input: parsed.data };
+    const a = parseInput(ActorSchema, actor);
+    if (capability) assertCan(a, capability);
+    return { actor: a, input: parseInput(schema, input) };
+  }
+
+  /** The idempotency record of a command when its input carries an `idempotencyKey`. */
+  protected idempotent(
+    command: string,
+    actor: Actor,
+    input: { idempotencyKey?: string | undefined },
+  ): IdempotentCall | undefined {
+    if (input.idempotencyKey === undefined) return undefined;
+    return { key: input.idempotencyKey, command, actorId: actor.id, input };
   }
 
   protected get postgres(): boolean {
     return /postgre/i.test(this.em.getPlatform().constructor.name);
   }
 
-  /** Runs `body` atomically in `em.transactional()` on the caller's EntityManager. */
-  protected async command<T>(body: (scope: CommandScope) => Promise<T>): Promise<T> {
+  /**
+   * Runs `body` atomically in `em.transactional()` on the caller's EntityManager. With an
+   * idempotency key, a result already stored under it is returned instead (nothing written, no
+   * event), and a new result is stored under it in the same transaction; when the command fails,
+   * the key is looked up once more, so a repeat that lost a race with its first try, or whose
+   * first try committed before the connection dropped, still gets the first result.
+   */
+  protected async command<T>(
+    body: (scope: CommandScope) => Promise<T>,
+    idempotency?: IdempotentCall,
+  ): Promise<T> {
     const events: Array<() => SwlDomainEvent> = [];
-    const now = this.clock.now();
     const postgres = this.postgres;
+    const fingerprint = idempotency ? fingerprintOf(idempotency) : '';
+    let replayed = false;
     let result: T;
     try {
       result = await this.em.transactional(
-        (em) => {
-          bindClock(em, this.clock);
-          return body({
+        async (em) => {
+          const instant = new CommandInstant(this.clock);
+          bindClock(em, instant);
+          if (idempotency) {
+            const stored = await findStoredResult<T>(em, idempotency, fingerprint);
+            if (stored) {
+              replayed = true;
+              return stored.result;
+            }
+          }
+          const value = await body({
             em,
-            now,
+            instant: (...floors) => instant.take(floors),
+            get now() {
+              return instant.take([]);
+            },
             postgres,
             emit: (event) => events.push(event),
             loadActor: (actor) => loadActor(em, actor),
           });
+          if (idempotency) {
+            em.create(IdempotencyKey, {
+              key: idempotency.key,
+              command: idempotency.command,
+              actor: idempotency.actorId,
+              fingerprint,
+              result: storeResult(value),
+              createdAt: instant.now(),
+            });
+            await em.flush();
+          }
+          return value;
         },
         { clear: true },
       );
     } catch (error) {
+      if (idempotency && !isSwlErrorCode(error, 'IDEMPOTENCY_KEY_REUSED')) {
+        const stored = await this.read((em) => findStoredResult<T>(em, idempotency, fingerprint)).catch(
+          (lookupError: unknown) => {
+            if (isSwlErrorCode(lookupError, 'IDEMPOTENCY_KEY_REUSED')) throw lookupError;
+            return undefined;
+          },
+        );
+        if (stored) return stored.result;
+      }
       throw toSwlError(error);
     }
+    if (replayed) return result;
     if (events.length > 0 && this.events) {
       const bus = this.events;
       const built = events.map((build) => build());
@@ -109,6 +169,52 @@ export abstract class ServiceBase {
       throw toSwlError(error);
     }
   }
+}
+
+/** The instant of one command: the clock read once, raised to the given floors. */
+class CommandInstant implements Clock {
+  readonly #clock: Clock;
+  #at: number | undefined;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  take(floors: ReadonlyArray<Date | null | undefined>): Date {
+    if (this.#at === undefined) {
+      let ms = this.#clock.now().getTime();
+      for (const floor of floors) {
+        const f = floor?.getTime();
+        if (f !== undefined && f > ms) ms = f;
+      }
+      this.#at = ms;
+    }
+    return new Date(this.#at);
+  }
+
+  now(): Date {
+    return this.take([]);
+  }
+}
+
+function isSwlErrorCode(error: unknown, code: SwlError['code']): boolean {
+  return error instanceof SwlError && error.code === code;
+}
+
+/**
+ * Parses `value` with `schema`; anything that goes wrong — issues, or an input whose getters or
+ * proxy traps throw — is `VALIDATION_FAILED`, never a raw error.
+ * @internal
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  let parsed: ReturnType<S['safeParse']>;
+  try {
+    parsed = schema.safeParse(value) as ReturnType<S['safeParse']>;
+  } catch (error) {
+    throw new SwlError('VALIDATION_FAILED', 'the input could not be read', { issues: [] }, { cause: error });
+  }
+  if (!parsed.success) throw toSwlError(parsed.error);
+  return parsed.data as z.output<S>;
 }
 
 /**

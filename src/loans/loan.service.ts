@@ -128,93 +128,97 @@ export class LoanService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'loan:request:own', RequestLoanInput, input);
     const borrowerId = i.borrowerId ?? a.id;
     if (borrowerId !== a.id) assertCan(a, 'loan:request:any');
-    return this.command(async (scope) => {
-      const { em, now } = scope;
-      // Serialize a borrower's requests (limit check) on PostgreSQL by locking the borrower row.
-      let borrower: User;
-      if (borrowerId === a.id) {
-        // Borrowing for themself: one (locked) read of the row serves both checks; loadActor then
-        // finds it in the identity map and still refuses an unknown/inactive/re-roled actor first.
-        const own = await em.findOne(User, a.id, lockFor(scope.postgres));
-        borrower = await scope.loadActor(a);
-        if (own !== borrower) throw SwlError.notFound('user', borrowerId);
-      } else {
-        await scope.loadActor(a);
-        borrower = await this.#lockedUser(scope, borrowerId);
-      }
-      if (!borrower.active) throw inactive(borrower.id);
-
-      let entry: CatalogEntry;
-      let instance: ItemInstance | null = null;
-      if (i.instanceId !== undefined) {
-        instance = await em.findOne(ItemInstance, i.instanceId);
-        if (!instance) throw SwlError.notFound('instance', i.instanceId);
-        if (instance.status === 'perdido' || instance.status === 'mantenimiento') {
-          throw unavailable(`copy ${instance.code} is ${instance.status}`, {
-            instanceId: instance.id,
-            status: instance.status,
-          });
+    return this.command(
+      async (scope) => {
+        const { em } = scope;
+        // Serialize a borrower's requests (limit check) on PostgreSQL by locking the borrower row.
+        let borrower: User;
+        if (borrowerId === a.id) {
+          // Borrowing for themself: one (locked) read of the row serves both checks; loadActor then
+          // finds it in the identity map and still refuses an unknown/inactive/re-roled actor first.
+          const own = await em.findOne(User, a.id, lockFor(scope.postgres));
+          borrower = await scope.loadActor(a);
+          if (own !== borrower) throw SwlError.notFound('user', borrowerId);
+        } else {
+          await scope.loadActor(a);
+          borrower = await this.#lockedUser(scope, borrowerId);
         }
-        entry = await em.findOneOrFail(CatalogEntry, instance.catalogEntry.id);
-      } else {
-        const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
-        if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
-        entry = found;
-      }
+        if (!borrower.active) throw inactive(borrower.id);
+        const now = scope.instant();
 
-      const policy = await findPolicy(em, entry.category, borrower.role);
-      if (!policy) throw policyForbids(entry.category, borrower.role);
-      if (policy.environmentRequired && !i.environment) {
-        throw new SwlError(
-          'ENVIRONMENT_REQUIRED',
-          `${entry.category} items need the environment where they will be used`,
-          {
-            category: entry.category,
-          },
-        );
-      }
-      const figures = await borrowerFigures(em, borrower.id, now);
-      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-      const active = await em.count(Loan, {
-        borrower: borrower.id,
-        status: { $in: ['pendiente', 'aprobado'] },
-        catalogEntry: { category: entry.category },
-      });
-      if (active >= policy.maxActiveLoans) {
-        throw new SwlError(
-          'LOAN_LIMIT_REACHED',
-          `the borrower already has ${active} active ${entry.category} loans`,
-          {
-            borrowerId: borrower.id,
-            category: entry.category,
-            active,
-            limit: policy.maxActiveLoans,
-          },
-        );
-      }
-      if (i.requestedDueDate && i.requestedDueDate.getTime() <= now.getTime()) {
-        throw validation('requestedDueDate', 'must be in the future');
-      }
+        let entry: CatalogEntry;
+        let instance: ItemInstance | null = null;
+        if (i.instanceId !== undefined) {
+          instance = await em.findOne(ItemInstance, i.instanceId);
+          if (!instance) throw SwlError.notFound('instance', i.instanceId);
+          if (instance.status === 'perdido' || instance.status === 'mantenimiento') {
+            throw unavailable(`copy ${instance.code} is ${instance.status}`, {
+              instanceId: instance.id,
+              status: instance.status,
+            });
+          }
+          entry = await em.findOneOrFail(CatalogEntry, instance.catalogEntry.id);
+        } else {
+          const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
+          if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+          entry = found;
+        }
 
-      const loan = em.create(Loan, {
-        borrower,
-        catalogEntry: entry,
-        instance,
-        environment: i.environment,
-        status: 'pendiente',
-        requestDate: now,
-        requestedDueDate: i.requestedDueDate ?? null,
-        observation: i.observation,
-        requestedBy: a.id,
-      });
-      this.#loanEvent(scope, loan, 'requested', null, a.id, {
-        instanceId: instance?.id ?? null,
-        catalogEntryId: entry.id,
-        requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
-      });
-      await em.flush();
-      return toLoanView(loan);
-    });
+        const policy = await findPolicy(em, entry.category, borrower.role);
+        if (!policy) throw policyForbids(entry.category, borrower.role);
+        if (policy.environmentRequired && !i.environment) {
+          throw new SwlError(
+            'ENVIRONMENT_REQUIRED',
+            `${entry.category} items need the environment where they will be used`,
+            {
+              category: entry.category,
+            },
+          );
+        }
+        const figures = await borrowerFigures(em, borrower.id, now);
+        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+        const active = await em.count(Loan, {
+          borrower: borrower.id,
+          status: { $in: ['pendiente', 'aprobado'] },
+          catalogEntry: { category: entry.category },
+        });
+        if (active >= policy.maxActiveLoans) {
+          throw new SwlError(
+            'LOAN_LIMIT_REACHED',
+            `the borrower already has ${active} active ${entry.category} loans`,
+            {
+              borrowerId: borrower.id,
+              category: entry.category,
+              active,
+              limit: policy.maxActiveLoans,
+            },
+          );
+        }
+        if (i.requestedDueDate && i.requestedDueDate.getTime() <= now.getTime()) {
+          throw validation('requestedDueDate', 'must be in the future');
+        }
+
+        const loan = em.create(Loan, {
+          borrower,
+          catalogEntry: entry,
+          instance,
+          environment: i.environment,
+          status: 'pendiente',
+          requestDate: now,
+          requestedDueDate: i.requestedDueDate ?? null,
+          observation: i.observation,
+          requestedBy: a.id,
+        });
+        this.#loanEvent(scope, loan, 'requested', null, a.id, {
+          instanceId: instance?.id ?? null,
+          catalogEntryId: entry.id,
+          requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
+        });
+        await em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.request', a, i),
+    );
   }
 
   /**
@@ -234,76 +238,54 @@ export class LoanService extends ServiceBase {
    */
   async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:approve', ApproveLoanInput, input);
-    return this.command(async (scope) => {
-      const { em, now, postgres } = scope;
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      assertLoanCommand('approve', loan.status, loan.id);
-      const borrower = await em.findOneOrFail(User, loan.borrower.id);
-      if (!borrower.active) throw inactive(borrower.id);
-      const figures = await borrowerFigures(em, borrower.id, now);
-      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-      const policy = await findPolicy(em, entry.category, borrower.role);
-      if (!policy) throw policyForbids(entry.category, borrower.role);
+    return this.command(
+      async (scope) => {
+        const { em } = scope;
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        assertLoanCommand('approve', loan.status, loan.id);
+        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+        // The copy is locked before the instant is taken; what is wrong with it is reported after
+        // the borrower checks, in the order the guards are documented.
+        const pick = await this.#lockCopyForApproval(scope, loan, entry, i.instanceId);
+        const now = scope.instant(...loanInstants(loan));
+        const borrower = await em.findOneOrFail(User, loan.borrower.id);
+        if (!borrower.active) throw inactive(borrower.id);
+        const figures = await borrowerFigures(em, borrower.id, now);
+        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+        const policy = await findPolicy(em, entry.category, borrower.role);
+        if (!policy) throw policyForbids(entry.category, borrower.role);
+        if (!pick.instance) throw pick.error;
+        const instance = pick.instance;
 
-      let instance: ItemInstance | null;
-      if (loan.instance) {
-        if (i.instanceId !== undefined && i.instanceId !== loan.instance.id) {
-          throw validation('instanceId', 'the request names another copy');
+        let dueDate = new Date(now.getTime() + loanPeriodMs(policy));
+        for (const [field, candidate] of [
+          ['requestedDueDate', loan.requestedDueDate],
+          ['dueDate', i.dueDate],
+        ] as const) {
+          if (!candidate) continue;
+          if (candidate.getTime() <= now.getTime()) {
+            if (field === 'dueDate') throw validation('dueDate', 'must be in the future');
+            continue; // a requested due date that has passed while pending is ignored
+          }
+          if (candidate.getTime() < dueDate.getTime()) dueDate = candidate;
         }
-        instance = await em.findOne(ItemInstance, loan.instance.id, lockFor(postgres));
-      } else if (i.instanceId !== undefined) {
-        instance = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
-        if (!instance) throw SwlError.notFound('instance', i.instanceId);
-        if (instance.catalogEntry.id !== entry.id)
-          throw validation('instanceId', 'the copy belongs to another catalog entry');
-      } else {
-        instance = await em.findOne(
-          ItemInstance,
-          { catalogEntry: entry.id, status: 'disponible' },
-          {
-            orderBy: { sequence: 'asc' },
-            ...(postgres ? { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE } : {}),
-          },
-        );
-        if (!instance) {
-          throw unavailable(`no copy of "${entry.titleOrName}" is available`, { catalogEntryId: entry.id });
-        }
-      }
-      if (instance?.status !== 'disponible') {
-        throw unavailable('the copy is not available', {
-          instanceId: instance?.id,
-          status: instance?.status,
+
+        loan.status = 'aprobado';
+        loan.approvalDate = now;
+        loan.dueDate = dueDate;
+        loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
+        loan.instance = ref(instance);
+        this.#instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
+        this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
+          instanceId: instance.id,
+          dueDate: dueDate.toISOString(),
         });
-      }
-
-      let dueDate = new Date(now.getTime() + loanPeriodMs(policy));
-      for (const [field, candidate] of [
-        ['requestedDueDate', loan.requestedDueDate],
-        ['dueDate', i.dueDate],
-      ] as const) {
-        if (!candidate) continue;
-        if (candidate.getTime() <= now.getTime()) {
-          if (field === 'dueDate') throw validation('dueDate', 'must be in the future');
-          continue; // a requested due date that has passed while pending is ignored
-        }
-        if (candidate.getTime() < dueDate.getTime()) dueDate = candidate;
-      }
-
-      loan.status = 'aprobado';
-      loan.approvalDate = now;
-      loan.dueDate = dueDate;
-      loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
-      loan.instance = ref(instance);
-      this.#instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
-      this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
-        instanceId: instance.id,
-        dueDate: dueDate.toISOString(),
-      });
-      await em.flush();
-      return toLoanView(loan);
-    });
+        await em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.approve', a, i),
+    );
   }
 
   /**
@@ -314,18 +296,21 @@ export class LoanService extends ServiceBase {
    */
   async reject(actor: Actor, input: RejectLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:reject', RejectLoanInput, input);
-    return this.command(async (scope) => {
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      assertLoanCommand('reject', loan.status, loan.id);
-      loan.status = 'rechazado';
-      loan.rejectionDate = scope.now;
-      loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
-      loan.rejectionReason = i.reason;
-      this.#loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
-      await scope.em.flush();
-      return toLoanView(loan);
-    });
+    return this.command(
+      async (scope) => {
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        assertLoanCommand('reject', loan.status, loan.id);
+        loan.status = 'rechazado';
+        loan.rejectionDate = scope.instant(...loanInstants(loan));
+        loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
+        loan.rejectionReason = i.reason;
+        this.#loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
+        await scope.em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.reject', a, i),
+    );
   }
 
   /**
@@ -338,19 +323,22 @@ export class LoanService extends ServiceBase {
    */
   async cancel(actor: Actor, input: CancelLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:cancel:own', CancelLoanInput, input);
-    return this.command(async (scope) => {
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      this.#assertOwnOr(a, loan, 'loan:cancel:any');
-      assertLoanCommand('cancel', loan.status, loan.id);
-      loan.status = 'rechazado';
-      loan.rejectionDate = scope.now;
-      loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
-      loan.rejectionReason = i.reason;
-      this.#loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
-      await scope.em.flush();
-      return toLoanView(loan);
-    });
+    return this.command(
+      async (scope) => {
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        this.#assertOwnOr(a, loan, 'loan:cancel:any');
+        assertLoanCommand('cancel', loan.status, loan.id);
+        loan.status = 'rechazado';
+        loan.rejectionDate = scope.instant(...loanInstants(loan));
+        loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
+        loan.rejectionReason = i.reason;
+        this.#loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
+        await scope.em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.cancel', a, i),
+    );
   }
 
   /**
@@ -370,55 +358,59 @@ export class LoanService extends ServiceBase {
    */
   async renew(actor: Actor, input: RenewLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:renew:own', RenewLoanInput, input);
-    return this.command(async (scope) => {
-      const { em, now } = scope;
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      this.#assertOwnOr(a, loan, 'loan:renew:any');
-      assertLoanCommand('renew', loan.status, loan.id);
-      const borrower = await em.findOneOrFail(User, loan.borrower.id);
-      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-      const policy = await findPolicy(em, entry.category, borrower.role);
-      if (!policy) throw policyForbids(entry.category, borrower.role);
-      const due = loan.dueDate as Date;
-      if (due.getTime() <= now.getTime()) {
-        throw new SwlError('LOAN_OVERDUE', 'an overdue loan cannot be renewed; return it', {
-          loanId: loan.id,
-          dueDate: due.toISOString(),
+    return this.command(
+      async (scope) => {
+        const { em } = scope;
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        this.#assertOwnOr(a, loan, 'loan:renew:any');
+        assertLoanCommand('renew', loan.status, loan.id);
+        const now = scope.instant(...loanInstants(loan));
+        const borrower = await em.findOneOrFail(User, loan.borrower.id);
+        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+        const policy = await findPolicy(em, entry.category, borrower.role);
+        if (!policy) throw policyForbids(entry.category, borrower.role);
+        const due = loan.dueDate as Date;
+        if (due.getTime() <= now.getTime()) {
+          throw new SwlError('LOAN_OVERDUE', 'an overdue loan cannot be renewed; return it', {
+            loanId: loan.id,
+            dueDate: due.toISOString(),
+          });
+        }
+        if (loan.renewalCount >= policy.maxRenewals) {
+          throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${policy.maxRenewals} allowed)`, {
+            loanId: loan.id,
+            renewals: loan.renewalCount,
+            limit: policy.maxRenewals,
+          });
+        }
+        const figures = await borrowerFigures(em, borrower.id, now);
+        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
+        const waiting = await em.count(Loan, {
+          catalogEntry: entry.id,
+          status: 'pendiente',
+          borrower: { $ne: borrower.id },
+          $or: [{ instance: null }, { instance: loan.instance?.id ?? null }],
         });
-      }
-      if (loan.renewalCount >= policy.maxRenewals) {
-        throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${policy.maxRenewals} allowed)`, {
-          loanId: loan.id,
-          renewals: loan.renewalCount,
-          limit: policy.maxRenewals,
+        if (waiting > 0) {
+          throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
+            loanId: loan.id,
+            waiting,
+          });
+        }
+        const previous = due;
+        loan.dueDate = new Date(due.getTime() + loanPeriodMs(policy));
+        loan.renewalCount += 1;
+        this.#loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
+          previousDueDate: previous.toISOString(),
+          dueDate: loan.dueDate.toISOString(),
+          renewalCount: loan.renewalCount,
         });
-      }
-      const figures = await borrowerFigures(em, borrower.id, now);
-      if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-      const waiting = await em.count(Loan, {
-        catalogEntry: entry.id,
-        status: 'pendiente',
-        borrower: { $ne: borrower.id },
-        $or: [{ instance: null }, { instance: loan.instance?.id ?? null }],
-      });
-      if (waiting > 0) {
-        throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
-          loanId: loan.id,
-          waiting,
-        });
-      }
-      const previous = due;
-      loan.dueDate = new Date(due.getTime() + loanPeriodMs(policy));
-      loan.renewalCount += 1;
-      this.#loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
-        previousDueDate: previous.toISOString(),
-        dueDate: loan.dueDate.toISOString(),
-        renewalCount: loan.renewalCount,
-      });
-      await em.flush();
-      return toLoanView(loan);
-    });
+        await em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.renew', a, i),
+    );
   }
 
   /**
@@ -435,50 +427,56 @@ export class LoanService extends ServiceBase {
    */
   async return(actor: Actor, input: ReturnLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:return', ReturnLoanInput, input);
-    return this.command(async (scope) => {
-      const { em, now, postgres } = scope;
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      assertLoanCommand('return', loan.status, loan.id);
-      const instance = await em.findOneOrFail(
-        ItemInstance,
-        (loan.instance as { id: number }).id,
-        lockFor(postgres),
-      );
-      const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-      const borrower = await em.findOneOrFail(User, loan.borrower.id);
-      const policy = await findPolicy(em, entry.category, borrower.role);
-      const fine = policy ? calculateFine(loan.dueDate as Date, now, policy, entry.replacementCost) : NO_FINE;
-      const replacementCharge = i.outcome === 'lost' ? entry.replacementCost : 0;
+    return this.command(
+      async (scope) => {
+        const { em, postgres } = scope;
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        assertLoanCommand('return', loan.status, loan.id);
+        const instance = await em.findOneOrFail(
+          ItemInstance,
+          (loan.instance as { id: number }).id,
+          lockFor(postgres),
+        );
+        const now = scope.instant(...loanInstants(loan));
+        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
+        const borrower = await em.findOneOrFail(User, loan.borrower.id);
+        const policy = await findPolicy(em, entry.category, borrower.role);
+        const fine = policy
+          ? calculateFine(loan.dueDate as Date, now, policy, entry.replacementCost)
+          : NO_FINE;
+        const replacementCharge = i.outcome === 'lost' ? entry.replacementCost : 0;
 
-      loan.status = 'devuelto';
-      loan.returnDate = now;
-      loan.receivedBy = em.getReference(User, a.id, { wrapped: true });
-      loan.returnOutcome = i.outcome;
-      loan.overdueFine = fine.amount;
-      loan.replacementCharge = replacementCharge;
-      loan.finalPenalty = fine.amount + replacementCharge;
-      if (i.observation) loan.observation = i.observation;
-      if (i.condition) instance.condition = i.condition;
-      this.#instanceChange(
-        scope,
-        instance,
-        'returned',
-        STATUS_AFTER_RETURN[i.outcome],
-        loan,
-        a.id,
-        i.condition,
-      );
-      this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
-        outcome: i.outcome,
-        fine: { ...fine },
-        policyFound: policy !== null,
-        replacementCharge,
-        finalPenalty: loan.finalPenalty,
-      });
-      await em.flush();
-      return toLoanView(loan);
-    });
+        loan.status = 'devuelto';
+        loan.returnDate = now;
+        loan.receivedBy = em.getReference(User, a.id, { wrapped: true });
+        loan.returnOutcome = i.outcome;
+        loan.overdueFine = fine.amount;
+        loan.replacementCharge = replacementCharge;
+        loan.finalPenalty = fine.amount + replacementCharge;
+        if (i.observation) loan.observation = i.observation;
+        if (i.condition) instance.condition = i.condition;
+        this.#instanceChange(
+          scope,
+          instance,
+          'returned',
+          STATUS_AFTER_RETURN[i.outcome],
+          loan,
+          a.id,
+          i.condition,
+        );
+        this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
+          outcome: i.outcome,
+          fine: { ...fine },
+          policyFound: policy !== null,
+          replacementCharge,
+          finalPenalty: loan.finalPenalty,
+        });
+        await em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.return', a, i),
+    );
   }
 
   /**
@@ -491,34 +489,37 @@ export class LoanService extends ServiceBase {
    */
   async settlePenalty(actor: Actor, input: SettlePenaltyInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:settle', SettlePenaltyInput, input);
-    return this.command(async (scope) => {
-      await scope.loadActor(a);
-      const loan = await this.#lockedLoan(scope, i.loanId);
-      assertLoanCommand('settlePenalty', loan.status, loan.id);
-      if (loan.finalPenalty <= 0) {
-        throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
-          loanId: loan.id,
-          reason: 'no_penalty',
+    return this.command(
+      async (scope) => {
+        await scope.loadActor(a);
+        const loan = await this.#lockedLoan(scope, i.loanId);
+        assertLoanCommand('settlePenalty', loan.status, loan.id);
+        if (loan.finalPenalty <= 0) {
+          throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
+            loanId: loan.id,
+            reason: 'no_penalty',
+          });
+        }
+        if (loan.penaltySettlement) {
+          throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
+            loanId: loan.id,
+            reason: 'already_settled',
+            settlement: loan.penaltySettlement,
+          });
+        }
+        loan.penaltySettlement = i.settlement;
+        loan.penaltySettledAt = scope.instant(...loanInstants(loan));
+        loan.penaltySettledBy = scope.em.getReference(User, a.id, { wrapped: true });
+        this.#loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
+          settlement: i.settlement,
+          amount: loan.finalPenalty,
+          note: i.note,
         });
-      }
-      if (loan.penaltySettlement) {
-        throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
-          loanId: loan.id,
-          reason: 'already_settled',
-          settlement: loan.penaltySettlement,
-        });
-      }
-      loan.penaltySettlement = i.settlement;
-      loan.penaltySettledAt = scope.now;
-      loan.penaltySettledBy = scope.em.getReference(User, a.id, { wrapped: true });
-      this.#loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
-        settlement: i.settlement,
-        amount: loan.finalPenalty,
-        note: i.note,
-      });
-      await scope.em.flush();
-      return toLoanView(loan);
-    });
+        await scope.em.flush();
+        return toLoanView(loan);
+      },
+      this.idempotent('loan.settlePenalty', a, i),
+    );
   }
 
   /**
@@ -664,6 +665,74 @@ export class LoanService extends ServiceBase {
     return loan;
   }
 
+  /**
+   * Locks the copy an approval will lend — the one the request names, the one the desk names, or
+   * the first available copy of the entry — and checks it is available. Problems are returned, not
+   * thrown, so the caller reports them after the borrower checks.
+   */
+  async #lockCopyForApproval(
+    scope: CommandScope,
+    loan: Loan,
+    entry: CatalogEntry,
+    instanceId: number | undefined,
+  ): Promise<{ instance: ItemInstance; error?: undefined } | { instance?: undefined; error: SwlError }> {
+    const { em, postgres } = scope;
+    let instance: ItemInstance | null;
+    if (loan.instance) {
+      if (instanceId !== undefined && instanceId !== loan.instance.id) {
+        return { error: validation('instanceId', 'the request names another copy') };
+      }
+      instance = await em.findOne(ItemInstance, loan.instance.id, lockFor(postgres));
+    } else if (instanceId !== undefined) {
+      instance = await em.findOne(ItemInstance, instanceId, lockFor(postgres));
+      if (!instance) return { error: SwlError.notFound('instance', instanceId) };
+      if (instance.catalogEntry.id !== entry.id) {
+        return { error: validation('instanceId', 'the copy belongs to another catalog entry') };
+      }
+    } else {
+      instance = await this.#lockAnyAvailableCopy(scope, entry);
+      if (!instance) {
+        return {
+          error: unavailable(`no copy of "${entry.titleOrName}" is available`, { catalogEntryId: entry.id }),
+        };
+      }
+    }
+    if (instance?.status !== 'disponible') {
+      return {
+        error: unavailable('the copy is not available', {
+          instanceId: instance?.id,
+          status: instance?.status,
+        }),
+      };
+    }
+    return { instance };
+  }
+
+  /**
+   * The first available copy of `entry` (by copy number), locked. On PostgreSQL a copy another
+   * transaction holds is skipped (`SKIP LOCKED`) while an unlocked one exists; when every available
+   * copy is held, the approval waits for the first one and takes it if it is still available once
+   * released (a transaction that rolled back leaves it available), so an available copy is never
+   * reported unavailable. Null only when no copy is available.
+   */
+  async #lockAnyAvailableCopy(scope: CommandScope, entry: CatalogEntry): Promise<ItemInstance | null> {
+    const where = { catalogEntry: entry.id, status: 'disponible' as const };
+    const orderBy = { sequence: 'asc' as const };
+    if (!scope.postgres) return scope.em.findOne(ItemInstance, where, { orderBy });
+    const free = await scope.em.findOne(ItemInstance, where, {
+      orderBy,
+      lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE,
+    });
+    if (free) return free;
+    // Every available copy is locked by another transaction (or none is available): wait. After the
+    // wait PostgreSQL re-checks the row and moves on to the next candidate when it no longer matches.
+    return scope.em.findOne(ItemInstance, where, {
+      orderBy,
+      lockMode: LockMode.PESSIMISTIC_WRITE,
+      refresh: true,
+    });
+  }
+
   /** Loads a user, locking its row on PostgreSQL. */
   async #lockedUser(scope: CommandScope, userId: number): Promise<User> {
     const user = await scope.em.findOne(User, userId, { ...lockFor(scope.postgres), refresh: true });
@@ -721,6 +790,18 @@ export class LoanService extends ServiceBase {
     });
     scope.emit(() => toInstanceChangeEvent(event));
   }
+}
+
+/** Every instant recorded on `loan`: a transition is never recorded before the latest of them. */
+function loanInstants(loan: Loan): Array<Date | null | undefined> {
+  return [
+    loan.updatedAt,
+    loan.requestDate,
+    loan.approvalDate,
+    loan.rejectionDate,
+    loan.returnDate,
+    loan.penaltySettledAt,
+  ];
 }
 
 function inactive(borrowerId: number): SwlError {

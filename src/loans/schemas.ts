@@ -1,12 +1,15 @@
 /**
  * Input schemas of the {@link LoanService} commands and reads. Exported so hosts validate request
  * bodies with the same rules (`RequestLoanInput.parse(req.body)`). Each schema is strict: unknown
- * keys are refused. Source: DESIGN §3, §6.
+ * keys are refused. Every command takes an optional `idempotencyKey` ({@link IdempotencyKeyInput}):
+ * repeated with the same key, the command returns its first result and writes nothing.
+ * Source: DESIGN §3, §6; issue 10 (idempotency keys).
  *
  * @module
  */
 import { z } from 'zod';
 import { PENALTY_SETTLEMENTS, RETURN_OUTCOMES } from '../domain/vocabulary.ts';
+import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, InstantSchema, optionalText, PageSchema, requiredText } from '../validation.ts';
 
 /**
@@ -25,6 +28,7 @@ export const RequestLoanInput = z
     environment: optionalText(50),
     requestedDueDate: InstantSchema.optional(),
     observation: optionalText(2000),
+    idempotencyKey: IdempotencyKeyInput.optional(),
   })
   .refine((v) => (v.instanceId === undefined) !== (v.catalogEntryId === undefined), {
     message: 'name exactly one of instanceId or catalogEntryId',
@@ -41,22 +45,34 @@ export const ApproveLoanInput = z.strictObject({
   loanId: IdSchema,
   instanceId: IdSchema.optional(),
   dueDate: InstantSchema.optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `LoanService.approve`. */
 export type ApproveLoanInput = z.input<typeof ApproveLoanInput>;
 
 /** `reject`: reject a pending request; `reason` (1..500 chars) is required and shown to the borrower. */
-export const RejectLoanInput = z.strictObject({ loanId: IdSchema, reason: requiredText(500) });
+export const RejectLoanInput = z.strictObject({
+  loanId: IdSchema,
+  reason: requiredText(500),
+  idempotencyKey: IdempotencyKeyInput.optional(),
+});
 /** Input of `LoanService.reject`. */
 export type RejectLoanInput = z.input<typeof RejectLoanInput>;
 
 /** `cancel`: the borrower withdraws their own pending request; `reason` optional (≤ 500 chars). */
-export const CancelLoanInput = z.strictObject({ loanId: IdSchema, reason: optionalText(500) });
+export const CancelLoanInput = z.strictObject({
+  loanId: IdSchema,
+  reason: optionalText(500),
+  idempotencyKey: IdempotencyKeyInput.optional(),
+});
 /** Input of `LoanService.cancel`. */
 export type CancelLoanInput = z.input<typeof CancelLoanInput>;
 
 /** `renew`: extend an approved loan by one policy period from its current due date. */
-export const RenewLoanInput = z.strictObject({ loanId: IdSchema });
+export const RenewLoanInput = z.strictObject({
+  loanId: IdSchema,
+  idempotencyKey: IdempotencyKeyInput.optional(),
+});
 /** Input of `LoanService.renew`. */
 export type RenewLoanInput = z.input<typeof RenewLoanInput>;
 
@@ -69,6 +85,7 @@ export const ReturnLoanInput = z.strictObject({
   outcome: z.enum(RETURN_OUTCOMES).default('ok'),
   condition: optionalText(100),
   observation: optionalText(2000),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `LoanService.return`. */
 export type ReturnLoanInput = z.input<typeof ReturnLoanInput>;
@@ -78,6 +95,7 @@ export const SettlePenaltyInput = z.strictObject({
   loanId: IdSchema,
   settlement: z.enum(PENALTY_SETTLEMENTS),
   note: optionalText(500),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `LoanService.settlePenalty`. */
 export type SettlePenaltyInput = z.input<typeof SettlePenaltyInput>;

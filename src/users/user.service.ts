@@ -9,7 +9,13 @@ import { type EntityManager, LockMode } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { User } from '../entities/user.entity.ts';
 import { isSwlError, SwlError } from '../errors.ts';
-import { loadActor, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import {
+  loadActor,
+  lockFor,
+  parseInput,
+  ServiceBase,
+  type ServiceOptions,
+} from '../internal/service-base.ts';
 import { LIKE_ESCAPE, likeContains } from '../internal/text.ts';
 import { toSwlError } from '../internal/translate-error.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
@@ -282,9 +288,7 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED` (malformed input), `AUTH_FAILED`, `UNAVAILABLE`.
    */
   async authenticate(input: AuthenticateInput): Promise<UserView> {
-    const parsed = AuthenticateInput.safeParse(input);
-    if (!parsed.success) throw toSwlError(parsed.error);
-    const { login, password } = parsed.data;
+    const { login, password } = parseInput(AuthenticateInput, input);
     return this.read(async (em) => {
       const where = login.includes('@') ? { email: login.toLowerCase() } : { documentId: login };
       const user = await em.findOne(User, where, { populate: ['passwordHash'] });

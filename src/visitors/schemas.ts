@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { VISITOR_ROLES } from '../domain/vocabulary.ts';
+import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, InstantSchema, PageSchema, requiredText } from '../validation.ts';
 
 /**
@@ -17,6 +18,8 @@ import { IdSchema, InstantSchema, PageSchema, requiredText } from '../validation
  * - `activity`: what the visit is for (study, consultation, loan pick-up…), 1..50 chars.
  * - `entryTime`: when they came in; default the service clock's now; never in the future.
  * - `userId`: the registered user, when the visitor is one (must exist).
+ * - `idempotencyKey`: optional; repeated with the same key, the visit is recorded once and the
+ *   first result returned.
  */
 export const RecordVisitInput = z.strictObject({
   visitorName: requiredText(100),
@@ -25,6 +28,7 @@ export const RecordVisitInput = z.strictObject({
   activity: requiredText(50),
   entryTime: InstantSchema.optional(),
   userId: IdSchema.optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
 });
 /** Input of `VisitorLogService.recordVisit` (before parsing). */
 export type RecordVisitInput = z.input<typeof RecordVisitInput>;

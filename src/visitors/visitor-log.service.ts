@@ -78,28 +78,31 @@ export class VisitorLogService extends ServiceBase {
    */
   async recordVisit(actor: Actor, input: RecordVisitInput): Promise<VisitView> {
     const { actor: a, input: i } = this.authorize(actor, 'visitor-log:record', RecordVisitInput, input);
-    return this.command(async ({ em, now, loadActor }) => {
-      const recorder = await loadActor(a);
-      const entryTime = i.entryTime ?? now;
-      if (entryTime.getTime() > now.getTime()) {
-        throw new SwlError('VALIDATION_FAILED', 'the entry time is in the future', {
-          issues: [{ path: ['entryTime'], code: 'too_big', message: 'must not be after the current time' }],
+    return this.command(
+      async ({ em, now, loadActor }) => {
+        const recorder = await loadActor(a);
+        const entryTime = i.entryTime ?? now;
+        if (entryTime.getTime() > now.getTime()) {
+          throw new SwlError('VALIDATION_FAILED', 'the entry time is in the future', {
+            issues: [{ path: ['entryTime'], code: 'too_big', message: 'must not be after the current time' }],
+          });
+        }
+        const user = i.userId === undefined ? null : await em.findOne(User, i.userId);
+        if (i.userId !== undefined && !user) throw SwlError.notFound('user', i.userId);
+        const log = em.create(LibraryLog, {
+          visitorName: i.visitorName,
+          visitorId: i.visitorId,
+          role: i.role,
+          activity: i.activity,
+          entryTime,
+          user,
+          recordedBy: recorder,
         });
-      }
-      const user = i.userId === undefined ? null : await em.findOne(User, i.userId);
-      if (i.userId !== undefined && !user) throw SwlError.notFound('user', i.userId);
-      const log = em.create(LibraryLog, {
-        visitorName: i.visitorName,
-        visitorId: i.visitorId,
-        role: i.role,
-        activity: i.activity,
-        entryTime,
-        user,
-        recordedBy: recorder,
-      });
-      await em.flush();
-      return toVisitView(log);
-    });
+        await em.flush();
+        return toVisitView(log);
+      },
+      this.idempotent('visitor.recordVisit', a, i),
+    );
   }
 
   /**

@@ -119,7 +119,24 @@ type Kind =
   | 'bool'
   | 'password'
   | 'offeredPassword'
-  | 'email';
+  | 'email'
+  | 'idempotencyKey';
+/** Values every idempotency key refuses (1–200 visible ASCII characters). */
+const BAD_IDEMPOTENCY_KEY = [
+  '',
+  ' ',
+  'a b',
+  'ключ',
+  'k'.repeat(201),
+  'a\u0000b',
+  '\t',
+  MB,
+  42,
+  null,
+  {},
+  [],
+  true,
+];
 const BAD: Record<Kind, readonly unknown[]> = {
   int: BAD_INT,
   id: BAD_ID,
@@ -131,6 +148,7 @@ const BAD: Record<Kind, readonly unknown[]> = {
   password: BAD_PASSWORD,
   offeredPassword: BAD_OFFERED_PASSWORD,
   email: BAD_EMAIL,
+  idempotencyKey: BAD_IDEMPOTENCY_KEY,
 };
 
 /** The longest prefix of `text` of at most `max` UTF-16 units that does not split a surrogate pair, trimmed. */
@@ -178,7 +196,13 @@ const copyOp = (op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound'): 
   name: `catalog.${op}`,
   call: (s, a, i) => s.catalog[op](a as Actor, i as never),
   valid: { instanceId: 1, note: 'n', condition: 'c', expectedVersion: 1 },
-  fields: { instanceId: 'id', note: 'optionalText', condition: 'optionalText', expectedVersion: 'int' },
+  fields: {
+    instanceId: 'id',
+    note: 'optionalText',
+    condition: 'optionalText',
+    expectedVersion: 'int',
+    idempotencyKey: 'idempotencyKey',
+  },
   live: (f) => ({ instanceId: f.copyIds[1] }),
 });
 
@@ -200,6 +224,7 @@ const COMMANDS: Command[] = [
       environment: 'optionalText',
       requestedDueDate: 'instant',
       observation: 'optionalText',
+      idempotencyKey: 'idempotencyKey',
     },
     live: (f) => ({ catalogEntryId: f.entryId }),
   },
@@ -207,42 +232,48 @@ const COMMANDS: Command[] = [
     name: 'loans.approve',
     call: (s, a, i) => s.loans.approve(a as Actor, i as never),
     valid: { loanId: 1, instanceId: 1, dueDate: '2026-03-03T00:00:00Z' },
-    fields: { loanId: 'id', instanceId: 'id', dueDate: 'instant' },
+    fields: { loanId: 'id', instanceId: 'id', dueDate: 'instant', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.pendingLoanId }),
   },
   {
     name: 'loans.reject',
     call: (s, a, i) => s.loans.reject(a as Actor, i as never),
     valid: { loanId: 1, reason: 'r' },
-    fields: { loanId: 'id', reason: 'text' },
+    fields: { loanId: 'id', reason: 'text', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.pendingLoanId, reason: 'no' }),
   },
   {
     name: 'loans.cancel',
     call: (s, a, i) => s.loans.cancel(a as Actor, i as never),
     valid: { loanId: 1, reason: 'r' },
-    fields: { loanId: 'id', reason: 'optionalText' },
+    fields: { loanId: 'id', reason: 'optionalText', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.pendingLoanId }),
   },
   {
     name: 'loans.renew',
     call: (s, a, i) => s.loans.renew(a as Actor, i as never),
     valid: { loanId: 1 },
-    fields: { loanId: 'id' },
+    fields: { loanId: 'id', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.approvedLoanId }),
   },
   {
     name: 'loans.return',
     call: (s, a, i) => s.loans.return(a as Actor, i as never),
     valid: { loanId: 1, outcome: 'ok', condition: 'c', observation: 'o' },
-    fields: { loanId: 'id', outcome: 'enum', condition: 'optionalText', observation: 'optionalText' },
+    fields: {
+      loanId: 'id',
+      outcome: 'enum',
+      condition: 'optionalText',
+      observation: 'optionalText',
+      idempotencyKey: 'idempotencyKey',
+    },
     live: (f) => ({ loanId: f.approvedLoanId }),
   },
   {
     name: 'loans.settlePenalty',
     call: (s, a, i) => s.loans.settlePenalty(a as Actor, i as never),
     valid: { loanId: 1, settlement: 'paid', note: 'n' },
-    fields: { loanId: 'id', settlement: 'enum', note: 'optionalText' },
+    fields: { loanId: 'id', settlement: 'enum', note: 'optionalText', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.approvedLoanId, settlement: 'paid' }),
   },
   {
@@ -301,6 +332,7 @@ const COMMANDS: Command[] = [
       replacementCost: 'int',
       copies: 'int',
       condition: 'optionalText',
+      idempotencyKey: 'idempotencyKey',
     },
     live: () => ({ titleOrName: 'Never created', category: 'general', copies: 1 }),
   },
@@ -308,7 +340,12 @@ const COMMANDS: Command[] = [
     name: 'catalog.addCopies',
     call: (s, a, i) => s.catalog.addCopies(a as Actor, i as never),
     valid: { catalogEntryId: 1, count: 1, condition: 'c' },
-    fields: { catalogEntryId: 'id', count: 'int', condition: 'optionalText' },
+    fields: {
+      catalogEntryId: 'id',
+      count: 'int',
+      condition: 'optionalText',
+      idempotencyKey: 'idempotencyKey',
+    },
     live: (f) => ({ catalogEntryId: f.entryId, count: 1 }),
   },
   {
@@ -478,6 +515,7 @@ const COMMANDS: Command[] = [
       activity: 'text',
       entryTime: 'instant',
       userId: 'id',
+      idempotencyKey: 'idempotencyKey',
     },
     live: () => ({ visitorName: 'Never', visitorId: '1', role: 'visitor', activity: 'estudio' }),
   },
@@ -746,6 +784,44 @@ describeEachDialect('hostile input', (dialect) => {
         expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('FORBIDDEN');
       }
     }
+    expect(await rowCounts(t.orm)).toEqual(before);
+  });
+
+  it('throwing getters and throwing Proxies as acting user or input are SwlError VALIDATION_FAILED on every command (issue 10, defect 7: raw errors escaped authorize())', async () => {
+    const before = await rowCounts(t.orm);
+    const boom = () => {
+      throw new TypeError('boom from a getter');
+    };
+    const trap = new Proxy(
+      {},
+      { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom },
+    );
+    const withThrowingGetter = (base: Record<string, unknown>, key: string) =>
+      Object.defineProperty({ ...base }, key, { get: boom, enumerable: true });
+    let calls = 0;
+    for (const command of COMMANDS) {
+      const input = command.live ? command.live(f) : command.valid;
+      const cases: Array<[string, unknown, unknown]> = [
+        ['input is a throwing Proxy', desk.admin, trap],
+        ...Object.keys(command.fields).map((field): [string, unknown, unknown] => [
+          `input.${field} getter throws`,
+          desk.admin,
+          withThrowingGetter(input, field),
+        ]),
+      ];
+      if (!command.anonymous) {
+        cases.push(['actor is a throwing Proxy', trap, input]);
+        cases.push(['actor.id getter throws', withThrowingGetter({ ...desk.admin }, 'id'), input]);
+        cases.push(['actor.role getter throws', withThrowingGetter({ ...desk.admin }, 'role'), input]);
+      }
+      for (const [what, actor, value] of cases) {
+        const label = `${command.name}: ${what}`;
+        const error = await refusal(() => command.call(services(), actor, value), label);
+        expect(error.code, `${label}: ${error.code} ${error.message}`).toBe('VALIDATION_FAILED');
+        calls += 1;
+      }
+    }
+    expect(calls).toBeGreaterThan(100);
     expect(await rowCounts(t.orm)).toEqual(before);
   });
 
