@@ -9,7 +9,7 @@ import type { InstanceEventType, InstanceStatus, LoanEventType, LoanStatus } fro
 /** A loan transition, as recorded in `swl_loan_event`. */
 export interface LoanTransitionEvent {
   kind: 'loan';
-  /** `LoanEvent.id`: increasing; hosts polling the outbox continue from the last id they saw. */
+  /** `LoanEvent.id`. Ids are taken at insert, not at commit: read the outbox with `SwlOutbox`, never by `id > last`. */
   id: number;
   loanId: number;
   type: LoanEventType;
@@ -49,7 +49,9 @@ export type SwlEventListener = (event: SwlDomainEvent) => void | Promise<void>;
  * to every service; events reach listeners only after the command's transaction (or the host's
  * enclosing transaction) has committed, in commit order, never for a rolled-back change. A
  * listener that throws (or rejects) does not affect the command or other listeners; the error goes
- * to `onListenerError`. For delivery that survives a crash, poll `swl_loan_event` by id instead.
+ * to `onListenerError`. Delivery is in-process and best effort (a crash between commit and publish
+ * loses it); for delivery that survives a crash read the outbox with `SwlOutbox` (src/outbox.ts),
+ * which returns the same event shapes from a cursor and never skips a committed event.
  *
  * @example
  * ```ts

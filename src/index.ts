@@ -27,8 +27,10 @@ export {
   SwlEventBus,
   type SwlEventListener,
 } from './events.ts';
+export { IdempotencyKeyInput } from './internal/idempotency.ts';
 export type { ServiceOptions } from './internal/service-base.ts';
 export * from './loans/index.ts';
+export { SwlOutbox, type SwlOutboxPage, SwlOutboxReadInput } from './outbox.ts';
 export {
   type Actor,
   ActorSchema,

@@ -8,9 +8,10 @@ import { User } from './user.entity.ts';
  * Schema of {@link LoanEvent} (table `swl_loan_event`).
  *
  * Append-only audit trail: one row per loan transition (DESIGN §2, §3), written in the same
- * transaction as the change. Ordered by `id`, it doubles as an outbox that hosts poll with
- * "events with id greater than the last one I saw". `data` holds the command's particulars
- * (due dates, fine breakdown, reason) as JSON.
+ * transaction as the change. It doubles as an outbox, read with `SwlOutbox` (src/outbox.ts) — not
+ * by "id greater than the last one I saw", which skips events whose transactions commit out of id
+ * order on PostgreSQL. `data` holds the command's particulars (due dates, fine breakdown, reason)
+ * as JSON.
  */
 export const LoanEventSchema = defineEntity({
   name: 'LoanEvent',
