@@ -219,8 +219,12 @@ function take(fetched: Fetched, p: Position, limit: number): { events: SwlDomain
  * of cursors, whatever order transactions commit in; events of rolled-back commands never appear.
  * Order: window by window; within a window each table in id order, the two merged by `at`, then
  * kind (`instance` before `loan`, as a command emits them), then id. The transitions of one loan
- * come in the order they committed (commands on one loan are serialized by its row lock, so the
- * later one has the larger id and is never in an earlier window).
+ * come in the order they committed when each command runs in its own transaction: commands on one
+ * loan are serialized by its row lock, and a command's transaction id is assigned when it takes
+ * that lock, so the later one has the larger id and is never in an earlier window. Inside a host
+ * transaction that wrote something before calling the command, the transaction id is older than
+ * the lock, and a later transition of the same loan can come in an earlier window: order such
+ * events by their `from`/`to` states (or `at`) where it matters.
  *
  * **Latency (PostgreSQL).** An event is delivered once every transaction that started writing
  * before its own has ended — committed or rolled back. One long-open transaction anywhere on the
