@@ -3,21 +3,11 @@ import { ItemInstance } from '../src/entities/item-instance.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
 import { SwlError } from '../src/errors.ts';
-import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
+import { recordingBus } from './support/fixtures.ts';
 import { holdLock } from './support/locks.ts';
-
-/** An event bus that records everything published on it. */
-function recordingBus() {
-  const received: SwlDomainEvent[] = [];
-  const events = new SwlEventBus();
-  events.subscribe((e) => {
-    received.push(e);
-  });
-  return { events, received };
-}
 
 describeEachDialect('LoanService concurrency', (dialect) => {
   let t: TestOrm;

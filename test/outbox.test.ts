@@ -9,28 +9,18 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
-import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
+import type { SwlDomainEvent } from '../src/events.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { SwlOutbox, type SwlOutboxPage } from '../src/outbox.ts';
 import type { Actor } from '../src/permissions.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
-import { expectSwlError } from './support/fixtures.ts';
+import { expectSwlError, recordingBus } from './support/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `loan:12`, `instance:7`: an event's identity across both tables. */
 const keyOf = (e: { kind: string; id: number }) => `${e.kind}:${e.id}`;
-
-/** An event bus that records everything published on it. */
-function recordingBus() {
-  const received: SwlDomainEvent[] = [];
-  const events = new SwlEventBus();
-  events.subscribe((e) => {
-    received.push(e);
-  });
-  return { events, received };
-}
 
 /** A promise with its resolve function, to hold a host transaction open. */
 function deferred() {

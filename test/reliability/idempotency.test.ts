@@ -20,13 +20,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { SwlError } from '../../src/errors.ts';
-import type { SwlDomainEvent } from '../../src/events.ts';
-import { SwlEventBus } from '../../src/events.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
 import { type Desk, openDesk } from '../support/desk.ts';
-import { expectSwlError, rowCounts } from '../support/fixtures.ts';
+import { expectSwlError, recordingBus, rowCounts } from '../support/fixtures.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 let keySeq = 0;
@@ -35,11 +33,7 @@ const newKey = () => `key-${process.pid}-${Date.now()}-${++keySeq}`;
 describeEachDialect('idempotency keys', (dialect) => {
   let t: TestOrm;
   let desk: Desk;
-  const received: SwlDomainEvent[] = [];
-  const events = new SwlEventBus();
-  events.subscribe((e) => {
-    received.push(e);
-  });
+  const { events, received } = recordingBus();
   beforeAll(async () => {
     t = await openTestOrm(dialect);
     desk = await openDesk(t.orm);

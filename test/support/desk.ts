@@ -9,8 +9,9 @@ import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
 import { User } from '../../src/entities/user.entity.ts';
-import { type SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
+import type { SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
 import type { Actor } from '../../src/permissions.ts';
+import { recordingBus } from './fixtures.ts';
 
 /** DESIGN §5 defaults, COP minor units (1 COP = 100). */
 export const TEST_POLICIES = [
@@ -83,11 +84,7 @@ export interface Desk {
 
 export async function openDesk(orm: MikroORM): Promise<Desk> {
   const clock = new ManualClock(T0);
-  const received: SwlDomainEvent[] = [];
-  const events = new SwlEventBus();
-  events.subscribe((e) => {
-    received.push(e);
-  });
+  const { events, received } = recordingBus();
   const em0 = orm.em.fork();
   for (const p of TEST_POLICIES) em0.create(LoanPolicy, p);
   await em0.flush();

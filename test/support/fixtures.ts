@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import type { Role } from '../../src/domain/vocabulary.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
+import { type SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
 import type { Actor } from '../../src/permissions.ts';
 
 /** Every table of the package. */
@@ -85,4 +86,14 @@ export async function expectSwlError(promise: Promise<unknown>, code: SwlErrorCo
  */
 export function publicMethods(service: { prototype: object }): string[] {
   return Object.getOwnPropertyNames(service.prototype).filter((name) => name !== 'constructor');
+}
+
+/** An event bus that records everything published on it. */
+export function recordingBus() {
+  const received: SwlDomainEvent[] = [];
+  const events = new SwlEventBus();
+  events.subscribe((e) => {
+    received.push(e);
+  });
+  return { events, received };
 }
