@@ -1,0 +1,614 @@
+/**
+ * The multi-process soak test of issue 10: several OS processes run random desk commands against
+ * one SQLite file, and against one PostgreSQL database, at the same time; afterwards there must be
+ * 0 invariant violations, 0 wedged processes, 0 errors that are not `SwlError`s, and the outbox
+ * reader (`SwlOutbox`), polled by this process throughout, must have delivered every event row
+ * exactly once.
+ *
+ * Per dialect: a migrated scratch database is seeded with the desk fixtures (policies, an admin,
+ * two staff members), 10 borrowers (6 students, 4 teachers) and 6 entries (3 general, 3 premium)
+ * with 1–3 copies each. {@link WORKERS} worker processes (`soak-worker.ts`, each with its own
+ * MikroORM — on SQLite with a 300 ms busy timeout, so busy timeouts at `BEGIN IMMEDIATE` really
+ * happen — and 2 concurrent command loops) print `ready`; the barrier file is then written and
+ * they run seeded random commands (request, approve, reject, cancel, renew, return ok / damaged /
+ * lost, settlePenalty, the copy changes; a quarter with an idempotency key, repeated once) for
+ * {@link SECONDS} seconds, on a desk clock running 7200× faster than the wall clock so premium loans
+ * fall overdue. Meanwhile this process pages through the outbox 7 events at a time. A worker that
+ * has not exited 25 s after its time is up is killed and counts as wedged (each worker also has its
+ * own 10 s watchdog on every command and read). Then the outbox is drained (PostgreSQL: first until
+ * every writing transaction has ended, as the reader's watermark requires) until two consecutive
+ * reads come back empty, and the checks run:
+ *
+ * - the workers: every one exited 0 with its report, none wedged, no non-SwlError error, no
+ *   idempotent repeat that differed from the first result, and enough work done (≥ 50 successful
+ *   commands, ≥ 1 approval, ≥ 1 return) that the test cannot pass vacuously;
+ * - the invariants, in SQL: a copy is `prestado` iff exactly one `aprobado` loan holds it (never
+ *   two); request ≤ approval ≤ return, rejection ≥ request, settlement ≥ return, and the dates each
+ *   status needs; each loan's events (and each copy's) in non-decreasing `at` order by id; every
+ *   loan's events are exactly `requested`, then one per transition matching its status and renewal
+ *   count, chained from → to and ending in its status; each copy's events chained and ending in its
+ *   status; penalties non-negative integers with `final = overdue + replacement`; SQLite:
+ *   `integrity_check` ok and `foreign_key_check` empty; PostgreSQL: no event row with a NULL
+ *   `tx_id`;
+ * - the outbox: the delivered (kind, id) set equals the rows of `swl_loan_event` ∪
+ *   `swl_instance_event`, with 0 missed, 0 duplicated (counted) and nothing unknown.
+ *
+ * A one-line summary per dialect (commands per outcome, events, durations, the seed) is printed.
+ *
+ * Environment:
+ * - `SWL_SOAK_SECONDS` — seconds of commands per worker (default 8; both dialects together take
+ *   about 40 s on a 2-core machine);
+ * - `SWL_SOAK_WORKERS` — worker processes per dialect (default 4);
+ * - `SWL_SOAK_SEED` — the PRNG seed (default: random, printed in the summary and in failures);
+ *   the interleaving of processes is not reproducible, but the command mix of each worker is.
+ *
+ * Run: `npm test -- test/reliability/soak.test.ts`
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MikroORM } from '@mikro-orm/core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SwlError } from '../../src/errors.ts';
+import type { SwlDomainEvent } from '../../src/events.ts';
+import { SwlOutbox } from '../../src/outbox.ts';
+import { describeEachDialect, openTestOrm, type SwlDialect, type TestOrm } from '../support/db.ts';
+import { type Desk, openDesk } from '../support/desk.ts';
+import type { SoakReport } from './soak-worker.ts';
+
+const SECONDS = Number(process.env.SWL_SOAK_SECONDS ?? 8);
+const WORKERS = Number(process.env.SWL_SOAK_WORKERS ?? 4);
+const SEED = process.env.SWL_SOAK_SEED ? Number(process.env.SWL_SOAK_SEED) : Math.floor(Math.random() * 1e9);
+/** Command loops per worker process (sharing its ORM). */
+const LANES = 2;
+/** Desk-clock speed: two hours per wall-clock second. */
+const SPEED = 7200;
+/** How long a worker may take to print `ready` (startup on a busy 2-core machine). */
+const READY_MS = 60_000;
+/** How long after its time is up a worker may take to exit before it counts as wedged. */
+const EXIT_GRACE_MS = 25_000;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const WORKER = join(here, 'soak-worker.ts');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How a worker process ended. */
+interface WorkerEnd {
+  worker: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when it was killed for not exiting in time (a wedged process). */
+  killed: boolean;
+  report: SoakReport | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunningWorker {
+  child: ChildProcess;
+  ready: Promise<void>;
+  done: Promise<WorkerEnd>;
+  /** Kills the process (SIGKILL) and marks it as killed. */
+  kill(): void;
+}
+
+function startWorker(worker: number, args: string[]): RunningWorker {
+  const child = spawn(process.execPath, [WORKER, '--worker', String(worker), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let killed = false;
+  let signalReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    signalReady = resolve;
+  });
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (stdout.includes('ready\n')) signalReady();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const done = new Promise<WorkerEnd>((resolve) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      const last = stdout
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((line) => line.startsWith('{'));
+      let report: SoakReport | null = null;
+      try {
+        report = last ? (JSON.parse(last) as SoakReport) : null;
+      } catch {
+        report = null;
+      }
+      resolve({ worker, code, signal, killed, report, stdout, stderr });
+    };
+    child.on('error', (error) => {
+      stderr += String(error);
+      finish(null, null);
+    });
+    child.on('exit', finish);
+  });
+  // A worker that dies before `ready` must not leave the test waiting on the barrier.
+  void done.then(() => signalReady());
+  return {
+    child,
+    ready,
+    done,
+    kill() {
+      killed = true;
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Resolves with `promise`, or with `fallback()` after `ms`. */
+async function within<T, F>(promise: Promise<T>, ms: number, fallback: () => F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Row = Record<string, unknown>;
+
+/** Every event row of both tables, as `kind:id` keys. */
+async function eventRowKeys(orm: MikroORM): Promise<string[]> {
+  const rows = (await orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      "select 'loan' as kind, id from swl_loan_event union all select 'instance' as kind, id from swl_instance_event",
+    )) as Row[];
+  return rows.map((r) => `${String(r.kind)}:${Number(r.id)}`);
+}
+
+/**
+ * PostgreSQL: waits until every transaction that wrote an event has ended (the snapshot's xmin is
+ * above every `tx_id`), so that the reader's next window holds them all. Transactions of other test
+ * files on the same server can hold xmin back for a while; that delays, never loses.
+ */
+async function settleWriters(orm: MikroORM, dialect: SwlDialect): Promise<void> {
+  if (dialect !== 'postgresql') return;
+  const conn = orm.em.fork().getConnection();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [row] = (await conn.execute(
+      `select greatest((select coalesce(max(tx_id), 0) from swl_loan_event),
+                       (select coalesce(max(tx_id), 0) from swl_instance_event))::text as top,
+              pg_snapshot_xmin(pg_current_snapshot())::text as xmin`,
+    )) as Row[];
+    if (Number(row?.xmin) > Number(row?.top)) return;
+    await sleep(20);
+  }
+  throw new Error('an older transaction stayed open for 30 s');
+}
+
+/** Checks the invariants in SQL; returns one message per violation (at most 20 per kind). */
+async function invariantViolations(orm: MikroORM, dialect: SwlDialect): Promise<string[]> {
+  const conn = orm.em.fork().getConnection();
+  const sql = async (query: string) => (await conn.execute(query)) as Row[];
+  const violations: string[] = [];
+  const report = (kind: string, items: string[]) => {
+    for (const item of items.slice(0, 20)) violations.push(`${kind}: ${item}`);
+    if (items.length > 20) violations.push(`${kind}: … and ${items.length - 20} more`);
+  };
+
+  // A copy is prestado iff exactly one aprobado loan holds it; never two; an aprobado loan has a copy.
+  const holders = await sql(
+    `select i.id, i.status,
+            (select count(*) from swl_loan l where l.instance_id = i.id and l.status = 'aprobado') as holders
+       from swl_item_instance i order by i.id`,
+  );
+  report(
+    'copy and its aprobado loans',
+    holders
+      .filter((r) => Number(r.holders) > 1 || (r.status === 'prestado') !== (Number(r.holders) === 1))
+      .map((r) => `copy ${r.id} is ${r.status} with ${r.holders} aprobado loan(s)`),
+  );
+  report(
+    'aprobado loan without a copy',
+    (await sql(`select id from swl_loan where status = 'aprobado' and instance_id is null`)).map(
+      (r) => `loan ${r.id}`,
+    ),
+  );
+
+  // Dates: request ≤ approval ≤ return, rejection ≥ request, settlement ≥ return; what each status needs.
+  report(
+    'loan dates',
+    (
+      await sql(
+        `select id, status from swl_loan
+          where (approval_date is not null and approval_date < request_date)
+             or (return_date is not null and (approval_date is null or return_date < approval_date))
+             or (rejection_date is not null and rejection_date < request_date)
+             or (penalty_settled_at is not null and (return_date is null or penalty_settled_at < return_date))
+             or (status = 'pendiente' and (approval_date is not null or return_date is not null
+                                            or rejection_date is not null))
+             or (status = 'aprobado' and (approval_date is null or due_date is null or due_date <= approval_date
+                                          or return_date is not null or rejection_date is not null))
+             or (status = 'devuelto' and (return_date is null or approval_date is null or rejection_date is not null))
+             or (status = 'rechazado' and (rejection_date is null or approval_date is not null))
+          order by id`,
+      )
+    ).map((r) => `loan ${r.id} (${r.status})`),
+  );
+
+  // Each loan's events, and each copy's, in non-decreasing `at` order by id.
+  for (const [table, owner] of [
+    ['swl_loan_event', 'loan_id'],
+    ['swl_instance_event', 'instance_id'],
+  ] as const) {
+    report(
+      `${table} order`,
+      (
+        await sql(
+          `select a.${owner} as owner, a.id as earlier, b.id as later from ${table} a
+             join ${table} b on b.${owner} = a.${owner} and b.id > a.id and b.at < a.at
+            order by a.id, b.id`,
+        )
+      ).map((r) => `${owner} ${r.owner}: event ${r.later} is earlier than event ${r.earlier}`),
+    );
+  }
+
+  // Every loan: `requested`, then one event per transition matching its status, chained, ending in it.
+  const loans = await sql(
+    'select id, status, renewal_count, penalty_settlement, final_penalty from swl_loan order by id',
+  );
+  const loanEvents = await sql(
+    'select loan_id, type, from_status, to_status from swl_loan_event order by id',
+  );
+  const eventsOf = new Map<number, Row[]>();
+  for (const e of loanEvents) {
+    const list = eventsOf.get(Number(e.loan_id)) ?? [];
+    list.push(e);
+    eventsOf.set(Number(e.loan_id), list);
+  }
+  const trail: string[] = [];
+  for (const loan of loans) {
+    const events = eventsOf.get(Number(loan.id)) ?? [];
+    const types = events.map((e) => String(e.type));
+    const renewals = Array.from({ length: Number(loan.renewal_count) }, () => 'renewed');
+    const expected: string[][] =
+      loan.status === 'pendiente'
+        ? [['requested']]
+        : loan.status === 'rechazado'
+          ? [
+              ['requested', 'rejected'],
+              ['requested', 'cancelled'],
+            ]
+          : loan.status === 'aprobado'
+            ? [['requested', 'approved', ...renewals]]
+            : [
+                [
+                  'requested',
+                  'approved',
+                  ...renewals,
+                  'returned',
+                  ...(loan.penalty_settlement === null ? [] : ['penalty_settled']),
+                ],
+              ];
+    if (!expected.some((seq) => seq.join() === types.join())) {
+      trail.push(
+        `loan ${loan.id} (${loan.status}, ${loan.renewal_count} renewals): events [${types.join(', ')}]`,
+      );
+      continue;
+    }
+    let at: unknown = null;
+    for (const e of events) {
+      if (e.from_status !== at)
+        trail.push(`loan ${loan.id}: event ${e.type} from ${e.from_status}, was ${at}`);
+      at = e.to_status;
+    }
+    if (at !== loan.status) trail.push(`loan ${loan.id} is ${loan.status}, its last event leads to ${at}`);
+  }
+  report('loan events', trail);
+
+  // Every copy's events chained, ending in its status (fixture copies start disponible, without events).
+  const copies = await sql('select id, status from swl_item_instance order by id');
+  const copyEvents = await sql(
+    'select instance_id, type, from_status, to_status from swl_instance_event order by id',
+  );
+  const copyTrail: string[] = [];
+  for (const copy of copies) {
+    let at: unknown = 'disponible';
+    for (const e of copyEvents.filter((x) => Number(x.instance_id) === Number(copy.id))) {
+      if (e.type !== 'created' && e.from_status !== at) {
+        copyTrail.push(`copy ${copy.id}: event ${e.type} from ${e.from_status}, was ${at}`);
+      }
+      at = e.to_status;
+    }
+    if (at !== copy.status) copyTrail.push(`copy ${copy.id} is ${copy.status}, its events lead to ${at}`);
+  }
+  report('copy events', copyTrail);
+
+  // Penalties: non-negative integers that add up; settled only when there is one, on a returned loan.
+  report(
+    'penalties',
+    (
+      await sql(
+        'select id, status, final_penalty, overdue_fine, replacement_charge, penalty_settlement from swl_loan',
+      )
+    )
+      .filter(
+        (r) =>
+          ![r.final_penalty, r.overdue_fine, r.replacement_charge].every(
+            (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0,
+          ) ||
+          r.final_penalty !== (r.overdue_fine as number) + (r.replacement_charge as number) ||
+          (r.penalty_settlement !== null && (r.status !== 'devuelto' || (r.final_penalty as number) <= 0)),
+      )
+      .map(
+        (r) =>
+          `loan ${r.id}: final ${String(r.final_penalty)} = overdue ${String(r.overdue_fine)} + replacement ${String(r.replacement_charge)}, settlement ${String(r.penalty_settlement)}`,
+      ),
+  );
+
+  if (dialect === 'sqlite') {
+    const integrity = await sql('pragma integrity_check');
+    if (JSON.stringify(integrity) !== JSON.stringify([{ integrity_check: 'ok' }])) {
+      violations.push(`integrity_check: ${JSON.stringify(integrity)}`);
+    }
+    const foreignKeys = await sql('pragma foreign_key_check');
+    if (foreignKeys.length > 0)
+      violations.push(`foreign_key_check: ${JSON.stringify(foreignKeys.slice(0, 20))}`);
+  } else {
+    for (const table of ['swl_loan_event', 'swl_instance_event']) {
+      const [row] = await sql(`select count(*) as n from ${table} where tx_id is null`);
+      if (Number(row?.n) > 0) violations.push(`${table}: ${row?.n} rows with tx_id NULL`);
+    }
+  }
+  return violations;
+}
+
+/** Sums of the workers' reports. */
+function aggregate(reports: SoakReport[]) {
+  const byOutcome: Record<string, number> = {};
+  const okByCommand: Record<string, number> = {};
+  let ok = 0;
+  let attempts = 0;
+  for (const r of reports) {
+    for (const [command, outcomes] of Object.entries(r.commands)) {
+      for (const [outcome, n] of Object.entries(outcomes)) {
+        if (outcome === 'skipped') continue;
+        byOutcome[outcome] = (byOutcome[outcome] ?? 0) + n;
+        attempts += n;
+        // The repeats of idempotent commands change nothing: they are not counted as work done.
+        if (outcome === 'ok' && !command.endsWith('(idempotent repeat)')) {
+          ok += n;
+          okByCommand[command] = (okByCommand[command] ?? 0) + n;
+        }
+      }
+    }
+  }
+  const readsAfterConflict = reports.reduce(
+    (sum, r) =>
+      sum + Object.values(r.reads['borrowerStanding after CONFLICT'] ?? {}).reduce((a, b) => a + b, 0),
+    0,
+  );
+  return { byOutcome, okByCommand, ok, attempts, readsAfterConflict };
+}
+
+describeEachDialect('soak', (dialect) => {
+  let t: TestOrm;
+  let desk: Desk;
+  let barrierDir: string;
+
+  beforeAll(async () => {
+    t = await openTestOrm(dialect);
+    desk = await openDesk(t.orm);
+    await desk.user('staff');
+    for (let k = 0; k < 6; k++) await desk.user('student');
+    for (let k = 0; k < 4; k++) await desk.user('teacher');
+    for (const [category, copies] of [
+      ['general', 3],
+      ['general', 2],
+      ['general', 1],
+      ['premium', 2],
+      ['premium', 1],
+      ['premium', 3],
+    ] as const) {
+      await desk.entry(category, copies, { title: `Soak ${category} ${copies}` });
+    }
+    barrierDir = mkdtempSync(join(tmpdir(), 'swl-soak-'));
+  });
+  afterAll(async () => {
+    if (barrierDir) rmSync(barrierDir, { recursive: true, force: true });
+    await t?.close();
+  });
+
+  const where = dialect === 'sqlite' ? 'one file' : 'one database';
+  it(
+    `${WORKERS} OS processes × ${SECONDS} s of random desk commands on ${where}: no invariant violated, no process wedged, only SwlErrors, the outbox saw every event exactly once`,
+    async () => {
+      const started = Date.now();
+      const barrier = join(barrierDir, `start-${dialect}`);
+      const workers = Array.from({ length: WORKERS }, (_, k) =>
+        startWorker(k, [
+          '--dialect',
+          dialect,
+          '--db',
+          t.db.location,
+          '--barrier',
+          barrier,
+          '--seed',
+          String(SEED),
+          '--seconds',
+          String(SECONDS),
+          '--speed',
+          String(SPEED),
+          '--lanes',
+          String(LANES),
+        ]),
+      );
+      const allDone = Promise.all(workers.map((w) => w.done));
+      const ready = await within(
+        Promise.all(workers.map((w) => w.ready)).then(() => true),
+        READY_MS,
+        () => false,
+      );
+      if (!ready) {
+        for (const w of workers) w.kill();
+        const late = await allDone;
+        throw new Error(
+          `the workers did not all print ready within ${READY_MS} ms: ${JSON.stringify(
+            late.map((r) => ({
+              worker: r.worker,
+              stdout: r.stdout.slice(-500),
+              stderr: r.stderr.slice(-2000),
+            })),
+          )}`,
+        );
+      }
+      const readyMs = Date.now() - started;
+
+      // The outbox poller: pages of 7 while the workers run.
+      const outbox = new SwlOutbox(t.orm.em.fork());
+      const delivered: SwlDomainEvent[] = [];
+      const pollerNonSwl: string[] = [];
+      const pollerCodes: Record<string, number> = {};
+      let cursor: string | undefined;
+      let reads = 0;
+      const readPage = async (): Promise<number> => {
+        reads += 1;
+        try {
+          const page = await outbox.read({ after: cursor, limit: 7 });
+          delivered.push(...page.events);
+          cursor = page.cursor;
+          return page.events.length;
+        } catch (error) {
+          if (error instanceof SwlError) pollerCodes[error.code] = (pollerCodes[error.code] ?? 0) + 1;
+          else pollerNonSwl.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
+          await sleep(10);
+          return -1;
+        }
+      };
+      let running = true;
+      const poller = (async () => {
+        while (running) {
+          if ((await readPage()) <= 0) await sleep(5);
+        }
+      })();
+
+      // Release the barrier (atomically: its content is the start instant).
+      const tmp = `${barrier}.tmp`;
+      writeFileSync(tmp, String(Date.now()));
+      renameSync(tmp, barrier);
+      const runStarted = Date.now();
+
+      const ends = await within(allDone, SECONDS * 1000 + EXIT_GRACE_MS, () => null);
+      let results: WorkerEnd[];
+      if (ends) results = ends;
+      else {
+        for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.kill();
+        results = await allDone;
+      }
+      const runMs = Date.now() - runStarted;
+      running = false;
+      await poller;
+
+      // Drain: wait for every writer to have ended (PostgreSQL), then until two empty reads in a row.
+      await settleWriters(t.orm, dialect);
+      const drainStarted = Date.now();
+      let empty = 0;
+      while (empty < 2) {
+        const n = await readPage();
+        empty = n === 0 ? empty + 1 : 0;
+        if (Date.now() - drainStarted > 30_000) throw new Error('the outbox could not be drained in 30 s');
+      }
+
+      const rows = await eventRowKeys(t.orm);
+      const rowSet = new Set(rows);
+      const deliveredKeys = delivered.map((e) => `${e.kind}:${e.id}`);
+      const deliveredSet = new Set(deliveredKeys);
+      const missed = rows.filter((k) => !deliveredSet.has(k));
+      const duplicated = deliveredKeys.length - deliveredSet.size;
+      const unknown = [...deliveredSet].filter((k) => !rowSet.has(k));
+
+      const violations = await invariantViolations(t.orm, dialect);
+
+      const reports = results.flatMap((r) => (r.report ? [r.report] : []));
+      const { byOutcome, okByCommand, ok, attempts, readsAfterConflict } = aggregate(reports);
+      const wedged = results.filter((r) => r.killed || r.report?.wedged);
+      const nonSwl = [
+        ...reports.flatMap((r) => r.nonSwlErrors.map((e) => ({ worker: r.worker, ...e }))),
+        ...pollerNonSwl.map((message) => ({ worker: 'outbox poller', message })),
+      ];
+      const mismatched = reports.reduce((sum, r) => sum + r.idempotentRepeatsMismatched, 0);
+      const repeats = reports.reduce((sum, r) => sum + r.idempotentRepeats, 0);
+      const exits = results.map((r) => ({
+        worker: r.worker,
+        code: r.code,
+        signal: r.signal,
+        killed: r.killed,
+        report: r.report !== null,
+      }));
+      const outcomes = Object.entries(byOutcome)
+        .sort(([, a], [, b]) => b - a)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      const okCommands = Object.entries(okByCommand)
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      console.log(
+        `[${dialect}] soak seed=${SEED}: ${WORKERS} processes × ${LANES} lanes × ${SECONDS} s ` +
+          `(ready ${readyMs} ms, run ${runMs} ms): ${attempts} command attempts — ${outcomes}; ` +
+          `ok per command — ${okCommands}; ${readsAfterConflict} reads after CONFLICT; ` +
+          `${repeats} idempotent repeats (${mismatched} mismatched); ` +
+          `outbox: ${rows.length} event rows, ${deliveredKeys.length} delivered in ${reads} reads ` +
+          `(${missed.length} missed, ${duplicated} duplicated, ${unknown.length} unknown${
+            Object.keys(pollerCodes).length ? `, read errors ${JSON.stringify(pollerCodes)}` : ''
+          }); ${violations.length} invariant violations; ${wedged.length} wedged; ${nonSwl.length} non-SwlErrors; ` +
+          `total ${Date.now() - started} ms`,
+      );
+
+      const context = `seed ${SEED}`;
+      const failedWorkers = results.filter((r) => r.code !== 0 || !r.report || r.killed || r.report.wedged);
+      expect(
+        failedWorkers.map((r) => ({
+          worker: r.worker,
+          code: r.code,
+          signal: r.signal,
+          killed: r.killed,
+          wedgedAt: r.report?.wedgedAt ?? null,
+          stdoutTail: r.stdout.slice(-2000),
+          stderrTail: r.stderr.slice(-4000),
+        })),
+        `workers that wedged, crashed or gave no report (${context})`,
+      ).toEqual([]);
+      expect(exits.every((e) => e.code === 0 && e.report && !e.killed)).toBe(true);
+      expect(wedged, `wedged workers (${context})`).toEqual([]);
+      expect(nonSwl, `errors that are not SwlErrors (${context})`).toEqual([]);
+      expect(
+        reports.flatMap((r) => r.mismatches),
+        `idempotent repeats that differed (${context})`,
+      ).toEqual([]);
+      expect(mismatched).toBe(0);
+      expect(ok, `successful commands (${context})`).toBeGreaterThanOrEqual(50);
+      expect(okByCommand.approve ?? 0, `successful approvals (${context})`).toBeGreaterThanOrEqual(1);
+      const returns = Object.entries(okByCommand)
+        .filter(([k]) => k.startsWith('return'))
+        .reduce((sum, [, n]) => sum + n, 0);
+      expect(returns, `successful returns (${context})`).toBeGreaterThanOrEqual(1);
+
+      expect(violations, `invariant violations (${context})`).toEqual([]);
+
+      expect(missed, `events the outbox never delivered (${context})`).toEqual([]);
+      expect(duplicated, `events the outbox delivered more than once (${context})`).toBe(0);
+      expect(unknown, `delivered events with no row (${context})`).toEqual([]);
+      expect(deliveredSet.size).toBe(rowSet.size);
+    },
+    (SECONDS + 120) * 1000,
+  );
+});
