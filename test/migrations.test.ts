@@ -14,7 +14,7 @@ import {
   User,
 } from '../src/entities/index.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { SWL_TABLES } from './support/fixtures.ts';
+import { rowCounts, SWL_TABLES } from './support/fixtures.ts';
 
 async function tableNames(orm: MikroORM): Promise<string[]> {
   const sql =
@@ -181,6 +181,91 @@ describeEachDialect('migrations', (dialect) => {
     const em = t.orm.em.fork();
     await insertOneOfEach(em);
     expect(await em.count(Loan)).toBe(2);
+  });
+});
+
+describeEachDialect('upgrade with data', (dialect) => {
+  let t: TestOrm;
+  beforeAll(async () => {
+    t = await openTestOrm(dialect, { migrate: false });
+  });
+  afterAll(async () => t?.close());
+
+  it('a database of the first release, with a row in every table and a loan out, upgrades to the latest schema keeping every row', async () => {
+    const first = swlMigrations(dialect)[0]?.name as string;
+    await t.orm.migrator.up({ to: first });
+    const conn = t.orm.em.fork().getConnection();
+    const at = dialect === 'sqlite' ? Date.parse('2026-03-02T15:00:00Z') : '2026-03-02T15:00:00Z';
+    const run = (sql: string, params: unknown[] = []) => conn.execute(sql, params as never[]);
+    const now = [at, at];
+    await run(
+      `insert into swl_user (document_id, full_name, role, active, must_change_password, created_at, updated_at) values ('1', 'Staff', 'staff', true, false, ?, ?), ('2', 'Ana', 'student', true, false, ?, ?)`,
+      [...now, ...now],
+    );
+    await run(
+      `insert into swl_catalog (title_or_name, category, replacement_cost, search_text, created_at, updated_at) values ('Mouse', 'general', 0, 'mouse', ?, ?), ('Cable', 'general', 25000, 'cable', ?, ?)`,
+      [...now, ...now],
+    );
+    await run(
+      `insert into swl_item_instance (catalog_entry_id, sequence, code, status, version, created_at, updated_at) values (1, 1, 'MOU-1-1', 'prestado', 1, ?, ?)`,
+      now,
+    );
+    await run(
+      `insert into swl_loan_policy (category, role, loan_period, loan_period_unit, max_active_loans, max_renewals, environment_required, fine_amount, fine_interval, grace_period_minutes, grace_mode, interval_rounding, max_fine, cap_at_replacement_cost, version, created_at, updated_at)
+       values ('general', 'student', 3, 'days', 3, 1, false, 100000, 'day', 60, 'threshold', 'up', 2000000, false, 1, ?, ?)`,
+      now,
+    );
+    await run(
+      `insert into swl_loan (borrower_id, catalog_entry_id, instance_id, status, request_date, approval_date, due_date, approved_by_id, renewal_count, overdue_fine, replacement_charge, final_penalty, version, created_at, updated_at)
+       values (2, 1, 1, 'aprobado', ?, ?, ?, 1, 0, 0, 0, 0, 1, ?, ?)`,
+      [at, at, at, ...now],
+    );
+    await run(
+      `insert into swl_loan_event (loan_id, type, from_status, to_status, actor_id, at) values (1, 'approved', 'pendiente', 'aprobado', 1, ?)`,
+      [at],
+    );
+    await run(
+      `insert into swl_instance_event (instance_id, type, from_status, to_status, loan_id, actor_id, at) values (1, 'loaned', 'disponible', 'prestado', 1, 1, ?)`,
+      [at],
+    );
+    await run(
+      `insert into swl_library_log (visitor_name, visitor_id, role, entry_time, activity, user_id) values ('Ana', '2', 'student', ?, 'estudio', 2)`,
+      [at],
+    );
+    // Every table of the first release (the later ones start empty).
+    const counts = () =>
+      rowCounts(
+        t.orm,
+        SWL_TABLES.filter((table) => table !== 'swl_idempotency_key'),
+      );
+    const before = await counts();
+
+    await t.orm.migrator.up();
+
+    expect(await counts()).toEqual(before);
+    if (dialect === 'sqlite') {
+      expect(await run('pragma foreign_key_check')).toEqual([]);
+      expect(await run('pragma integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    }
+    await expectNoDrift(t.orm);
+    const em = t.orm.em.fork();
+    const loan = await em.findOneOrFail(Loan, 1);
+    expect(loan).toMatchObject({
+      status: 'aprobado',
+      termsLoanPeriod: 3,
+      termsLoanPeriodUnit: 'days',
+      termsMaxRenewals: 1,
+      termsFineAmount: 100_000,
+      termsMaxFine: 2_000_000,
+    });
+    const entries = await em.find(CatalogEntry, {}, { orderBy: { id: 'asc' } });
+    expect(entries.map((e) => e.replacementCost)).toEqual([null, 25_000]); // 0 meant "not set"
+    const events = await run(
+      'select tx_id from swl_loan_event union all select tx_id from swl_instance_event',
+    );
+    for (const row of events as { tx_id: unknown }[]) {
+      expect(row.tx_id === null ? null : Number(row.tx_id)).toBe(dialect === 'postgresql' ? 0 : null);
+    }
   });
 });
 

@@ -37,9 +37,11 @@ export const LoanStatus = {
  * Status values of a physical copy (`swl_item_instance.status`).
  *
  * Source: `seeds/000` ItemInstance Table, "Status Values: disponible, prestado, mantenimiento,
- * perdido"; DESIGN §4.
+ * perdido"; DESIGN §4. `retirado` (withdrawn from circulation: kept in the record with its
+ * history, never lendable again) is FOLIO's item status *Withdrawn* and Koha's `withdrawn`
+ * (issue 11).
  */
-export const INSTANCE_STATUSES = ['disponible', 'prestado', 'mantenimiento', 'perdido'] as const;
+export const INSTANCE_STATUSES = ['disponible', 'prestado', 'mantenimiento', 'perdido', 'retirado'] as const;
 /** One of {@link INSTANCE_STATUSES}. */
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 /**
@@ -50,6 +52,7 @@ export const InstanceStatus = {
   OnLoan: 'prestado',
   Maintenance: 'mantenimiento',
   Lost: 'perdido',
+  Withdrawn: 'retirado',
 } as const satisfies Record<string, InstanceStatus>;
 
 /**
@@ -134,6 +137,7 @@ export const INSTANCE_EVENT_TYPES = [
   'repaired',
   'marked_lost',
   'found',
+  'withdrawn',
 ] as const;
 /** One of {@link INSTANCE_EVENT_TYPES}. */
 export type InstanceEventType = (typeof INSTANCE_EVENT_TYPES)[number];

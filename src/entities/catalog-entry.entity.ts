@@ -20,10 +20,19 @@ export const CatalogEntrySchema = defineEntity({
     category: p.enum(CATEGORIES).index('swl_catalog_category_index'),
     authorOrBrand: p.string().length(100).nullable(),
     identifier: p.string().length(50).nullable(),
-    /** Replacement cost in minor units (≥ 0); charged when a copy is returned `lost`. */
-    replacementCost: p.integer().default(0).check('replacement_cost >= 0'),
-    /** Normalized (lower case, no accents) title + author + identifier, for search. */
-    searchText: p.string().length(320).default(''),
+    /**
+     * Replacement cost in minor units (≥ 0, 64-bit); charged when a copy is returned `lost`, and
+     * the cap of a policy with `capAtReplacementCost`. `null` = unknown (not charged, not a cap);
+     * `0` = the copy costs nothing to replace.
+     */
+    replacementCost: p.bigint('number').nullable().check('replacement_cost >= 0'),
+    /** Normalized (lower case, no accents) title + author + identifier, for search; never cut. */
+    searchText: p.text().default(''),
+    /**
+     * When the entry was withdrawn from circulation (FOLIO *Withdrawn*, Koha `withdrawn`): kept
+     * with its history, its copies `retirado`, never requested or lent again. Null while in use.
+     */
+    withdrawnAt: p.datetime().nullable(),
     ...timestamps,
   },
 });

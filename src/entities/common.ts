@@ -15,6 +15,24 @@ export const timestamps = {
     .onUpdate((_, em) => nowFor(em)),
 };
 
+/**
+ * Largest amount of money the package stores or computes, in minor units: 2⁵³ − 1
+ * (`Number.MAX_SAFE_INTEGER`, e.g. 90 trillion COP in centavos). Money columns are 64-bit
+ * (`bigint`) on both databases, so every amount up to it is stored exactly; a computed fine or
+ * penalty that would exceed it is held at it (`cappedBy: 'ceiling'`).
+ */
+export const MAX_MONEY = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Largest row id (2³¹ − 1): ids are 32-bit `integer` columns. On PostgreSQL a table's sequence stops
+ * there; SQLite's row ids are 64-bit, so the services refuse a row that got a larger id — both
+ * answer `CAPACITY_EXCEEDED` and write nothing.
+ */
+export const MAX_ROW_ID = 2_147_483_647;
+
+/** A money column: minor units, 64-bit, never negative. @internal */
+export const moneyColumn = (column: string) => p.bigint('number').check(`${column} >= 0`);
+
 /** Prefix of every table the package owns, so they never collide with a host's own tables. */
 export const TABLE_PREFIX = 'swl_';
 

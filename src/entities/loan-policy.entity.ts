@@ -7,7 +7,7 @@ import {
   PERIOD_UNITS,
   ROLES,
 } from '../domain/vocabulary.ts';
-import { timestamps } from './common.ts';
+import { moneyColumn, timestamps } from './common.ts';
 
 /**
  * Schema of {@link LoanPolicy} (table `swl_loan_policy`).
@@ -32,14 +32,14 @@ export const LoanPolicySchema = defineEntity({
     /** Whether a request must name the environment (classroom) where the item will be used. */
     environmentRequired: p.boolean().default(false),
     /** Fine per started (or whole, see `intervalRounding`) interval, minor units (≥ 0). */
-    fineAmount: p.integer().check('fine_amount >= 0'),
+    fineAmount: moneyColumn('fine_amount'),
     fineInterval: p.enum(FINE_INTERVALS),
     /** Grace period in minutes (≥ 0). */
     gracePeriodMinutes: p.integer().default(0).check('grace_period_minutes >= 0'),
     graceMode: p.enum(GRACE_MODES).default('threshold'),
     intervalRounding: p.enum(INTERVAL_ROUNDINGS).default('up'),
     /** Cap per loan, minor units; 0 = no cap. */
-    maxFine: p.integer().default(0).check('max_fine >= 0'),
+    maxFine: moneyColumn('max_fine').default(0),
     /** Also cap the fine at the catalog entry's replacement cost (the lower cap wins). */
     capAtReplacementCost: p.boolean().default(false),
     version: p.integer().version(),

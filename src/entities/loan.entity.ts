@@ -1,7 +1,16 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { LOAN_STATUSES, LoanStatus, PENALTY_SETTLEMENTS, RETURN_OUTCOMES } from '../domain/vocabulary.ts';
+import {
+  FINE_INTERVALS,
+  GRACE_MODES,
+  INTERVAL_ROUNDINGS,
+  LOAN_STATUSES,
+  LoanStatus,
+  PENALTY_SETTLEMENTS,
+  PERIOD_UNITS,
+  RETURN_OUTCOMES,
+} from '../domain/vocabulary.ts';
 import { CatalogEntry } from './catalog-entry.entity.ts';
-import { timestamps } from './common.ts';
+import { moneyColumn, timestamps } from './common.ts';
 import { ItemInstance } from './item-instance.entity.ts';
 import { User } from './user.entity.ts';
 
@@ -49,11 +58,28 @@ export const LoanSchema = defineEntity({
     returnOutcome: p.enum(RETURN_OUTCOMES).nullable(),
     renewalCount: p.integer().default(0).check('renewal_count >= 0'),
     /** Overdue fine charged at return, minor units. */
-    overdueFine: p.integer().default(0).check('overdue_fine >= 0'),
+    overdueFine: moneyColumn('overdue_fine').default(0),
     /** Replacement cost charged for a lost copy, minor units. */
-    replacementCharge: p.integer().default(0).check('replacement_charge >= 0'),
+    replacementCharge: moneyColumn('replacement_charge').default(0),
     /** `overdueFine + replacementCharge`, minor units (the seed's `final_penalty`). */
-    finalPenalty: p.integer().default(0).check('final_penalty >= 0'),
+    finalPenalty: moneyColumn('final_penalty').default(0),
+    // The terms the loan was approved under (DESIGN §11): copied from the policy at approval and
+    // used at renewal and return, so later policy edits never change a loan already out. Null
+    // before approval (and on loans approved before these columns existed without a policy).
+    /** Loan period at approval, in `termsLoanPeriodUnit`. */
+    termsLoanPeriod: p.integer().nullable().check('terms_loan_period > 0'),
+    termsLoanPeriodUnit: p.enum(PERIOD_UNITS).nullable(),
+    /** Renewals allowed. */
+    termsMaxRenewals: p.integer().nullable().check('terms_max_renewals >= 0'),
+    /** Fine per interval, minor units. */
+    termsFineAmount: p.bigint('number').nullable().check('terms_fine_amount >= 0'),
+    termsFineInterval: p.enum(FINE_INTERVALS).nullable(),
+    termsGracePeriodMinutes: p.integer().nullable().check('terms_grace_period_minutes >= 0'),
+    termsGraceMode: p.enum(GRACE_MODES).nullable(),
+    termsIntervalRounding: p.enum(INTERVAL_ROUNDINGS).nullable(),
+    /** Fine cap, minor units; 0 = no cap. */
+    termsMaxFine: p.bigint('number').nullable().check('terms_max_fine >= 0'),
+    termsCapAtReplacementCost: p.boolean().nullable(),
     penaltySettlement: p.enum(PENALTY_SETTLEMENTS).nullable(),
     penaltySettledAt: p.datetime().nullable(),
     penaltySettledBy: actor,

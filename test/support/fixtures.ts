@@ -54,10 +54,13 @@ export async function createTestUser(
 }
 
 /** Row count of every `swl_` table, e.g. `{ swl_user: 3, swl_catalog: 0, … }`. */
-export async function rowCounts(orm: MikroORM | EntityManager): Promise<Record<string, number>> {
+export async function rowCounts(
+  orm: MikroORM | EntityManager,
+  tables: readonly string[] = SWL_TABLES,
+): Promise<Record<string, number>> {
   const em = 'em' in orm ? orm.em.fork() : orm.fork();
   const counts: Record<string, number> = {};
-  for (const table of SWL_TABLES) {
+  for (const table of tables) {
     const rows = await em
       .getConnection()
       .execute<{ n: number | string }[]>(`select count(*) as n from ${table}`);
