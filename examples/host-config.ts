@@ -64,6 +64,9 @@ const orm = await MikroORM.init({
     ],
     snapshot: false,
     silent: true,
+    // SQLite: some migrations rebuild tables with foreign keys off, which needs each migration to
+    // run on its own rather than inside one all-migrations transaction.
+    allOrNothing: database.dialect === 'postgresql',
   },
 } as Options);
 

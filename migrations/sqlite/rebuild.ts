@@ -21,6 +21,16 @@ export abstract class SqliteRebuildMigration extends Migration {
 
   /** Runs the statements `queue` adds with `addSql`, as described on the class. */
   protected async rebuild(queue: () => void): Promise<void> {
+    const migrations = this.config.get('migrations');
+    if (migrations.transactional !== false && migrations.allOrNothing !== false) {
+      // Inside the migrator's all-migrations transaction this migration could neither turn foreign
+      // keys off nor reach the connection that transaction holds: say so instead of hanging.
+      throw new Error(
+        `${this.name}: on SQLite run the swl-library migrations with \`migrations: { allOrNothing: false }\` ` +
+          '(as swlOrmConfig does): this migration rebuilds tables with foreign keys off, which SQLite ' +
+          'allows only outside a transaction',
+      );
+    }
     queue();
     const statements = this.getQueries().filter(
       (sql) => typeof sql !== 'string' || !/^\s*pragma foreign_keys\b/i.test(sql),
