@@ -26,6 +26,7 @@
  * | `DUPLICATE` | a unique value (document id, email, copy code, policy) already exists |
  * | `AUTH_FAILED` | sign-in failed; the same code and message whatever the reason |
  * | `IDEMPOTENCY_KEY_REUSED` | the idempotency key was already used for a different command, acting user or input; nothing written |
+ * | `CAPACITY_EXCEEDED` | a table has used every row id its 32-bit `id` column holds (`MAX_ROW_ID`, 2³¹ − 1): the PostgreSQL sequence reached its end, or SQLite handed out a larger id (or a catalog entry has used every copy number, also 2³¹ − 1); nothing was written, and repeating the command gives the same answer until an operator widens the ids — not retryable |
  * | `UNAVAILABLE` | the database could not be reached, the connection was lost, or the statement was cancelled; retryable. Nothing was written — except when the connection was lost after the commit was sent, which no client can tell apart: repeat a command with the same `idempotencyKey` to get its result without a second effect |
  * | `INTERNAL` | an unexpected database error; nothing was written (the transaction rolled back) |
  */
@@ -47,6 +48,7 @@ export const SWL_ERROR_CODES = [
   'DUPLICATE',
   'AUTH_FAILED',
   'IDEMPOTENCY_KEY_REUSED',
+  'CAPACITY_EXCEEDED',
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;
@@ -59,7 +61,11 @@ export type SwlErrorCode = (typeof SWL_ERROR_CODES)[number];
  * `res.status(SWL_HTTP_STATUS[err.code]).json(err.toJSON())`.
  *
  * 400 bad input; 401 sign-in failed; 403 not allowed; 404 missing; 409 state conflicts (including
- * the retryable `CONFLICT`); 422 business-rule refusals; 503 database unreachable; 500 unexpected.
+ * the retryable `CONFLICT`); 422 business-rule refusals; 503 database unreachable; 507 the
+ * database cannot store another row of a table (`CAPACITY_EXCEEDED`: a server-side condition no
+ * change to the request fixes and no retry cures — 507 Insufficient Storage, RFC 4918 §11.5, "unable
+ * to store the representation needed to complete the request", keeps it apart from a 500 bug in
+ * monitoring); 500 unexpected.
  */
 export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
   VALIDATION_FAILED: 400,
@@ -79,6 +85,7 @@ export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
   DUPLICATE: 409,
   AUTH_FAILED: 401,
   IDEMPOTENCY_KEY_REUSED: 422,
+  CAPACITY_EXCEEDED: 507,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

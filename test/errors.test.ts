@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogEntry } from '../src/entities/catalog-entry.entity.ts';
 import { User } from '../src/entities/user.entity.ts';
 import { SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError } from '../src/errors.ts';
-import { toSwlError } from '../src/internal/translate-error.ts';
+import { convertDriverError, toSwlError } from '../src/internal/translate-error.ts';
 import { SwlSqliteDialect } from '../src/sqlite.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 
@@ -15,6 +15,12 @@ describe('SwlError', () => {
       'CONFLICT',
       'UNAVAILABLE',
     ]);
+  });
+  it('CAPACITY_EXCEEDED is 507 Insufficient Storage and not retryable', () => {
+    expect(SWL_ERROR_CODES).toContain('CAPACITY_EXCEEDED');
+    const e = new SwlError('CAPACITY_EXCEEDED', 'full');
+    expect(e.httpStatus).toBe(507);
+    expect(e.retryable).toBe(false);
   });
   it('serializes code, message and details, never the cause', () => {
     const e = new SwlError(
@@ -73,6 +79,55 @@ describeEachDialect('driver error translation', (dialect) => {
   it('check violation → VALIDATION_FAILED', async () => {
     const e = await translated((em) => em.execute('update swl_catalog set replacement_cost = -1'));
     expect(e.code).toBe('VALIDATION_FAILED');
+  });
+
+  it.runIf(dialect === 'postgresql')(
+    'an exhausted id sequence (2200H) → CAPACITY_EXCEEDED naming the table; other integer overflows stay INTERNAL',
+    async () => {
+      const em = t.orm.em.fork() as SqlEntityManager;
+      await em.execute(`select setval(pg_get_serial_sequence('swl_library_log', 'id'), 2147483647)`);
+      const full = await translated((x) =>
+        x.execute(`select nextval(pg_get_serial_sequence('swl_library_log', 'id'))`),
+      );
+      expect(full.code).toBe('CAPACITY_EXCEEDED');
+      expect(full.details).toEqual({ table: 'swl_library_log', maxId: 2147483647 });
+      expect(full.retryable).toBe(false);
+      // 22003 from arithmetic (int4pl) or from a quoted value too large for its column
+      // (pg_strtoint32_safe) is not the id ceiling.
+      for (const statement of [
+        'update swl_catalog set replacement_cost = 1 where 2147483647::int + id::int > 0',
+        `update swl_item_instance set sequence = '3000000000'`,
+        `update swl_loan set renewal_count = '3000000000'`,
+      ]) {
+        const e = await translated((x) => x.execute(statement));
+        expect((e.cause as { code?: string }).code, statement).toBe('22003');
+        expect(e.code, statement).toBe('INTERNAL');
+      }
+    },
+  );
+
+  it('a raw driver error from a query builder is converted like the unit of work’s; other errors are left alone', async () => {
+    const em = t.orm.em.fork() as SqlEntityManager;
+    let raw: unknown;
+    try {
+      await em
+        .createQueryBuilder(User)
+        .insert({
+          documentId: 'D-1',
+          fullName: 'Again',
+          role: 'student',
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        })
+        .execute('run');
+    } catch (error) {
+      raw = error;
+    }
+    expect(raw).toBeInstanceOf(Error);
+    expect(toSwlError(convertDriverError(em, raw)).code).toBe('DUPLICATE');
+    const socket = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    expect(convertDriverError(em, socket)).toBe(socket);
+    expect(toSwlError(convertDriverError(em, socket)).code).toBe('UNAVAILABLE');
   });
 
   it('a lock held by another transaction past the wait limit → CONFLICT (retryable)', async () => {

@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresqlMigrations, sqliteMigrations, swlMigrations } from '../migrations/index.ts';
+import { catalogSearchText } from '../src/catalog/codes.ts';
 import {
   CatalogEntry,
   IdempotencyKey,
@@ -206,6 +207,16 @@ describeEachDialect('upgrade with data', (dialect) => {
       `insert into swl_catalog (title_or_name, category, replacement_cost, search_text, created_at, updated_at) values ('Mouse', 'general', 0, 'mouse', ?, ?), ('Cable', 'general', 25000, 'cable', ?, ?)`,
       [...now, ...now],
     );
+    // An entry whose search text the first release cut at 320 characters (a long Hangul title expands under NFD).
+    const hangul = Array.from({ length: 150 }, (_, k) =>
+      String.fromCharCode(0xac00 + ((k * 97) % 11172)),
+    ).join('');
+    const whole = catalogSearchText({ titleOrName: hangul, authorOrBrand: 'Author Zeta', identifier: null });
+    expect(whole.length).toBeGreaterThan(320);
+    await run(
+      `insert into swl_catalog (title_or_name, category, author_or_brand, replacement_cost, search_text, created_at, updated_at) values (?, 'general', 'Author Zeta', 0, ?, ?, ?)`,
+      [hangul, whole.slice(0, 320), ...now],
+    );
     await run(
       `insert into swl_item_instance (catalog_entry_id, sequence, code, status, version, created_at, updated_at) values (1, 1, 'MOU-1-1', 'prestado', 1, ?, ?)`,
       now,
@@ -259,7 +270,8 @@ describeEachDialect('upgrade with data', (dialect) => {
       termsMaxFine: 2_000_000,
     });
     const entries = await em.find(CatalogEntry, {}, { orderBy: { id: 'asc' } });
-    expect(entries.map((e) => e.replacementCost)).toEqual([null, 25_000]); // 0 meant "not set"
+    expect(entries.map((e) => e.replacementCost)).toEqual([null, 25_000, null]); // 0 meant "not set"
+    expect(entries[2]?.searchText).toBe(whole); // recomputed whole
     const events = await run(
       'select tx_id from swl_loan_event union all select tx_id from swl_instance_event',
     );

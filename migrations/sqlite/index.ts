@@ -3,10 +3,12 @@ import type { Migration } from '@mikro-orm/migrations';
 import { Swl20261122023337_init } from './Swl20261122023337_init.ts';
 import { Swl20261201125501_outbox_idempotency } from './Swl20261201125501_outbox_idempotency.ts';
 import { Swl20261201132537_money_terms_withdrawn } from './Swl20261201132537_money_terms_withdrawn.ts';
+import { Swl20261201134500_search_text_refresh } from './Swl20261201134500_search_text_refresh.ts';
 
 /** The sqlite migrations, oldest first. */
 export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters<typeof Migration>) => Migration> = [
   Swl20261122023337_init,
   Swl20261201125501_outbox_idempotency,
   Swl20261201132537_money_terms_withdrawn,
+  Swl20261201134500_search_text_refresh,
 ];

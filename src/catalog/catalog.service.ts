@@ -16,6 +16,7 @@ import type { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { InstanceChangeEvent } from '../events.ts';
 import { nowFor } from '../internal/clock-context.ts';
+import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
   loadActor,
@@ -24,8 +25,9 @@ import {
   type ServiceOptions,
 } from '../internal/service-base.ts';
 import { LIKE_ESCAPE, likeContains, searchTerms } from '../internal/text.ts';
+import { rethrowConverted } from '../internal/translate-error.ts';
 import { type Actor, assertCan } from '../permissions.ts';
-import type { Page } from '../validation.ts';
+import { MAX_ID, type Page } from '../validation.ts';
 import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
 import { assertInstanceOperation, type InstanceOperation } from './instance-transitions.ts';
 import {
@@ -445,6 +447,13 @@ export class CatalogService extends ServiceBase {
     condition: string | null,
   ): Promise<CopyView[]> {
     if (count === 0) return [];
+    if (first + count - 1 > MAX_ID) {
+      // `sequence` is a 32-bit column too: PostgreSQL would fail the insert, SQLite would store it.
+      throw new SwlError('CAPACITY_EXCEEDED', `catalog entry ${entry.id} has used every copy number`, {
+        catalogEntryId: entry.id,
+        maxCopyNumber: MAX_ID,
+      });
+    }
     const stamp = nowFor(em); // what the `createdAt`/`updatedAt` onCreate hooks would set
     const copies: CopyView[] = [];
     for (let sequence = first; sequence < first + count; sequence++) {
@@ -476,8 +485,10 @@ export class CatalogService extends ServiceBase {
           updatedAt: stamp,
         })),
       )
-      .execute('run');
+      .execute('run')
+      .catch(rethrowConverted(em)); // the builder does not convert driver errors; DUPLICATE etc. as with the unit of work
     const copyIds = insertedIds(inserted.rows, count);
+    assertRowIds('swl_item_instance', copyIds); // SQLite hands out ids past 2³¹ − 1; the command rolls back
     copies.forEach((c, k) => {
       c.id = copyIds[k] as number;
     });
@@ -495,8 +506,10 @@ export class CatalogService extends ServiceBase {
           txId: currentTransactionId(em), // what the onCreate hook would set (the outbox watermark)
         })),
       )
-      .execute('run');
+      .execute('run')
+      .catch(rethrowConverted(em));
     const eventIds = insertedIds(events.rows, count);
+    assertRowIds('swl_instance_event', eventIds);
     copies.forEach((c, k) => {
       const event: InstanceChangeEvent = {
         kind: 'instance',

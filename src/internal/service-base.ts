@@ -8,6 +8,7 @@ import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
 import { bindClock } from './clock-context.ts';
+import { watchRowIds } from './id-ceiling.ts';
 import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
 import { toSwlError } from './translate-error.ts';
 
@@ -59,6 +60,7 @@ export abstract class ServiceBase {
     this.clock = options.clock ?? systemClock;
     this.events = options.events;
     watchTransactions(em);
+    watchRowIds(em);
   }
 
   /** Validates `actor` and `input`, then checks `capability` — all before touching the database. */

@@ -3,6 +3,7 @@ import {
   ConnectionException,
   DeadlockException,
   DriverException,
+  type EntityManager,
   ForeignKeyConstraintViolationException,
   LockWaitTimeoutException,
   NotNullConstraintViolationException,
@@ -11,6 +12,7 @@ import {
 } from '@mikro-orm/core';
 import { ZodError } from 'zod';
 import { SwlError } from '../errors.ts';
+import { capacityExceeded } from './id-ceiling.ts';
 
 /** Unique constraints whose violation means "somebody else got the copy first". */
 const APPROVAL_RACE_CONSTRAINTS = ['swl_loan_one_approved_per_instance'];
@@ -21,9 +23,71 @@ const PG_UNAVAILABLE = /^(08|53|57P0[1-3]|57014)/;
 /** PostgreSQL `lock_not_available` (lock_timeout, NOWAIT): another transaction holds the row. */
 const PG_LOCK_NOT_AVAILABLE = '55P03';
 
+/**
+ * PostgreSQL `sequence_generator_limit_exceeded`: `nextval()` reached the sequence's maximum —
+ * every `serial` id sequence stops at 2³¹ − 1 (`MAX_ROW_ID`).
+ */
+const PG_SEQUENCE_LIMIT = '2200H';
+
+/** PostgreSQL `numeric_value_out_of_range`. */
+const PG_OUT_OF_RANGE = '22003';
+
+/**
+ * The server routine that raises "integer out of range" when a 64-bit value is stored into a
+ * 32-bit column: what an id sequence widened to `bigint` (a database restored from PostgreSQL 9,
+ * or altered by hand) does at 2³¹ inside `insert … default nextval(…)`. The error carries no
+ * table, column or statement, and an over-large literal written into a 32-bit column raises the
+ * same one; but no service writes such a literal: every 32-bit value a service writes is bounded
+ * by 2³¹ − 1 (input schemas; copy numbers are checked before the bulk insert; versions are
+ * incremented in SQL, which overflows in `int4pl`), money columns are `bigint`, and no query casts
+ * to `int`. Other overflows come from other routines (`int4pl`, `int4mul`, `pg_strtoint32_safe`
+ * for a quoted value too large for its column, `numeric_*`) and stay `INTERNAL`. Routine names are
+ * not translated with `lc_messages`, unlike the message.
+ */
+const PG_BIGINT_TO_INT_ROUTINE = 'int84';
+
+/** `swl_loan_id_seq` in `nextval: reached maximum value of sequence "swl_loan_id_seq" (…)`. */
+const PG_SEQUENCE_NAME = /"(?:[\w$]+"\.")?([\w$]+)"/;
+
+/** The table whose id sequence ran out, when the (English) message names an `…_id_seq`. */
+function tableOfSequence(error: DriverException): string | undefined {
+  const sequence = PG_SEQUENCE_NAME.exec(error.message)?.[1];
+  return sequence?.endsWith('_id_seq') ? sequence.slice(0, -'_id_seq'.length) : undefined;
+}
+
 function constraintOf(error: DriverException): string {
   const e = error as DriverException & { constraint?: string };
   return e.constraint ?? /constraint(?: failed)?:?\s*"?([\w.]+)"?/i.exec(error.message)?.[1] ?? '';
+}
+
+/**
+ * A raw error from the database client that reached the service without MikroORM's exception
+ * converter — a query builder's `execute()` does not convert, unlike the unit of work and
+ * `em.execute()` — as the `DriverException` subclass the unit of work would have thrown (unique,
+ * check, foreign-key violations, …), so {@link toSwlError} sees the same thing on every path. Only
+ * errors the database server reported are converted (PostgreSQL: a `severity` and a 5-character
+ * SQLSTATE `code`; SQLite: a numeric `errcode`); anything else (a lost socket, a programming
+ * error) is returned unchanged.
+ * @internal
+ */
+export function convertDriverError(em: EntityManager, error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof DriverException) return error;
+  const e = error as Error & { code?: unknown; severity?: unknown; errcode?: unknown };
+  const fromPostgres =
+    typeof e.severity === 'string' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code);
+  const fromSqlite = typeof e.errcode === 'number';
+  return fromPostgres || fromSqlite ? em.getDriver().convertException(error) : error;
+}
+
+/**
+ * A `.catch()` handler that rethrows through {@link convertDriverError}:
+ * `await qb.execute('run').catch(rethrowConverted(em))`.
+ * @internal
+ */
+export function rethrowConverted(em: EntityManager): (error: unknown) => never {
+  return (error) => {
+    throw convertDriverError(em, error);
+  };
 }
 
 /**
@@ -31,7 +95,9 @@ function constraintOf(error: DriverException): string {
  * optimistic-lock failures, lock time-outs, deadlocks and serialization failures → `CONFLICT`;
  * unique violations → `DUPLICATE` (or `INSTANCE_UNAVAILABLE` for the one-approved-loan index);
  * check/not-null violations → `VALIDATION_FAILED`; restrict/foreign-key violations → `CONFLICT`;
- * lost connections and cancelled statements → `UNAVAILABLE`; any other driver error → `INTERNAL`.
+ * lost connections and cancelled statements → `UNAVAILABLE`; an exhausted id sequence (PostgreSQL
+ * SQLSTATE 2200H, or 22003 from storing a 64-bit sequence value into a 32-bit id) →
+ * `CAPACITY_EXCEEDED`; any other driver error → `INTERNAL`.
  * `SwlError`s pass through. Errors that are not from the driver (programming errors) are wrapped
  * as `INTERNAL` too, so nothing raw reaches the host. The original error is kept as `cause`.
  * @internal
@@ -118,6 +184,15 @@ export function toSwlError(error: unknown): SwlError {
           cause: error,
         },
       );
+    }
+    if (sqlState === PG_SEQUENCE_LIMIT) {
+      return capacityExceeded(tableOfSequence(error), { cause: error });
+    }
+    if (
+      sqlState === PG_OUT_OF_RANGE &&
+      (error as DriverException & { routine?: unknown }).routine === PG_BIGINT_TO_INT_ROUTINE
+    ) {
+      return capacityExceeded(undefined, { cause: error });
     }
     return new SwlError('INTERNAL', 'unexpected database error', {}, { cause: error });
   }
