@@ -1,6 +1,14 @@
+import type { SqlEntityManager } from '@mikro-orm/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
-import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from '../src/catalog/codes.ts';
+import {
+  catalogSearchText,
+  codePrefix,
+  copyCode,
+  prefixOfCode,
+  refreshCatalogSearchText,
+  type SqlStatementRunner,
+} from '../src/catalog/codes.ts';
 import {
   assertInstanceOperation,
   canTransitionInstance,
@@ -12,6 +20,7 @@ import { INSTANCE_STATUSES, type InstanceStatus } from '../src/domain/vocabulary
 import { CatalogEntry, InstanceEvent, ItemInstance } from '../src/entities/index.ts';
 import { SwlError } from '../src/errors.ts';
 import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
+import { foldText } from '../src/internal/text.ts';
 import type { Actor } from '../src/permissions.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { createTestUser, expectSwlError, rowCounts } from './support/fixtures.ts';
@@ -37,7 +46,32 @@ describe('copy codes and search text (pure)', () => {
       'camara sony exito',
     );
   });
+
+  it('keep the whole title, author and identifier however long the folded text gets', () => {
+    const title = hangulTitle(7, 150);
+    const text = catalogSearchText({
+      titleOrName: title,
+      authorOrBrand: 'Author Zeta',
+      identifier: 'KOR-150',
+    });
+    expect(text.length).toBeGreaterThan(320 + ' author zeta kor-150'.length);
+    expect(text).toBe(`${foldText(title)} author zeta kor-150`);
+  });
 });
+
+/**
+ * `length` Hangul syllables from U+AC00..U+D7A3, the same for the same `seed` (MINSTD generator).
+ * Under NFD a syllable becomes two or three jamo, so 150 syllables fold to ~440 characters.
+ */
+function hangulTitle(seed: number, length: number): string {
+  let x = seed;
+  let title = '';
+  for (let k = 0; k < length; k++) {
+    x = (x * 48_271) % 2_147_483_647;
+    title += String.fromCharCode(0xac00 + (x % 11_172));
+  }
+  return title;
+}
 
 describe('item-instance state machine (pure, DESIGN §4)', () => {
   it('allows exactly the direct operations of DESIGN §4', () => {
@@ -94,7 +128,15 @@ describeEachDialect('catalog', (dialect) => {
     });
     const expected = Array.from({ length: 50 }, (_, k) => `MOU-${entry.id}-${k + 1}`);
     expect(copies.map((c) => c.code)).toEqual(expected);
-    expect(entry.counts).toEqual({ available: 50, onLoan: 0, maintenance: 0, lost: 0, total: 50 });
+    expect(entry.counts).toEqual({
+      available: 50,
+      onLoan: 0,
+      maintenance: 0,
+      lost: 0,
+      withdrawn: 0,
+      total: 50,
+    });
+    expect(entry.replacementCost).toBeNull(); // no cost given: unknown, not free
 
     const stored = await copiesOf(entry.id);
     expect(stored.map((c) => c.code)).toEqual(expected);
@@ -268,14 +310,22 @@ describeEachDialect('catalog', (dialect) => {
         onLoan: tally('prestado'),
         maintenance: tally('mantenimiento'),
         lost: tally('perdido'),
+        withdrawn: tally('retirado'),
         total: stored.length,
       };
-      expect(expected).toEqual({ available: 6, onLoan: 1, maintenance: 2, lost: 1, total: 10 });
+      expect(expected).toEqual({ available: 6, onLoan: 1, maintenance: 2, lost: 1, withdrawn: 0, total: 10 });
       const [found] = (await catalog().search(student, { text: 'videobeam' })).items;
       expect(found?.counts).toEqual(expected);
       expect((await catalog().getEntry(student, { catalogEntryId: videobeam })).counts).toEqual(expected);
       const regletaCounts = (await catalog().search(student, { text: 'regleta' })).items[0]?.counts;
-      expect(regletaCounts).toEqual({ available: 15, onLoan: 0, maintenance: 0, lost: 0, total: 15 });
+      expect(regletaCounts).toEqual({
+        available: 15,
+        onLoan: 0,
+        maintenance: 0,
+        lost: 0,
+        withdrawn: 0,
+        total: 15,
+      });
       expect((await catalog().getEntry(student, { catalogEntryId: camara })).counts.total).toBe(0);
     });
 
@@ -295,6 +345,107 @@ describeEachDialect('catalog', (dialect) => {
       expect(lost.total).toBe(1);
       expect(lost.items[0]?.status).toBe('perdido');
     });
+  });
+
+  describe('search text is never cut (issue 11)', () => {
+    const ids = async (text: string) =>
+      (await catalog().search(student, { text, limit: 500 })).items.map((e) => e.id);
+    const sqlEm = () => t.orm.em.fork() as SqlEntityManager;
+    const entryCount = async () =>
+      Number(
+        (await sqlEm().execute<{ n: number | string }[]>('select count(*) as n from swl_catalog'))[0]?.n,
+      );
+
+    it('finds a 150-syllable Hangul title by its author, its identifier and the end of its title', async () => {
+      const title = hangulTitle(11, 150);
+      expect(foldText(title).length).toBeGreaterThan(320); // the old cut lost the author and identifier
+      const { entry } = await catalog().createEntry(staff, {
+        titleOrName: title,
+        category: 'general',
+        authorOrBrand: 'Author Zeta',
+        identifier: 'KOR-150',
+      });
+      const stored = await t.orm.em.fork().findOneOrFail(CatalogEntry, entry.id);
+      expect(stored.searchText).toBe(`${foldText(title)} author zeta kor-150`);
+      expect(await ids('author zeta')).toEqual([entry.id]);
+      expect(await ids('Zeta AUTHOR')).toEqual([entry.id]);
+      expect(await ids('kor-150')).toEqual([entry.id]);
+      // Typed in NFC, folded to NFD like the stored text.
+      expect(await ids(title.slice(-4))).toEqual([entry.id]);
+      expect(await ids(`${title.slice(-3)} zeta kor-150`)).toEqual([entry.id]);
+      expect(await ids(title)).toEqual([entry.id]);
+    });
+
+    it('refreshCatalogSearchText rewrites a search text cut by an older version, idempotently', async () => {
+      const title = hangulTitle(29, 150);
+      const fields = { titleOrName: title, authorOrBrand: 'Author Omega', identifier: 'OLD-320' };
+      const { entry } = await catalog().createEntry(staff, { ...fields, category: 'general' });
+      const full = catalogSearchText(fields);
+      // What an entry written before the fix holds: the folded text cut at 320 characters.
+      const cutRow = () =>
+        sqlEm().execute('update swl_catalog set search_text = ? where id = ?', [
+          full.slice(0, 320),
+          entry.id,
+        ]);
+      await cutRow();
+      const updatedAt = async () =>
+        (
+          await sqlEm().execute<{ updated_at: unknown }[]>(
+            'select updated_at from swl_catalog where id = ?',
+            [entry.id],
+          )
+        )[0]?.updated_at;
+      const stamp = await updatedAt();
+      expect(await ids('author omega')).toEqual([]);
+      expect(await ids(title.slice(-4))).toEqual([]);
+
+      for (const name of ['Filler A', 'Filler B', 'Filler C']) {
+        await catalog().createEntry(staff, { titleOrName: name, category: 'general' });
+      }
+      const entries = await entryCount();
+      expect(entries).toBeGreaterThan(3);
+      // Several batches of 3 (keyset by id), each its own transaction.
+      expect(await refreshCatalogSearchText(t.orm.em.fork(), { batchSize: 3 })).toEqual({
+        scanned: entries,
+        updated: 1,
+      });
+      expect(await ids('author omega')).toEqual([entry.id]);
+      expect(await ids(`${title.slice(-4)} old-320`)).toEqual([entry.id]);
+      expect((await t.orm.em.fork().findOneOrFail(CatalogEntry, entry.id)).searchText).toBe(full);
+      expect(await updatedAt()).toEqual(stamp); // the entry itself did not change
+      expect(await refreshCatalogSearchText(t.orm.em.fork())).toEqual({ scanned: entries, updated: 0 });
+
+      // Through a statement runner, as a migration calls it: (sql, params) => this.execute(sql, params).
+      await cutRow();
+      const connection = sqlEm().getConnection();
+      const runner: SqlStatementRunner = (sql, params) => connection.execute(sql, params);
+      expect(await refreshCatalogSearchText(runner, { batchSize: 1 })).toEqual({
+        scanned: entries,
+        updated: 1,
+      });
+      expect(await ids('author omega')).toEqual([entry.id]);
+      expect(await refreshCatalogSearchText(runner)).toEqual({ scanned: entries, updated: 0 });
+      await expect(refreshCatalogSearchText(runner, { batchSize: 0 })).rejects.toThrow(RangeError);
+    });
+  });
+
+  it('reports a code taken by another entry’s copy as DUPLICATE from the bulk insert, writing nothing', async () => {
+    const lamp = await catalog().createEntry(staff, {
+      titleOrName: 'Lámpara',
+      category: 'general',
+      copies: 1,
+    });
+    const other = await catalog().createEntry(staff, { titleOrName: 'Otra', category: 'general' });
+    const em = t.orm.em.fork();
+    em.create(ItemInstance, { catalogEntry: other.entry.id, sequence: 1, code: `LAM-${lamp.entry.id}-2` });
+    await em.flush();
+    const before = await rowCounts(t.orm);
+    const error = await expectSwlError(
+      catalog().addCopies(staff, { catalogEntryId: lamp.entry.id, count: 1 }),
+      'DUPLICATE',
+    );
+    expect(String(error.details.constraint)).toMatch(/code/);
+    expect(await rowCounts(t.orm)).toEqual(before);
   });
 
   describe('copy state machine', () => {

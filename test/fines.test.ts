@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { calculateFine, type FineRule, fineForOverdueMinutes, overdueMinutes } from '../src/loans/fines.ts';
+import {
+  addMoney,
+  calculateFine,
+  type FineRule,
+  fineForOverdueMinutes,
+  MAX_MONEY,
+  overdueMinutes,
+} from '../src/loans/fines.ts';
 
 const MIN = 60_000;
 const rule = (r: Partial<FineRule>): FineRule => ({
@@ -158,5 +165,130 @@ describe('fine calculator: edge cases (DESIGN §5 rule, seeded default policies)
     expect(() => fineForOverdueMinutes(-1, general)).toThrow(RangeError);
     expect(() => fineForOverdueMinutes(1.5, general)).toThrow(RangeError);
     expect(() => fineForOverdueMinutes(10, { ...general, fineAmount: -5 })).toThrow(RangeError);
+  });
+});
+
+describe('fine calculator: exact money and the MAX_MONEY ceiling (issue 11)', () => {
+  const INT32_MAX = 2 ** 31 - 1;
+  const perMinute = (fineAmount: number, r: Partial<FineRule> = {}): FineRule =>
+    rule({ fineAmount, fineInterval: 'minute', ...r });
+
+  it('an uncapped per-minute fine of 2³¹−1 a day late is exact: 2,147,483,647 × 1440', () => {
+    const due = new Date('2026-03-05T17:00:00Z');
+    const r = calculateFine(
+      due,
+      new Date(due.getTime() + 1440 * MIN),
+      perMinute(INT32_MAX, { gracePeriodMinutes: 60 }),
+    );
+    expect(r).toMatchObject({ chargedMinutes: 1440, intervals: 1440, cappedBy: null });
+    expect(r.amount).toBe(3_092_376_451_680);
+    expect(BigInt(r.amount)).toBe(BigInt(INT32_MAX) * 1440n);
+    expect(r.uncapped).toBe(r.amount);
+    // deduct mode: only the 1380 minutes after the 60-minute grace count
+    expect(
+      fineForOverdueMinutes(1440, perMinute(INT32_MAX, { gracePeriodMinutes: 60, graceMode: 'deduct' }))
+        .amount,
+    ).toBe(INT32_MAX * 1380);
+  });
+
+  it('a fine of exactly MAX_MONEY is not held; one more minor unit is held at MAX_MONEY (cappedBy ceiling)', () => {
+    expect(fineForOverdueMinutes(1, perMinute(MAX_MONEY))).toMatchObject({
+      amount: MAX_MONEY,
+      cappedBy: null,
+    });
+    const half = (MAX_MONEY - 1) / 2; // 2⁵² − 1
+    expect(fineForOverdueMinutes(2, perMinute(half))).toMatchObject({
+      amount: MAX_MONEY - 1,
+      cappedBy: null,
+    });
+    expect(fineForOverdueMinutes(3, perMinute(half))).toMatchObject({
+      intervals: 3,
+      uncapped: MAX_MONEY,
+      amount: MAX_MONEY,
+      cappedBy: 'ceiling',
+    });
+  });
+
+  it('a fine far beyond 2⁵³ (MAX_MONEY a minute for a year) is held at MAX_MONEY, an exact integer', () => {
+    const r = fineForOverdueMinutes(525_600, perMinute(MAX_MONEY));
+    expect(r).toMatchObject({ amount: MAX_MONEY, uncapped: MAX_MONEY, cappedBy: 'ceiling' });
+    expect(Number.isSafeInteger(r.amount)).toBe(true);
+  });
+
+  it('a lower cap wins over the ceiling: max fine or a known replacement cost', () => {
+    expect(fineForOverdueMinutes(10, perMinute(MAX_MONEY, { maxFine: 2_000_000 }))).toMatchObject({
+      amount: 2_000_000,
+      uncapped: MAX_MONEY,
+      cappedBy: 'max_fine',
+    });
+    expect(fineForOverdueMinutes(10, perMinute(MAX_MONEY, { maxFine: MAX_MONEY }))).toMatchObject({
+      amount: MAX_MONEY,
+      cappedBy: 'max_fine', // a max fine equal to the ceiling is still the cap that applied
+    });
+    expect(
+      fineForOverdueMinutes(10, perMinute(MAX_MONEY, { capAtReplacementCost: true }), INT32_MAX),
+    ).toMatchObject({ amount: INT32_MAX, cappedBy: 'replacement_cost' });
+  });
+
+  it('refuses amounts above MAX_MONEY (a programming error; the schemas refuse them first)', () => {
+    expect(() => fineForOverdueMinutes(1, perMinute(2 ** 53))).toThrow(RangeError);
+    expect(() => fineForOverdueMinutes(1, perMinute(1, { maxFine: 2 ** 53 }))).toThrow(RangeError);
+    expect(() => fineForOverdueMinutes(1, perMinute(1), 2 ** 53)).toThrow(RangeError);
+  });
+
+  it('addMoney adds exactly and holds the sum at MAX_MONEY', () => {
+    expect(addMoney(3_092_376_451_680, INT32_MAX)).toEqual({
+      amount: 3_092_376_451_680 + INT32_MAX,
+      cappedBy: null,
+    });
+    expect(addMoney(MAX_MONEY, 0)).toEqual({ amount: MAX_MONEY, cappedBy: null });
+    expect(addMoney(MAX_MONEY, 1)).toEqual({ amount: MAX_MONEY, cappedBy: 'ceiling' });
+    expect(addMoney(MAX_MONEY, MAX_MONEY)).toEqual({ amount: MAX_MONEY, cappedBy: 'ceiling' });
+    expect(() => addMoney(-1)).toThrow(RangeError);
+    expect(() => addMoney(0.5)).toThrow(RangeError);
+  });
+});
+
+describe('fine calculator: an unknown replacement cost is not a cap (issue 11, Koha caps at a known price)', () => {
+  const capped: FineRule = {
+    fineAmount: 100_000,
+    fineInterval: 'day',
+    gracePeriodMinutes: 60,
+    maxFine: 2_000_000,
+    capAtReplacementCost: true,
+  };
+  const THIRTY_DAYS = 30 * 1440;
+
+  it('unknown (null, or not given): only the max fine caps', () => {
+    expect(fineForOverdueMinutes(THIRTY_DAYS, capped, null)).toMatchObject({
+      amount: 2_000_000,
+      cappedBy: 'max_fine',
+    });
+    expect(fineForOverdueMinutes(THIRTY_DAYS, capped)).toMatchObject({
+      amount: 2_000_000,
+      cappedBy: 'max_fine',
+    });
+    expect(fineForOverdueMinutes(THIRTY_DAYS, { ...capped, maxFine: 0 }, null)).toMatchObject({
+      amount: 3_000_000,
+      cappedBy: null,
+    });
+  });
+
+  it('a known cost of 0 (a free copy) caps at 0; a known price caps at it', () => {
+    expect(fineForOverdueMinutes(THIRTY_DAYS, capped, 0)).toMatchObject({
+      amount: 0,
+      uncapped: 3_000_000,
+      cappedBy: 'replacement_cost',
+    });
+    expect(fineForOverdueMinutes(THIRTY_DAYS, capped, 1_500_000)).toMatchObject({
+      amount: 1_500_000,
+      cappedBy: 'replacement_cost',
+    });
+  });
+
+  it('without capAtReplacementCost the cost is ignored, known or not', () => {
+    const uncappedByCost = { ...capped, capAtReplacementCost: false };
+    expect(fineForOverdueMinutes(THIRTY_DAYS, uncappedByCost, 0).amount).toBe(2_000_000);
+    expect(fineForOverdueMinutes(THIRTY_DAYS, uncappedByCost, null).amount).toBe(2_000_000);
   });
 });

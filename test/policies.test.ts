@@ -242,7 +242,8 @@ describeEachDialect('policies', (dialect) => {
       ['upsert', { ...ok, maxRenewals: '1' }, 'VALIDATION_FAILED'],
       ['upsert', { ...ok, fineAmount: -100 }, 'VALIDATION_FAILED'],
       ['upsert', { ...ok, fineAmount: 1000.5 }, 'VALIDATION_FAILED'],
-      ['upsert', { ...ok, fineAmount: 2 ** 31 }, 'VALIDATION_FAILED'],
+      ['upsert', { ...ok, fineAmount: 2 ** 53 }, 'VALIDATION_FAILED'], // above MAX_MONEY
+      ['upsert', { ...ok, maxFine: Number.MAX_SAFE_INTEGER + 1 }, 'VALIDATION_FAILED'],
       ['upsert', { ...ok, fineInterval: 'month' }, 'VALIDATION_FAILED'],
       ['upsert', { ...ok, gracePeriodMinutes: -1 }, 'VALIDATION_FAILED'],
       ['upsert', { ...ok, graceMode: 'lenient' }, 'VALIDATION_FAILED'],

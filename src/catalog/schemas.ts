@@ -11,21 +11,27 @@
  */
 import { z } from 'zod';
 import { CATEGORIES, INSTANCE_STATUSES } from '../domain/vocabulary.ts';
+import { MAX_MONEY } from '../entities/common.ts';
 import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, MAX_ID, optionalText, PageSchema, requiredText } from '../validation.ts';
 
 /** Most copies one `createEntry`/`addCopies` call may create. */
 export const MAX_COPIES_PER_CALL = 1000;
 
-/** Replacement cost: integer minor units, 0 ..= 2³¹ − 1 (an `integer` column). */
-export const MinorUnitsSchema = z.number().int().min(0).max(MAX_ID);
+/**
+ * Money: integer minor units, 0 ..= `MAX_MONEY` (2⁵³ − 1; 64-bit columns on both databases, so
+ * every accepted amount is stored exactly).
+ */
+export const MinorUnitsSchema = z.number().int().min(0).max(MAX_MONEY);
 
 /**
  * `createEntry`: a title (book) or model (equipment) and, optionally, its first copies.
  * - `titleOrName`: 1..150 chars (required). Its first three letters give the copy code prefix.
  * - `category`: `general` | `premium`.
  * - `authorOrBrand`: ≤ 100 chars; `identifier` (ISBN, model number): ≤ 50 chars.
- * - `replacementCost`: integer minor units ≥ 0 (default 0).
+ * - `replacementCost`: integer minor units, 0 ..= `MAX_MONEY`, or `null` = unknown (the default).
+ *   A lost copy is charged its known cost; an unknown cost is charged nothing (the return reports
+ *   it) and never caps a fine; `0` means the copy is known to cost nothing to replace.
  * - `copies`: 0..1000 copies to create now (default 0), all `disponible`.
  * - `condition`: ≤ 100 chars, written to every new copy.
  */
@@ -34,7 +40,7 @@ export const CreateCatalogEntryInput = z.strictObject({
   category: z.enum(CATEGORIES),
   authorOrBrand: optionalText(100).optional(),
   identifier: optionalText(50).optional(),
-  replacementCost: MinorUnitsSchema.default(0),
+  replacementCost: MinorUnitsSchema.nullable().default(null),
   copies: z.number().int().min(0).max(MAX_COPIES_PER_CALL).default(0),
   condition: optionalText(100).optional(),
   idempotencyKey: IdempotencyKeyInput.optional(),
@@ -54,8 +60,9 @@ export type AddCopiesInput = z.input<typeof AddCopiesInput>;
 
 /**
  * `updateEntry`: change some fields of an entry. Absent fields stay as they are; `null` or a
- * blank string clears `authorOrBrand`/`identifier`. At least one field besides `catalogEntryId`
- * is required. Existing copy codes never change.
+ * blank string clears `authorOrBrand`/`identifier`; `replacementCost: null` marks the cost
+ * unknown (minor units otherwise, 0 ..= `MAX_MONEY`). At least one field besides
+ * `catalogEntryId` is required. Existing copy codes never change.
  */
 export const UpdateCatalogEntryInput = z
   .strictObject({
@@ -64,7 +71,7 @@ export const UpdateCatalogEntryInput = z
     category: z.enum(CATEGORIES).optional(),
     authorOrBrand: optionalText(100).optional(),
     identifier: optionalText(50).optional(),
-    replacementCost: MinorUnitsSchema.optional(),
+    replacementCost: MinorUnitsSchema.nullable().optional(),
   })
   .refine((v) => Object.keys(v).some((k) => k !== 'catalogEntryId' && v[k as keyof typeof v] !== undefined), {
     message: 'name at least one field to change',

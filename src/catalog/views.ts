@@ -20,7 +20,9 @@ export interface AvailabilityCounts {
   maintenance: number;
   /** `perdido`. */
   lost: number;
-  /** All copies. */
+  /** `retirado` (withdrawn from circulation, kept in the record). */
+  withdrawn: number;
+  /** All copies, withdrawn ones included. */
   total: number;
 }
 
@@ -32,8 +34,12 @@ export interface EntryView {
   authorOrBrand: string | null;
   /** ISBN, model number… */
   identifier: string | null;
-  /** Replacement cost, integer minor units. */
-  replacementCost: number;
+  /**
+   * Replacement cost, integer minor units (0 ..= `MAX_MONEY`), or `null` when unknown: a lost copy
+   * of an entry with an unknown cost is charged nothing for the copy (the return says
+   * `replacementCostUnknown`), and an unknown cost never caps a fine. `0` = known to be free.
+   */
+  replacementCost: number | null;
   counts: AvailabilityCounts;
   createdAt: Date;
   updatedAt: Date;
@@ -82,6 +88,7 @@ export const NO_COPIES: Readonly<AvailabilityCounts> = Object.freeze({
   onLoan: 0,
   maintenance: 0,
   lost: 0,
+  withdrawn: 0,
   total: 0,
 });
 
@@ -90,6 +97,7 @@ const COUNT_KEY: Readonly<Record<InstanceStatus, Exclude<keyof AvailabilityCount
   prestado: 'onLoan',
   mantenimiento: 'maintenance',
   perdido: 'lost',
+  retirado: 'withdrawn',
 };
 
 /** Adds `n` copies of `status` to `counts` (in place). @internal */
@@ -106,7 +114,7 @@ export function toEntryView(entry: CatalogEntry, counts: AvailabilityCounts): En
     category: entry.category,
     authorOrBrand: entry.authorOrBrand ?? null,
     identifier: entry.identifier ?? null,
-    replacementCost: entry.replacementCost,
+    replacementCost: entry.replacementCost ?? null,
     counts: { ...counts },
     createdAt: entry.createdAt,
     updatedAt: entry.updatedAt,

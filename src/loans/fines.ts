@@ -6,6 +6,10 @@
  * @module
  */
 import type { FineInterval, GraceMode, IntervalRounding } from '../domain/vocabulary.ts';
+import { MAX_MONEY } from '../entities/common.ts';
+
+/** The largest amount of money the package stores or computes (2⁵³ − 1 minor units); re-exported here. */
+export { MAX_MONEY };
 
 /** Length of each fine interval in minutes (FOLIO `OverdueFineService`: minute 1, hour 60, day 1440, week 10080). */
 export const FINE_INTERVAL_MINUTES: Readonly<Record<FineInterval, number>> = {
@@ -15,9 +19,12 @@ export const FINE_INTERVAL_MINUTES: Readonly<Record<FineInterval, number>> = {
   week: 10080,
 };
 
-/** The fine-related fields of a `LoanPolicy`. Money in integer minor units. */
+/**
+ * The fine-related fields of a `LoanPolicy` (or of the terms a loan was approved under). Money in
+ * integer minor units, 0 ..= {@link MAX_MONEY}.
+ */
 export interface FineRule {
-  /** Amount per interval, minor units (≥ 0). */
+  /** Amount per interval, minor units (0 ..= `MAX_MONEY`). */
   fineAmount: number;
   fineInterval: FineInterval;
   /** Grace period, minutes (≥ 0). */
@@ -26,11 +33,25 @@ export interface FineRule {
   graceMode?: GraceMode;
   /** `up` (default): a started interval counts. `down`: only whole intervals. */
   intervalRounding?: IntervalRounding;
-  /** Cap per loan, minor units; 0 = no cap. */
+  /** Cap per loan, minor units (0 ..= `MAX_MONEY`); 0 = no cap. */
   maxFine?: number;
-  /** Also cap at the replacement cost (the lower cap wins). */
+  /**
+   * Also cap at the replacement cost (the lower cap wins) — only at a **known** cost: an unknown
+   * cost (`null`) is no cap; a known cost of 0 (a free copy) caps the fine at 0, as Koha caps at
+   * a known price only.
+   */
   capAtReplacementCost?: boolean;
 }
+
+/**
+ * Which cap lowered the fine:
+ * - `max_fine`: the rule's `maxFine`;
+ * - `replacement_cost`: the entry's known replacement cost (`capAtReplacementCost`);
+ * - `ceiling`: {@link MAX_MONEY}, the largest amount the package stores — reached only when no
+ *   lower cap applies (e.g. no `maxFine` and a huge per-minute fine over a long time);
+ * - `null`: not capped.
+ */
+export type FineCap = 'max_fine' | 'replacement_cost' | 'ceiling';
 
 /** What the calculator found, with every intermediate figure for display and audit. */
 export interface FineBreakdown {
@@ -40,12 +61,15 @@ export interface FineBreakdown {
   chargedMinutes: number;
   /** Intervals charged after rounding. */
   intervals: number;
-  /** `intervals × fineAmount`, before caps, minor units. */
+  /**
+   * `intervals × fineAmount` before `maxFine` and the replacement cost, minor units, computed
+   * exactly and held at {@link MAX_MONEY} when the product is larger.
+   */
   uncapped: number;
-  /** The fine, minor units (≥ 0, an integer). */
+  /** The fine, minor units: an integer, 0 ..= {@link MAX_MONEY}. */
   amount: number;
-  /** Which cap lowered the amount, if any. */
-  cappedBy: 'max_fine' | 'replacement_cost' | null;
+  /** Which cap lowered the amount, if any ({@link FineCap}). */
+  cappedBy: FineCap | null;
 }
 
 const MINUTE_MS = 60_000;
@@ -64,26 +88,60 @@ export function overdueMinutes(dueAt: Date, returnedAt: Date): number {
   return Math.max(0, back - due);
 }
 
+const BIG_MAX_MONEY = BigInt(MAX_MONEY);
+
+/** `value` held at {@link MAX_MONEY}. */
+function ceiling(value: bigint): { amount: number; held: boolean } {
+  return value > BIG_MAX_MONEY ? { amount: MAX_MONEY, held: true } : { amount: Number(value), held: false };
+}
+
+/**
+ * Adds amounts of money exactly (BigInt) and holds the sum at {@link MAX_MONEY}, e.g. a loan's
+ * `finalPenalty = overdueFine + replacementCharge`.
+ *
+ * @param amounts - integer minor units, each 0 ..= `MAX_MONEY`.
+ * @returns the sum in minor units (0 ..= `MAX_MONEY`) and whether it was held at the ceiling.
+ * @throws RangeError for a negative, fractional or unsafe amount (a programming error).
+ */
+export function addMoney(...amounts: number[]): { amount: number; cappedBy: 'ceiling' | null } {
+  let sum = 0n;
+  for (const value of amounts) {
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError('amounts must be non-negative integers');
+    sum += BigInt(value);
+  }
+  const { amount, held } = ceiling(sum);
+  return { amount, cappedBy: held ? 'ceiling' : null };
+}
+
 /**
  * The fine for a number of overdue minutes under `rule`:
  *
  * 1. minutes ≤ grace → 0. Otherwise `threshold` counts all minutes, `deduct` only those after grace;
  * 2. intervals = counted minutes ÷ interval length, rounded up (`up`) or down (`down`);
- * 3. amount = intervals × fine per interval, then capped by `maxFine` (when > 0) and, with
- *    `capAtReplacementCost`, by `replacementCost` — the lower cap wins.
+ * 3. amount = intervals × fine per interval (exact integer arithmetic: the product may exceed 2⁵³),
+ *    then capped by `maxFine` (when > 0) and, with `capAtReplacementCost`, by a **known**
+ *    `replacementCost` — the lower cap wins; an unknown cost (`null`) is no cap;
+ * 4. an amount still above {@link MAX_MONEY} is held at it (`cappedBy: 'ceiling'`).
  *
  * @param minutes - whole overdue minutes (≥ 0).
- * @param rule - the policy's fine fields (minor units, minutes).
- * @param replacementCost - the catalog entry's replacement cost, minor units (used only with `capAtReplacementCost`).
- * @throws RangeError for negative or non-integer minutes or amounts (a programming error; the services validate first).
+ * @param rule - the fine fields of a policy or of a loan's terms (minor units, minutes).
+ * @param replacementCost - the catalog entry's replacement cost, minor units, or `null` when it is
+ *   unknown (the default); used only with `capAtReplacementCost`.
+ * @throws RangeError for negative, non-integer or unsafe (> `MAX_MONEY`) minutes or amounts (a
+ *   programming error; the services validate first).
  */
-export function fineForOverdueMinutes(minutes: number, rule: FineRule, replacementCost = 0): FineBreakdown {
+export function fineForOverdueMinutes(
+  minutes: number,
+  rule: FineRule,
+  replacementCost: number | null = null,
+): FineBreakdown {
   for (const [name, value] of [
     ['minutes', minutes],
     ['fineAmount', rule.fineAmount],
     ['gracePeriodMinutes', rule.gracePeriodMinutes],
     ['maxFine', rule.maxFine ?? 0],
-    ['replacementCost', replacementCost],
+    ['replacementCost', replacementCost ?? 0],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 0)
       throw new RangeError(`${name} must be a non-negative integer`);
@@ -104,24 +162,34 @@ export function fineForOverdueMinutes(minutes: number, rule: FineRule, replaceme
     (rule.intervalRounding ?? 'up') === 'down'
       ? Math.floor(chargedMinutes / length)
       : Math.ceil(chargedMinutes / length);
-  const uncapped = intervals * rule.fineAmount;
-  let amount = uncapped;
-  let cappedBy: FineBreakdown['cappedBy'] = null;
-  const maxFine = rule.maxFine ?? 0;
-  if (maxFine > 0 && amount > maxFine) {
+  const exact = BigInt(intervals) * BigInt(rule.fineAmount);
+  let amount = exact;
+  let cappedBy: FineCap | null = null;
+  const maxFine = BigInt(rule.maxFine ?? 0);
+  if (maxFine > 0n && amount > maxFine) {
     amount = maxFine;
     cappedBy = 'max_fine';
   }
-  if (rule.capAtReplacementCost && amount > replacementCost) {
-    amount = replacementCost;
+  if (rule.capAtReplacementCost && replacementCost !== null && amount > BigInt(replacementCost)) {
+    amount = BigInt(replacementCost);
     cappedBy = 'replacement_cost';
   }
-  return { overdueMinutes: minutes, chargedMinutes, intervals, uncapped, amount, cappedBy };
+  const held = ceiling(amount);
+  if (held.held) cappedBy = 'ceiling';
+  return {
+    overdueMinutes: minutes,
+    chargedMinutes,
+    intervals,
+    uncapped: ceiling(exact).amount,
+    amount: held.amount,
+    cappedBy,
+  };
 }
 
 /**
  * The overdue fine for a loan due at `dueAt` and returned (or looked at) at `returnedAt`:
- * {@link overdueMinutes} then {@link fineForOverdueMinutes}.
+ * {@link overdueMinutes} then {@link fineForOverdueMinutes} (same parameters; `replacementCost` is
+ * minor units or `null` = unknown, no cap).
  *
  * @example
  * ```ts
@@ -134,7 +202,7 @@ export function calculateFine(
   dueAt: Date,
   returnedAt: Date,
   rule: FineRule,
-  replacementCost = 0,
+  replacementCost: number | null = null,
 ): FineBreakdown {
   return fineForOverdueMinutes(overdueMinutes(dueAt, returnedAt), rule, replacementCost);
 }

@@ -8,6 +8,8 @@ export type {
   BorrowerStanding,
   LoanDetails,
   LoanEventView,
+  LoanTerms,
   LoanView,
   OverdueLoanView,
+  ReturnedLoanView,
 } from './views.ts';

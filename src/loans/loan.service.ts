@@ -25,7 +25,7 @@ import {
 } from '../internal/service-base.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
-import { calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
+import { addMoney, calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
 import { borrowerFigures, findPolicy, loanPeriodMs } from './policy.ts';
 import {
   ApproveLoanInput,
@@ -41,12 +41,15 @@ import {
   ReturnLoanInput,
   SettlePenaltyInput,
 } from './schemas.ts';
+import { fixLoanTerms, loanTerms, policyTerms } from './terms.ts';
 import { assertLoanCommand } from './transitions.ts';
 import {
   type BorrowerStanding,
   type LoanDetails,
+  type LoanTerms,
   type LoanView,
   type OverdueLoanView,
+  type ReturnedLoanView,
   toLoanEventView,
   toLoanTransitionEvent,
   toLoanView,
@@ -226,6 +229,10 @@ export class LoanService extends ServiceBase {
    * first available copy of the entry; sets `approvalDate`, `dueDate` (approval + policy period,
    * or the requested/given due date when earlier) and the copy → `prestado`.
    *
+   * Fixes the loan's terms (DESIGN §11): the policy's loan period, renewals allowed and fine
+   * fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and govern
+   * its renewals and its fine at return, whatever later happens to the policy.
+   *
    * Two concurrent approvals for one copy: exactly one wins; the other gets
    * `INSTANCE_UNAVAILABLE` (or `CONFLICT`). The same loan approved twice at once: one succeeds, the
    * other gets `INVALID_TRANSITION` (or `CONFLICT`).
@@ -271,15 +278,18 @@ export class LoanService extends ServiceBase {
           if (candidate.getTime() < dueDate.getTime()) dueDate = candidate;
         }
 
+        const terms = policyTerms(policy);
         loan.status = 'aprobado';
         loan.approvalDate = now;
         loan.dueDate = dueDate;
         loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
         loan.instance = ref(instance);
+        fixLoanTerms(loan, terms);
         this.#instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
         this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
           instanceId: instance.id,
           dueDate: dueDate.toISOString(),
+          terms: { ...terms },
         });
         await em.flush();
         return toLoanView(loan);
@@ -342,10 +352,13 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * Renews an approved loan: the due date moves by one policy period from the current due date;
-   * the status stays `aprobado`.
+   * Renews an approved loan: the due date moves by one loan period of the loan's terms (fixed at
+   * approval, DESIGN §11) from the current due date; the status stays `aprobado`. Later edits of
+   * the policy, or its deletion, do not change the period or the renewals allowed.
    *
-   * Refused when the loan is overdue (`LOAN_OVERDUE`), has used the policy's renewals
+   * Refused, in this order, when the borrower is deactivated (`BORROWER_INACTIVE`, as `approve`
+   * refuses — whoever renews, staff included), a legacy loan without terms has no policy either
+   * (`POLICY_FORBIDS`), the loan is overdue (`LOAN_OVERDUE`), has used the renewals of its terms
    * (`RENEWAL_LIMIT_REACHED`), the borrower is blocked by another overdue loan or an unsettled
    * penalty (`BORROWER_BLOCKED`), or another borrower's request waits for this title or copy
    * (`HOLD_PENDING`).
@@ -353,8 +366,8 @@ export class LoanService extends ServiceBase {
    * @param actor - the borrower (capability `loan:renew:own`) or staff/admin (`loan:renew:any`).
    * @param input - {@link RenewLoanInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
-   *   `POLICY_FORBIDS`, `LOAN_OVERDUE`, `RENEWAL_LIMIT_REACHED`, `BORROWER_BLOCKED`, `HOLD_PENDING`,
-   *   `CONFLICT`, `UNAVAILABLE`.
+   *   `BORROWER_INACTIVE`, `POLICY_FORBIDS`, `LOAN_OVERDUE`, `RENEWAL_LIMIT_REACHED`,
+   *   `BORROWER_BLOCKED`, `HOLD_PENDING`, `CONFLICT`, `UNAVAILABLE`.
    */
   async renew(actor: Actor, input: RenewLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:renew:own', RenewLoanInput, input);
@@ -367,9 +380,10 @@ export class LoanService extends ServiceBase {
         assertLoanCommand('renew', loan.status, loan.id);
         const now = scope.instant(...loanInstants(loan));
         const borrower = await em.findOneOrFail(User, loan.borrower.id);
+        if (!borrower.active) throw inactive(borrower.id);
         const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-        const policy = await findPolicy(em, entry.category, borrower.role);
-        if (!policy) throw policyForbids(entry.category, borrower.role);
+        const terms = await this.#termsOf(em, loan, entry, borrower);
+        if (!terms) throw policyForbids(entry.category, borrower.role);
         const due = loan.dueDate as Date;
         if (due.getTime() <= now.getTime()) {
           throw new SwlError('LOAN_OVERDUE', 'an overdue loan cannot be renewed; return it', {
@@ -377,11 +391,11 @@ export class LoanService extends ServiceBase {
             dueDate: due.toISOString(),
           });
         }
-        if (loan.renewalCount >= policy.maxRenewals) {
-          throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${policy.maxRenewals} allowed)`, {
+        if (loan.renewalCount >= terms.maxRenewals) {
+          throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${terms.maxRenewals} allowed)`, {
             loanId: loan.id,
             renewals: loan.renewalCount,
-            limit: policy.maxRenewals,
+            limit: terms.maxRenewals,
           });
         }
         const figures = await borrowerFigures(em, borrower.id, now);
@@ -399,7 +413,7 @@ export class LoanService extends ServiceBase {
           });
         }
         const previous = due;
-        loan.dueDate = new Date(due.getTime() + loanPeriodMs(policy));
+        loan.dueDate = new Date(due.getTime() + loanPeriodMs(terms));
         loan.renewalCount += 1;
         this.#loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
           previousDueDate: previous.toISOString(),
@@ -415,17 +429,29 @@ export class LoanService extends ServiceBase {
 
   /**
    * Checks a loan in (→ `devuelto`): sets `returnDate`, the copy's status from the outcome (`ok` →
-   * `disponible`, `damaged` → `mantenimiento`, `lost` → `perdido`) and condition, and
-   * `finalPenalty` = overdue fine under the current policy (DESIGN §5) + the entry's replacement
-   * cost when lost. A returned loan is closed whatever its penalty; the penalty blocks the borrower
-   * until it is settled.
+   * `disponible`, `damaged` → `mantenimiento`, `lost` → `perdido`) and condition, and the penalty:
+   *
+   * - `overdueFine`: the fine rule of DESIGN §5 under the loan's **terms fixed at approval**
+   *   (DESIGN §11) — lowering, raising or deleting the policy afterwards does not change it. A
+   *   legacy loan approved before terms were stored falls back to the current policy, and to no
+   *   fine when there is none. With `capAtReplacementCost`, the fine is capped only at a known
+   *   replacement cost (an unknown cost, `null`, is no cap; a known 0 caps at 0);
+   * - `replacementCharge`: when lost, the entry's replacement cost; 0 when that cost is unknown
+   *   (`null`) — then the result says so (`replacementCostUnknown: true`, also in the `returned`
+   *   event's data) instead of silently charging nothing;
+   * - `finalPenalty` = `overdueFine + replacementCharge`, computed exactly and held at `MAX_MONEY`.
+   *
+   * Every amount is integer minor units, 0 ..= `MAX_MONEY`, stored exactly on both databases. A
+   * returned loan is closed whatever its penalty; the penalty blocks the borrower until it is
+   * settled.
    *
    * @param actor - staff/admin (capability `loan:return`).
    * @param input - {@link ReturnLoanInput}.
-   * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units).
+   * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units)
+   *   and `replacementCostUnknown` ({@link ReturnedLoanView}).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
    */
-  async return(actor: Actor, input: ReturnLoanInput): Promise<LoanView> {
+  async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:return', ReturnLoanInput, input);
     return this.command(
       async (scope) => {
@@ -440,12 +466,14 @@ export class LoanService extends ServiceBase {
         );
         const now = scope.instant(...loanInstants(loan));
         const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-        const borrower = await em.findOneOrFail(User, loan.borrower.id);
-        const policy = await findPolicy(em, entry.category, borrower.role);
-        const fine = policy
-          ? calculateFine(loan.dueDate as Date, now, policy, entry.replacementCost)
-          : NO_FINE;
-        const replacementCharge = i.outcome === 'lost' ? entry.replacementCost : 0;
+        const fixed = loanTerms(loan);
+        const terms = fixed ?? (await this.#termsOf(em, loan, entry));
+        const cost = entry.replacementCost ?? null;
+        const fine = terms ? calculateFine(loan.dueDate as Date, now, terms, cost) : NO_FINE;
+        const lost = i.outcome === 'lost';
+        const replacementCharge = lost ? (cost ?? 0) : 0;
+        const replacementCostUnknown = lost && cost === null;
+        const total = addMoney(fine.amount, replacementCharge);
 
         loan.status = 'devuelto';
         loan.returnDate = now;
@@ -453,7 +481,7 @@ export class LoanService extends ServiceBase {
         loan.returnOutcome = i.outcome;
         loan.overdueFine = fine.amount;
         loan.replacementCharge = replacementCharge;
-        loan.finalPenalty = fine.amount + replacementCharge;
+        loan.finalPenalty = total.amount;
         if (i.observation) loan.observation = i.observation;
         if (i.condition) instance.condition = i.condition;
         this.#instanceChange(
@@ -468,12 +496,16 @@ export class LoanService extends ServiceBase {
         this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
           outcome: i.outcome,
           fine: { ...fine },
-          policyFound: policy !== null,
+          // Where the fine terms came from: the loan (fixed at approval), the current policy (a
+          // legacy loan without terms) or nowhere (no fine).
+          termsSource: fixed ? 'loan' : terms ? 'policy' : 'none',
           replacementCharge,
+          replacementCostUnknown,
           finalPenalty: loan.finalPenalty,
+          finalPenaltyCappedBy: total.cappedBy,
         });
         await em.flush();
-        return toLoanView(loan);
+        return { ...toLoanView(loan), replacementCostUnknown };
       },
       this.idempotent('loan.return', a, i),
     );
@@ -598,7 +630,8 @@ export class LoanService extends ServiceBase {
 
   /**
    * Approved loans past their due date at `asOf` (default: now), most overdue first, each with the
-   * fine accrued so far under the current policy (as if returned at `asOf`).
+   * fine accrued so far (as if returned at `asOf`) under the loan's terms fixed at approval — the
+   * current policy only for a legacy loan without terms, no fine when there is neither.
    * @param actor - staff/admin (`loan:read:any`).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
@@ -617,13 +650,15 @@ export class LoanService extends ServiceBase {
           offset: i.offset,
         },
       );
-      const policies = await em.find(LoanPolicy, {});
+      // Policies are read only when a legacy loan without terms needs them.
+      const policies = loans.some((l) => !loanTerms(l)) ? await em.find(LoanPolicy, {}) : [];
       const items = loans.map((loan) => {
         const entry = loan.catalogEntry.unwrap();
         const role = loan.borrower.unwrap().role;
         const policy = policies.find((p) => p.category === entry.category && p.role === role);
+        const terms = loanTerms(loan) ?? (policy ? policyTerms(policy) : null);
         const due = loan.dueDate as Date;
-        const accruedFine = policy ? calculateFine(due, asOf, policy, entry.replacementCost) : NO_FINE;
+        const accruedFine = terms ? calculateFine(due, asOf, terms, entry.replacementCost ?? null) : NO_FINE;
         return { ...toLoanView(loan), overdueMinutes: overdueMinutes(due, asOf), accruedFine };
       });
       return { items, total, limit: i.limit, offset: i.offset };
@@ -656,6 +691,23 @@ export class LoanService extends ServiceBase {
         activeLoans: f.activeLoans,
       };
     });
+  }
+
+  /**
+   * The terms that govern `loan`: those fixed at approval, else (a legacy loan) the current policy
+   * for its entry's category and the borrower's role, else null.
+   */
+  async #termsOf(
+    em: EntityManager,
+    loan: Loan,
+    entry: CatalogEntry,
+    borrower?: User,
+  ): Promise<LoanTerms | null> {
+    const fixed = loanTerms(loan);
+    if (fixed) return fixed;
+    const role = (borrower ?? (await em.findOneOrFail(User, loan.borrower.id))).role;
+    const policy = await findPolicy(em, entry.category, role);
+    return policy ? policyTerms(policy) : null;
   }
 
   /** Loads a loan, locking its row on PostgreSQL. */

@@ -5,6 +5,7 @@
 import { type EntityManager, raw } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { type Category, LoanStatus, type PeriodUnit, type Role } from '../domain/vocabulary.ts';
+import { MAX_MONEY } from '../entities/common.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import type { BlockReason } from './views.ts';
@@ -36,6 +37,7 @@ export interface StandingFigures {
 /**
  * The automatic blocks of DESIGN §5 for a borrower at `now`: an approved loan past its due date,
  * or a returned loan whose penalty is neither paid nor waived; plus the pending + approved count.
+ * `unsettledAmount` (minor units) is held at `MAX_MONEY`.
  *
  * One aggregate query over the borrower's pending, approved and returned loans (index
  * `swl_loan_borrower_status_index`), instead of one query per figure: every command that checks
@@ -57,9 +59,13 @@ export async function borrowerFigures(
         now,
       ]),
       raw(`coalesce(sum(case when ${unsettled} then 1 else 0 end), 0) as unsettled_penalties`, [Returned]),
-      raw(`coalesce(sum(case when ${unsettled} then l.final_penalty else 0 end), 0) as unsettled_amount`, [
-        Returned,
-      ]),
+      // Held at MAX_MONEY in SQL: a sum of several large penalties stays a safe JS number.
+      raw(
+        `case when coalesce(sum(case when ${unsettled} then l.final_penalty else 0 end), 0) > ${MAX_MONEY}
+              then ${MAX_MONEY} else coalesce(sum(case when ${unsettled} then l.final_penalty else 0 end), 0) end
+         as unsettled_amount`,
+        [Returned, Returned],
+      ),
       raw('coalesce(sum(case when l.status in (?, ?) then 1 else 0 end), 0) as active_loans', [
         Pending,
         Approved,

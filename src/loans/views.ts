@@ -5,11 +5,45 @@
  * @module
  */
 
-import type { LoanEventType, LoanStatus, PenaltySettlement, ReturnOutcome } from '../domain/vocabulary.ts';
+import type {
+  FineInterval,
+  GraceMode,
+  IntervalRounding,
+  LoanEventType,
+  LoanStatus,
+  PenaltySettlement,
+  PeriodUnit,
+  ReturnOutcome,
+} from '../domain/vocabulary.ts';
 import type { Loan } from '../entities/loan.entity.ts';
 import type { LoanEvent } from '../entities/loan-event.entity.ts';
 import type { LoanTransitionEvent } from '../events.ts';
 import type { FineBreakdown } from './fines.ts';
+import { loanTerms } from './terms.ts';
+
+/**
+ * The terms a loan was approved under (DESIGN §11): copied from the lending policy at approval and
+ * used for the loan's renewals and its fine at return, so later policy edits — or deleting the
+ * policy — never change a loan already out. Money in integer minor units.
+ */
+export interface LoanTerms {
+  /** Loan period (and renewal extension) length, in `loanPeriodUnit`. */
+  loanPeriod: number;
+  loanPeriodUnit: PeriodUnit;
+  /** Renewals allowed. */
+  maxRenewals: number;
+  /** Fine per interval, minor units. */
+  fineAmount: number;
+  fineInterval: FineInterval;
+  /** Minutes. */
+  gracePeriodMinutes: number;
+  graceMode: GraceMode;
+  intervalRounding: IntervalRounding;
+  /** Fine cap, minor units; 0 = no cap. */
+  maxFine: number;
+  /** Also cap the fine at the entry's known replacement cost. */
+  capAtReplacementCost: boolean;
+}
 
 /** A loan as the desk sees it. */
 export interface LoanView {
@@ -37,17 +71,40 @@ export interface LoanView {
   receivedById: number | null;
   returnOutcome: ReturnOutcome | null;
   renewalCount: number;
-  /** Overdue fine charged at return, minor units. */
+  /** Overdue fine charged at return under the loan's terms, minor units (0 ..= `MAX_MONEY`). */
   overdueFine: number;
-  /** Replacement cost charged for a lost copy, minor units. */
+  /**
+   * Replacement cost charged for a lost copy, minor units (0 ..= `MAX_MONEY`); 0 when the entry's
+   * cost is unknown (see {@link ReturnedLoanView.replacementCostUnknown}).
+   */
   replacementCharge: number;
-  /** `overdueFine + replacementCharge`, minor units. */
+  /** `overdueFine + replacementCharge`, minor units, held at `MAX_MONEY`. */
   finalPenalty: number;
+  /**
+   * The terms fixed at approval ({@link LoanTerms}); null before approval, on a rejected request,
+   * and on a legacy loan approved before terms were stored (its renewals and fine then follow the
+   * current policy).
+   */
+  terms: LoanTerms | null;
   penaltySettlement: PenaltySettlement | null;
   penaltySettledAt: Date | null;
   penaltySettledById: number | null;
   /** Optimistic-lock version. */
   version: number;
+}
+
+/**
+ * What `LoanService.return` answers: the returned loan, plus what the desk must know about this
+ * check-in that the loan row does not keep.
+ */
+export interface ReturnedLoanView extends LoanView {
+  /**
+   * True when the copy was returned `lost` and its entry's replacement cost is unknown (`null`):
+   * nothing was charged for the copy (`replacementCharge` 0) because its price is not known — set
+   * the cost in the catalog and charge it by other means, or waive it. Also recorded in the
+   * `returned` event's data (`replacementCostUnknown`). False otherwise.
+   */
+  replacementCostUnknown: boolean;
 }
 
 /** One entry of a loan's audit trail. */
@@ -70,7 +127,10 @@ export interface LoanDetails extends LoanView {
 export interface OverdueLoanView extends LoanView {
   /** Whole minutes overdue at `asOf`. */
   overdueMinutes: number;
-  /** Fine accrued at `asOf` under the current policy, minor units, with its breakdown. */
+  /**
+   * Fine accrued at `asOf` under the loan's terms (the current policy for a legacy loan without
+   * terms; no fine when there is neither), minor units, with its breakdown.
+   */
   accruedFine: FineBreakdown;
 }
 
@@ -122,6 +182,7 @@ export function toLoanView(loan: Loan): LoanView {
     overdueFine: loan.overdueFine,
     replacementCharge: loan.replacementCharge,
     finalPenalty: loan.finalPenalty,
+    terms: loanTerms(loan),
     penaltySettlement: loan.penaltySettlement ?? null,
     penaltySettledAt: loan.penaltySettledAt ?? null,
     penaltySettledById: loan.penaltySettledBy?.id ?? null,

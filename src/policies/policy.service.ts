@@ -41,8 +41,11 @@ function missing(category: string, role: string): SwlError {
  * Capabilities (DESIGN §6): `list` and `get` `policy:read` (every role — borrowers may see the
  * rules); `upsert`, `update` and `delete` `policy:manage` (admin only). Every method takes the
  * acting user first, validates its input with the exported zod schema and checks the capability
- * before touching the database. Changes apply to loans requested, approved or renewed afterwards;
- * a policy's `version` guards against lost updates. Only {@link SwlError} is thrown.
+ * before touching the database. Changes apply to requests and approvals made afterwards: a loan
+ * keeps the terms it was approved under — loan period, renewals allowed and fine fields are copied
+ * onto the loan at approval and govern its renewals and its fine at return (DESIGN §11), so an
+ * edit never changes a loan already out. A policy's `version` guards against lost updates. Only
+ * {@link SwlError} is thrown.
  *
  * @example
  * ```ts
@@ -178,7 +181,14 @@ export class PolicyService extends ServiceBase {
 
   /**
    * Removes the policy for (category, role): from then on that role may not borrow that category
-   * (new requests get `POLICY_FORBIDS`; existing loans keep running).
+   * (new requests, and approvals of pending ones, get `POLICY_FORBIDS`).
+   *
+   * Allowed while loans approved under it are still out: each such loan carries the terms fixed
+   * at its approval (DESIGN §11), so it keeps running without the row — it renews with its own
+   * period and renewals, and an overdue return still charges its own fine. Only a legacy loan
+   * approved before terms were stored (none were stored when no policy was in force at the
+   * upgrade) reads the current policy; without one it cannot be renewed and is returned without
+   * a fine.
    *
    * @param actor - acting user; capability `policy:manage` (admin).
    * @param input - {@link LoanPolicyKeyInput}.

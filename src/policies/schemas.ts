@@ -14,10 +14,15 @@ import {
   PERIOD_UNITS,
   ROLES,
 } from '../domain/vocabulary.ts';
+import { MAX_MONEY } from '../entities/common.ts';
 import { MAX_ID } from '../validation.ts';
 
-/** Money: integer minor units, 0 ..= 2³¹ − 1 (COP centavos in the defaults: 1 COP = 100). */
-const MinorUnits = z.number().int().min(0).max(MAX_ID);
+/**
+ * Money: integer minor units, 0 ..= `MAX_MONEY` (2⁵³ − 1; COP centavos in the defaults: 1 COP =
+ * 100). Money columns are 64-bit on both databases, and the fine calculator holds any fine at
+ * `MAX_MONEY`, so every accepted amount is stored exactly.
+ */
+const MinorUnits = z.number().int().min(0).max(MAX_MONEY);
 
 /** The key of a policy: a category and a borrower role. */
 const key = {
@@ -35,14 +40,14 @@ const rule = {
   /** Renewals per loan, 0..100. */
   maxRenewals: z.number().int().min(0).max(100),
   environmentRequired: z.boolean().default(false),
-  /** Fine per interval, minor units. */
+  /** Fine per interval, minor units, 0 ..= `MAX_MONEY`. */
   fineAmount: MinorUnits,
   fineInterval: z.enum(FINE_INTERVALS),
   /** Grace period, minutes, 0..525 600 (a year). */
   gracePeriodMinutes: z.number().int().min(0).max(525_600).default(0),
   graceMode: z.enum(GRACE_MODES).default('threshold'),
   intervalRounding: z.enum(INTERVAL_ROUNDINGS).default('up'),
-  /** Cap per loan, minor units; 0 = no cap. */
+  /** Cap per loan, minor units, 0 ..= `MAX_MONEY`; 0 = no cap. */
   maxFine: MinorUnits.default(0),
   capAtReplacementCost: z.boolean().default(false),
 };
@@ -50,10 +55,10 @@ const rule = {
 /**
  * `upsert`: the whole policy for (`category`, `role`) — created, or replaced when it exists.
  * Required: `loanPeriod` (> 0) + `loanPeriodUnit` (`minutes` | `hours` | `days`),
- * `maxActiveLoans` (≥ 0), `maxRenewals` (≥ 0), `fineAmount` (minor units ≥ 0) + `fineInterval`
- * (`minute` | `hour` | `day` | `week`). Defaults: `environmentRequired` false,
+ * `maxActiveLoans` (≥ 0), `maxRenewals` (≥ 0), `fineAmount` (minor units, 0 ..= `MAX_MONEY`) +
+ * `fineInterval` (`minute` | `hour` | `day` | `week`). Defaults: `environmentRequired` false,
  * `gracePeriodMinutes` 0, `graceMode` `threshold`, `intervalRounding` `up`, `maxFine` 0 (no cap),
- * `capAtReplacementCost` false.
+ * `capAtReplacementCost` false. Loans already approved keep the terms they were approved under.
  */
 export const UpsertLoanPolicyInput = z.strictObject({ ...key, ...rule });
 /** Input of `PolicyService.upsert` (before parsing). */

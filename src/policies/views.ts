@@ -26,14 +26,14 @@ export interface LoanPolicyView {
   maxActiveLoans: number;
   maxRenewals: number;
   environmentRequired: boolean;
-  /** Fine per interval, minor units. */
+  /** Fine per interval, minor units (0 ..= `MAX_MONEY`). */
   fineAmount: number;
   fineInterval: FineInterval;
   /** Minutes. */
   gracePeriodMinutes: number;
   graceMode: GraceMode;
   intervalRounding: IntervalRounding;
-  /** Cap per loan, minor units; 0 = no cap. */
+  /** Cap per loan, minor units (0 ..= `MAX_MONEY`); 0 = no cap. */
   maxFine: number;
   capAtReplacementCost: boolean;
   /** Optimistic-lock version; pass it back as `expectedVersion`. */

@@ -25,13 +25,17 @@ export interface InventorySeed {
   category: Category;
   copies: number;
   /**
-   * Replacement cost in COP minor units (1 COP = 100). Indicative figures so a lost copy is
-   * charged something; edit them for your institution.
+   * Replacement cost in COP minor units (1 COP = 100), 0 ..= `MAX_MONEY`: charged when a copy is
+   * returned `lost`. Absent or `null` = unknown (nothing is charged for a lost copy, and the cost
+   * caps no fine). The defaults give indicative known figures; edit them for your institution.
    */
-  replacementCost: number;
+  replacementCost?: number | null;
 }
 
-/** The six inventory items of the original system, with their copy counts and categories. */
+/**
+ * The six inventory items of the original system, with their copy counts, categories and known
+ * (indicative) replacement costs.
+ */
 export const DEFAULT_INVENTORY: readonly InventorySeed[] = [
   { titleOrName: 'Mouse USB', category: 'general', copies: 50, replacementCost: 4_000_000 },
   { titleOrName: 'VideoBeam', category: 'premium', copies: 10, replacementCost: 250_000_000 },

@@ -37,7 +37,7 @@ import { publicMethods, rowCounts } from '../support/fixtures.ts';
 const MB = 'x'.repeat(1 << 20);
 const SQL = ['1; drop table swl_loan; --', "' or '1'='1", '1 OR 1=1', "admin'--"];
 
-/** Values every number field refuses (all of them are integers with a range inside 0..2³¹−1). */
+/** Values every count/limit field refuses (all of them are integers with a range inside 0..2³¹−1). */
 const BAD_INT = [
   -1,
   1.5,
@@ -56,6 +56,13 @@ const BAD_INT = [
   10n,
   ...SQL,
 ];
+/**
+ * Values every money field refuses: integer minor units 0..MAX_MONEY (2⁵³ − 1), so 2³¹ is a valid
+ * amount there, and 2⁵³ is not.
+ */
+const BAD_MONEY = [...BAD_INT.filter((v) => v !== 2 ** 31), 2 ** 53];
+/** Values a nullable money field refuses (`null` means "unknown" there). */
+const BAD_NULLABLE_MONEY = BAD_MONEY.filter((v) => v !== null);
 /** Values every id field refuses. */
 const BAD_ID = [0, -0, ...BAD_INT];
 /** Values every required text field refuses. */
@@ -111,6 +118,8 @@ const BAD_EMAIL = [
 
 type Kind =
   | 'int'
+  | 'money'
+  | 'nullableMoney'
   | 'id'
   | 'text'
   | 'optionalText'
@@ -139,6 +148,8 @@ const BAD_IDEMPOTENCY_KEY = [
 ];
 const BAD: Record<Kind, readonly unknown[]> = {
   int: BAD_INT,
+  money: BAD_MONEY,
+  nullableMoney: BAD_NULLABLE_MONEY,
   id: BAD_ID,
   text: BAD_REQUIRED_TEXT,
   optionalText: BAD_OPTIONAL_TEXT,
@@ -329,7 +340,7 @@ const COMMANDS: Command[] = [
       category: 'enum',
       authorOrBrand: 'optionalText',
       identifier: 'optionalText',
-      replacementCost: 'int',
+      replacementCost: 'nullableMoney',
       copies: 'int',
       condition: 'optionalText',
       idempotencyKey: 'idempotencyKey',
@@ -365,7 +376,7 @@ const COMMANDS: Command[] = [
       category: 'enum',
       authorOrBrand: 'optionalText',
       identifier: 'optionalText',
-      replacementCost: 'int',
+      replacementCost: 'nullableMoney',
     },
     live: (f) => ({ catalogEntryId: f.entryId, titleOrName: 'Renamed' }),
   },
@@ -590,12 +601,12 @@ const COMMANDS: Command[] = [
       maxActiveLoans: 'int',
       maxRenewals: 'int',
       environmentRequired: 'bool',
-      fineAmount: 'int',
+      fineAmount: 'money',
       fineInterval: 'enum',
       gracePeriodMinutes: 'int',
       graceMode: 'enum',
       intervalRounding: 'enum',
-      maxFine: 'int',
+      maxFine: 'money',
       capAtReplacementCost: 'bool',
     },
     live: () => ({
@@ -618,8 +629,8 @@ const COMMANDS: Command[] = [
       role: 'enum',
       maxRenewals: 'int',
       loanPeriod: 'int',
-      fineAmount: 'int',
-      maxFine: 'int',
+      fineAmount: 'money',
+      maxFine: 'money',
       environmentRequired: 'bool',
       expectedVersion: 'int',
     },

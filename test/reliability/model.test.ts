@@ -5,22 +5,28 @@
  * by title, for oneself or for someone else), approvals (with and without a chosen copy),
  * rejections, cancellations, renewals, returns (ok / damaged / lost), penalty settlements
  * (paid / waived), the direct copy operations (maintenance, repair, lost, found), deactivating and
- * reactivating users, and clock advances — and runs them against the real services and against a
- * small in-memory model written below. The model predicts, for every command, success or the exact
+ * reactivating users, policy edits, deletions and re-creations (amounts up to `MAX_MONEY`), and
+ * clock advances — and runs them against the real services and against a small in-memory model
+ * written below. The model fixes a loan's terms at approval (DESIGN §11: renewals and the fine at
+ * return follow them, whatever happens to the policy later), caps a fine only at a known
+ * replacement cost (an unknown one, `null`, is no cap and is charged 0 for a lost copy, reported
+ * as `replacementCostUnknown`), and holds every amount at `MAX_MONEY`. The model predicts, for every command, success or the exact
  * error code. After every step the database must agree with the model (loan and copy statuses,
- * copies held, request/approval/due/return dates, renewals, penalties, settlements, events per
- * loan, users' active flags) and the invariants
+ * copies held, request/approval/due/return dates, renewals, terms, penalties, settlements, events
+ * per loan, users' active flags, policies) and the invariants
  * must hold, checked with SQL:
  *
  * - a copy is `prestado` iff exactly one `aprobado` loan holds it (never two);
  * - no loan leaves a terminal state (`devuelto`, `rechazado`) — compared with the previous step;
  * - every loan transition has exactly one `LoanEvent`, and a loan's last event leads to its status;
- * - penalties are non-negative integers and `finalPenalty = overdueFine + replacementCharge`;
+ * - penalties are integers in 0..MAX_MONEY and `finalPenalty = min(overdueFine + replacementCharge,
+ *   MAX_MONEY)` (read back exactly, as 64-bit integers, on both databases);
  * - returned loans have return ≥ approval ≥ request dates; approved loans have a copy and dates.
  *
  * Each run starts from a fresh small dataset (an admin, a staff member, three borrowers of mixed
- * roles, a general and a premium entry with 2–3 copies each, the default policies), made by
- * deleting the previous run's rows (children first) rather than creating a database.
+ * roles, a general entry with an unknown, free, priced or `MAX_MONEY` replacement cost and a
+ * premium entry, with 2–3 copies each, the default policies), made by deleting the previous run's
+ * rows (children first) rather than creating a database.
  *
  * Reproducing a failure: fast-check prints `seed` and `path` of the shrunk counterexample. Run
  *
@@ -53,10 +59,12 @@ import { Loan } from '../../src/entities/loan.entity.ts';
 import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
+import { MAX_MONEY } from '../../src/loans/fines.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import { type Capability, can } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
-import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
+import { PolicyService } from '../../src/policies/policy.service.ts';
+import type { LoanPolicyRule, UpdateLoanPolicyInput } from '../../src/policies/schemas.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
 import { T0 } from '../support/desk.ts';
@@ -86,7 +94,8 @@ interface MUser {
 interface MEntry {
   id: number;
   category: Category;
-  replacementCost: number;
+  /** Minor units; null = unknown. */
+  replacementCost: number | null;
 }
 interface MCopy {
   id: number;
@@ -108,9 +117,41 @@ interface MLoan {
   renewalCount: number;
   finalPenalty: number;
   settlement: PenaltySettlement | null;
+  /** The policy as it was at approval (DESIGN §11); null before. */
+  terms: LoanPolicyRule | null;
   /** Successful transitions so far = LoanEvents the database must hold for this loan. */
   events: number;
 }
+
+/** The fields of a policy a loan keeps as its terms, in `LoanView.terms` order. */
+const TERM_FIELDS = [
+  'loanPeriod',
+  'loanPeriodUnit',
+  'maxRenewals',
+  'fineAmount',
+  'fineInterval',
+  'gracePeriodMinutes',
+  'graceMode',
+  'intervalRounding',
+  'maxFine',
+  'capAtReplacementCost',
+] as const;
+const termsOf = (rule: LoanPolicyRule | null) =>
+  rule ? Object.fromEntries(TERM_FIELDS.map((k) => [k, rule[k]])) : null;
+
+/** Every (category, role) a policy step may touch: the seeded ones and the missing premium × student. */
+const POLICY_KEYS = [
+  ...DEFAULT_LOAN_POLICIES.map((p) => [p.category, p.role] as const),
+  ['premium', 'student'] as const,
+];
+/** The rule an upsert writes for a key: the seeded one, or the premium teacher rule for students. */
+function defaultRule(category: Category, role: Role): LoanPolicyRule {
+  const seeded = DEFAULT_LOAN_POLICIES.find((p) => p.category === category && p.role === role);
+  if (seeded) return { ...seeded };
+  const premium = DEFAULT_LOAN_POLICIES.find((p) => p.category === category) as LoanPolicyRule;
+  return { ...premium, role };
+}
+const BIG_MAX_MONEY = BigInt(MAX_MONEY);
 
 class Model {
   /** admin, staff, then the three borrowers. */
@@ -118,6 +159,8 @@ class Model {
   readonly entries: MEntry[];
   readonly copies: MCopy[];
   readonly loans: MLoan[] = [];
+  /** The policies as they are now (edited, deleted and re-created by policy steps). */
+  readonly policies: LoanPolicyRule[] = DEFAULT_LOAN_POLICIES.map((p) => ({ ...p }));
   now: number;
 
   constructor(people: MUser[], entries: MEntry[], copies: MCopy[], now: number) {
@@ -138,7 +181,7 @@ class Model {
   }
 
   policy(category: Category, role: Role): LoanPolicyRule | undefined {
-    return DEFAULT_LOAN_POLICIES.find((p) => p.category === category && p.role === role);
+    return this.policies.find((p) => p.category === category && p.role === role);
   }
 
   /** DESIGN §5 automatic blocks at the model's now. */
@@ -151,21 +194,26 @@ class Model {
     );
   }
 
-  /** DESIGN §5 fine rule, written out again (not the package's calculator). */
-  fine(loan: MLoan, policy: LoanPolicyRule, replacementCost: number): number {
+  /**
+   * DESIGN §5 fine rule under the loan's terms, written out again (not the package's calculator):
+   * exact (BigInt), capped only at a known replacement cost, held at MAX_MONEY.
+   */
+  fine(loan: MLoan, replacementCost: number | null): number {
+    const terms = loan.terms as LoanPolicyRule;
     const overdue = Math.max(
       0,
       Math.floor(this.now / MINUTE) - Math.floor((loan.dueDate as number) / MINUTE),
     );
-    if (overdue <= policy.gracePeriodMinutes) return 0;
-    const counted = policy.graceMode === 'deduct' ? overdue - policy.gracePeriodMinutes : overdue;
-    const length = INTERVAL_MINUTES[policy.fineInterval];
+    if (overdue <= terms.gracePeriodMinutes) return 0;
+    const counted = terms.graceMode === 'deduct' ? overdue - terms.gracePeriodMinutes : overdue;
+    const length = INTERVAL_MINUTES[terms.fineInterval];
     const intervals =
-      policy.intervalRounding === 'down' ? Math.floor(counted / length) : Math.ceil(counted / length);
-    let amount = intervals * policy.fineAmount;
-    if (policy.maxFine > 0) amount = Math.min(amount, policy.maxFine);
-    if (policy.capAtReplacementCost) amount = Math.min(amount, replacementCost);
-    return amount;
+      terms.intervalRounding === 'down' ? Math.floor(counted / length) : Math.ceil(counted / length);
+    let amount = BigInt(intervals) * BigInt(terms.fineAmount);
+    const min = (a: bigint, b: bigint) => (a < b ? a : b);
+    if (terms.maxFine > 0) amount = min(amount, BigInt(terms.maxFine));
+    if (terms.capAtReplacementCost && replacementCost !== null) amount = min(amount, BigInt(replacementCost));
+    return Number(min(amount, BIG_MAX_MONEY));
   }
 }
 
@@ -205,7 +253,16 @@ type Step =
       copy: CopyPick;
     }
   | { kind: 'deactivate' | 'reactivate'; actor: ActorPick; user: number | 'missing' }
+  | {
+      kind: 'policy';
+      actor: ActorPick;
+      /** Index into {@link POLICY_KEYS}. */
+      key: number;
+      op: { update: PolicyChanges } | 'delete' | 'upsert';
+    }
   | { kind: 'advance'; minutes: number };
+
+type PolicyChanges = Omit<UpdateLoanPolicyInput, 'category' | 'role' | 'expectedVersion'>;
 
 const anyActor = fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant<'owner'>('owner'));
 const deskActor = fc.oneof(
@@ -227,6 +284,27 @@ const pick: fc.Arbitrary<Pick> = fc.oneof(
 );
 const loanPick = pick;
 const copyPick = pick;
+
+/** Policy edits: a fine lowered or raised (up to MAX_MONEY a minute), caps, periods, renewals… */
+const policyChanges: fc.Arbitrary<PolicyChanges> = fc
+  .record(
+    {
+      fineAmount: fc.constantFrom(0, 3, 100_000, 300_000, 2 ** 31 - 1, MAX_MONEY),
+      fineInterval: fc.constantFrom('minute' as const, 'hour' as const, 'day' as const, 'week' as const),
+      maxFine: fc.constantFrom(0, 1_000, 2_000_000, MAX_MONEY),
+      gracePeriodMinutes: fc.constantFrom(0, 15, 60),
+      graceMode: fc.constantFrom('threshold' as const, 'deduct' as const),
+      intervalRounding: fc.constantFrom('up' as const, 'down' as const),
+      capAtReplacementCost: fc.boolean(),
+      loanPeriod: fc.constantFrom(1, 3, 8),
+      loanPeriodUnit: fc.constantFrom('minutes' as const, 'hours' as const, 'days' as const),
+      maxRenewals: fc.constantFrom(0, 1, 3),
+      maxActiveLoans: fc.constantFrom(0, 1, 3),
+      environmentRequired: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((changes) => Object.keys(changes).length > 0);
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -269,7 +347,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('renew' as const), actor: anyActor, loan: loanPick }),
+    // by the borrower or by the desk (which reaches a deactivated borrower's loan: BORROWER_INACTIVE)
+    arbitrary: fc.record({
+      kind: fc.constant('renew' as const),
+      actor: fc.oneof(anyActor, deskActor),
+      loan: loanPick,
+    }),
   },
   {
     weight: 5,
@@ -307,6 +390,19 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('policy' as const),
+      actor: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, anyActor),
+      key: fc.nat(POLICY_KEYS.length - 1),
+      op: fc.oneof(
+        { weight: 4, arbitrary: fc.record({ update: policyChanges }) },
+        { weight: 1, arbitrary: fc.constant<'delete'>('delete') },
+        { weight: 1, arbitrary: fc.constant<'upsert'>('upsert') },
+      ),
+    }),
+  },
+  {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
@@ -321,7 +417,8 @@ const datasetArb = fc.record({
   thirdBorrower: fc.constantFrom<Role>('student', 'teacher', 'staff'),
   generalCopies: fc.integer({ min: 2, max: 3 }),
   premiumCopies: fc.integer({ min: 2, max: 3 }),
-  generalReplacementCost: fc.constantFrom(0, 5_000_000),
+  /** null = unknown (no cap, nothing charged when lost), 0 = free, or a known price up to MAX_MONEY. */
+  generalReplacementCost: fc.constantFrom<number | null>(null, 0, 5_000_000, MAX_MONEY),
 });
 type Dataset = typeof datasetArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -343,9 +440,6 @@ describeEachDialect('model-based lending desk', (dialect) => {
   const tally = new Map<string, number>();
   beforeAll(async () => {
     t = await openTestOrm(dialect);
-    const em = t.orm.em.fork();
-    for (const rule of DEFAULT_LOAN_POLICIES) em.create(LoanPolicy, { ...rule });
-    await em.flush();
   });
   afterAll(async () => {
     if (process.env.SWL_PBT_STATS === '1') {
@@ -359,7 +453,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
     await t?.close();
   });
 
-  /** Deletes every row but the policies, children first. */
+  /** Deletes every row, children first, and writes the default policies again. */
   async function reset(orm: MikroORM) {
     const connection = orm.em.getConnection();
     for (const table of [
@@ -370,9 +464,13 @@ describeEachDialect('model-based lending desk', (dialect) => {
       'swl_item_instance',
       'swl_catalog',
       'swl_user',
+      'swl_loan_policy',
     ]) {
       await connection.execute(`delete from ${table}`, [], 'run');
     }
+    const em = orm.em.fork();
+    for (const rule of DEFAULT_LOAN_POLICIES) em.create(LoanPolicy, { ...rule });
+    await em.flush();
   }
 
   async function build(dataset: Dataset): Promise<Model> {
@@ -407,7 +505,11 @@ describeEachDialect('model-based lending desk', (dialect) => {
     await em.flush();
     return new Model(
       users.map((u) => ({ id: u.id, role: u.role, active: true })),
-      [general, premium].map((e) => ({ id: e.id, category: e.category, replacementCost: e.replacementCost })),
+      [general, premium].map((e) => ({
+        id: e.id,
+        category: e.category,
+        replacementCost: e.replacementCost ?? null,
+      })),
       copies.map((c) => ({ id: c.id, entry: c.catalogEntry.id, sequence: c.sequence, status: 'disponible' })),
       Date.parse(T0),
     );
@@ -417,7 +519,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
   function plan(
     step: Exclude<Step, { kind: 'advance' }>,
     model: Model,
-    services: { loans: LoanService; catalog: CatalogService; users: UserService },
+    services: { loans: LoanService; catalog: CatalogService; users: UserService; policies: PolicyService },
   ): { call: () => Promise<unknown>; expect: Expectation; label: string } {
     const choose = <T>(p: Pick, all: readonly T[], fits: (x: T) => boolean): T | undefined => {
       if (p === 'missing') return undefined;
@@ -530,6 +632,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
                 renewalCount: 0,
                 finalPenalty: 0,
                 settlement: null,
+                terms: null,
                 events: 1,
               });
             },
@@ -557,7 +660,9 @@ describeEachDialect('model-based lending desk', (dialect) => {
           if (!borrower.active) return refuse('BORROWER_INACTIVE', 'borrower deactivated');
           if (model.blocked(borrower.id)) return refuse('BORROWER_BLOCKED', 'overdue or unsettled');
           const entry = model.entry(loan.entry) as MEntry;
-          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
+          const policy = model.policy(entry.category, borrower.role);
+          if (!policy) return refuse('POLICY_FORBIDS', `${borrower.role} × ${entry.category} (deleted)`);
+          const terms = { ...policy };
           let copy: MCopy | undefined;
           if (loan.instance !== null) {
             if (step.copy !== null && chosen?.id !== loan.instance)
@@ -585,8 +690,15 @@ describeEachDialect('model-based lending desk', (dialect) => {
                 status: 'aprobado',
                 instanceId: held.id,
                 dueDate: new Date(due),
+                terms: termsOf(terms),
               });
-              Object.assign(loan, { status: 'aprobado', approvalDate: now, dueDate: due, instance: held.id });
+              Object.assign(loan, {
+                status: 'aprobado',
+                approvalDate: now,
+                dueDate: due,
+                instance: held.id,
+                terms,
+              });
               loan.events += 1;
               held.status = 'prestado';
             },
@@ -639,11 +751,11 @@ describeEachDialect('model-based lending desk', (dialect) => {
             return refuse('FORBIDDEN', "another borrower's loan");
           if (loan.status !== 'aprobado') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
           const borrower = model.user(loan.borrower) as MUser;
-          const entry = model.entry(loan.entry) as MEntry;
-          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
+          if (!borrower.active) return refuse('BORROWER_INACTIVE', 'borrower deactivated');
+          const terms = loan.terms as LoanPolicyRule; // the approval's, whatever the policy is now
           const due = loan.dueDate as number;
           if (due <= now) return refuse('LOAN_OVERDUE', 'overdue');
-          if (loan.renewalCount >= policy.maxRenewals)
+          if (loan.renewalCount >= terms.maxRenewals)
             return refuse('RENEWAL_LIMIT_REACHED', 'no renewals left');
           if (model.blocked(borrower.id)) return refuse('BORROWER_BLOCKED', 'overdue or unsettled');
           const waiting = model.loans.some(
@@ -654,7 +766,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
               (l.instance === null || l.instance === loan.instance),
           );
           if (waiting) return refuse('HOLD_PENDING', 'someone is waiting');
-          const next = due + policy.loanPeriod * UNIT_MS[policy.loanPeriodUnit];
+          const next = due + terms.loanPeriod * UNIT_MS[terms.loanPeriodUnit];
           return {
             ok: true,
             apply: (result) => {
@@ -683,11 +795,15 @@ describeEachDialect('model-based lending desk', (dialect) => {
           if (denied) return denied;
           if (!loan) return refuse('NOT_FOUND', 'no such loan');
           if (loan.status !== 'aprobado') return refuse('INVALID_TRANSITION', `loan is ${loan.status}`);
-          const borrower = model.user(loan.borrower) as MUser;
           const entry = model.entry(loan.entry) as MEntry;
-          const policy = model.policy(entry.category, borrower.role) as LoanPolicyRule;
-          const fine = model.fine(loan, policy, entry.replacementCost);
-          const replacement = step.outcome === 'lost' ? entry.replacementCost : 0;
+          const fine = model.fine(loan, entry.replacementCost); // under the approval's terms
+          const lost = step.outcome === 'lost';
+          const replacement = lost ? (entry.replacementCost ?? 0) : 0;
+          const total = Number(
+            BigInt(fine) + BigInt(replacement) > BIG_MAX_MONEY
+              ? BIG_MAX_MONEY
+              : BigInt(fine) + BigInt(replacement),
+          );
           const copy = model.copy(loan.instance as number) as MCopy;
           return {
             ok: true,
@@ -697,9 +813,11 @@ describeEachDialect('model-based lending desk', (dialect) => {
                 returnOutcome: step.outcome,
                 overdueFine: fine,
                 replacementCharge: replacement,
-                finalPenalty: fine + replacement,
+                finalPenalty: total,
+                replacementCostUnknown: lost && entry.replacementCost === null,
+                terms: termsOf(loan.terms),
               });
-              Object.assign(loan, { status: 'devuelto', returnDate: now, finalPenalty: fine + replacement });
+              Object.assign(loan, { status: 'devuelto', returnDate: now, finalPenalty: total });
               loan.events += 1;
               copy.status = ({ ok: 'disponible', damaged: 'mantenimiento', lost: 'perdido' } as const)[
                 step.outcome
@@ -788,6 +906,44 @@ describeEachDialect('model-based lending desk', (dialect) => {
         })();
         return { call, expect: expectation, label };
       }
+
+      case 'policy': {
+        const actor = actorOf(step.actor);
+        const [category, role] = POLICY_KEYS[step.key] as (typeof POLICY_KEYS)[number];
+        const op = step.op;
+        const a = { id: actor.id, role: actor.role };
+        const call = () =>
+          op === 'delete'
+            ? services.policies.delete(a, { category, role })
+            : op === 'upsert'
+              ? services.policies.upsert(a, defaultRule(category, role))
+              : services.policies.update(a, { category, role, ...op.update });
+        const label = `policy ${typeof op === 'string' ? op : `update ${JSON.stringify(op.update)}`} ${category} × ${role} by ${actor.role}#${actor.id}`;
+        const expectation = ((): Expectation => {
+          const denied = gate(actor, 'policy:manage') ?? active(actor);
+          if (denied) return denied;
+          const index = model.policies.findIndex((p) => p.category === category && p.role === role);
+          if (op === 'upsert') {
+            const rule = defaultRule(category, role);
+            return {
+              ok: true,
+              apply: () => {
+                if (index >= 0) model.policies[index] = rule;
+                else model.policies.push(rule);
+              },
+            };
+          }
+          if (index < 0) return refuse('NOT_FOUND', 'no such policy');
+          return {
+            ok: true,
+            apply: () => {
+              if (op === 'delete') model.policies.splice(index, 1);
+              else model.policies[index] = { ...(model.policies[index] as LoanPolicyRule), ...op.update };
+            },
+          };
+        })();
+        return { call, expect: expectation, label };
+      }
     }
   }
 
@@ -810,6 +966,21 @@ describeEachDialect('model-based lending desk', (dialect) => {
         renewalCount: l.renewalCount,
         finalPenalty: l.finalPenalty,
         settlement: l.penaltySettlement ?? null,
+        terms:
+          l.termsLoanPeriod == null
+            ? null
+            : {
+                loanPeriod: l.termsLoanPeriod,
+                loanPeriodUnit: l.termsLoanPeriodUnit,
+                maxRenewals: l.termsMaxRenewals,
+                fineAmount: l.termsFineAmount,
+                fineInterval: l.termsFineInterval,
+                gracePeriodMinutes: l.termsGracePeriodMinutes,
+                graceMode: l.termsGraceMode,
+                intervalRounding: l.termsIntervalRounding,
+                maxFine: l.termsMaxFine,
+                capAtReplacementCost: l.termsCapAtReplacementCost,
+              },
       })),
       `loans after ${label}`,
     ).toEqual(
@@ -824,7 +995,18 @@ describeEachDialect('model-based lending desk', (dialect) => {
         renewalCount: l.renewalCount,
         finalPenalty: l.finalPenalty,
         settlement: l.settlement,
+        terms: termsOf(l.terms),
       })),
+    );
+    const policies = await em.find(LoanPolicy, {}, { orderBy: { category: 'asc', role: 'asc' } });
+    const key = (p: { category: string; role: string }) => `${p.category}/${p.role}`;
+    expect(
+      policies.map((p) => [key(p), termsOf(p), p.maxActiveLoans, p.environmentRequired]),
+      `policies after ${label}`,
+    ).toEqual(
+      [...model.policies]
+        .sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0))
+        .map((p) => [key(p), termsOf(p), p.maxActiveLoans, p.environmentRequired]),
     );
     const copies = await em.find(ItemInstance, {}, { orderBy: { id: 'asc' } });
     expect(
@@ -870,16 +1052,22 @@ describeEachDialect('model-based lending desk', (dialect) => {
     );
     expect(Number(lastEventMismatch[0]?.n)).toBe(0);
 
-    // Penalties are non-negative integers that add up.
+    // Penalties are integers in 0..MAX_MONEY that add up (held at MAX_MONEY). 64-bit columns come
+    // back as strings from PostgreSQL and as numbers from SQLite: read both exactly as BigInt.
     const money = await sql<{ final_penalty: unknown; overdue_fine: unknown; replacement_charge: unknown }>(
       'select final_penalty, overdue_fine, replacement_charge from swl_loan',
     );
     for (const row of money) {
-      for (const value of [row.final_penalty, row.overdue_fine, row.replacement_charge]) {
-        expect(Number.isInteger(value), `penalty ${String(value)} is an integer`).toBe(true);
-        expect(value as number).toBeGreaterThanOrEqual(0);
-      }
-      expect(row.final_penalty).toBe((row.overdue_fine as number) + (row.replacement_charge as number));
+      const [final, fine, replacement] = [row.final_penalty, row.overdue_fine, row.replacement_charge].map(
+        (value) => {
+          expect(String(value), `penalty ${String(value)} is an integer`).toMatch(/^\d+$/);
+          const exact = BigInt(String(value));
+          expect(exact <= BIG_MAX_MONEY, `penalty ${String(value)} ≤ MAX_MONEY`).toBe(true);
+          return exact;
+        },
+      ) as [bigint, bigint, bigint];
+      const sum = fine + replacement;
+      expect(final).toBe(sum > BIG_MAX_MONEY ? BIG_MAX_MONEY : sum);
     }
 
     // Dates: returned loans have return ≥ approval ≥ request; approved ones a copy and dates.
@@ -932,6 +1120,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
         loans: new LoanService(t.orm.em.fork(), { clock }),
         catalog: new CatalogService(t.orm.em.fork(), { clock }),
         users: new UserService(t.orm.em.fork(), { clock }),
+        policies: new PolicyService(t.orm.em.fork(), { clock }),
       };
       const { call, expect: expected, label } = plan(step, model, services);
       let result: unknown;
@@ -941,7 +1130,8 @@ describeEachDialect('model-based lending desk', (dialect) => {
       } catch (e) {
         error = e;
       }
-      const key = `${step.kind}${'op' in step ? `:${step.op}` : ''} → ${expected.ok ? 'ok' : expected.code}`;
+      const op = 'op' in step ? `:${typeof step.op === 'string' ? step.op : 'update'}` : '';
+      const key = `${step.kind}${op} → ${expected.ok ? 'ok' : expected.code}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
       if (expected.ok) {
         if (error) {

@@ -51,6 +51,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MAX_MONEY } from '../../src/entities/common.ts';
 import { SwlError } from '../../src/errors.ts';
 import type { SwlDomainEvent } from '../../src/events.ts';
 import { SwlOutbox } from '../../src/outbox.ts';
@@ -332,7 +333,9 @@ async function invariantViolations(orm: MikroORM, dialect: SwlDialect): Promise<
   }
   report('copy events', copyTrail);
 
-  // Penalties: non-negative integers that add up; settled only when there is one, on a returned loan.
+  // Penalties: non-negative integers (64-bit columns: PostgreSQL returns them as strings) that add
+  // up, held at MAX_MONEY; settled only when there is one, on a returned loan.
+  const money = (v: unknown): bigint | null => (/^\d+$/.test(String(v)) ? BigInt(String(v)) : null);
   report(
     'penalties',
     (
@@ -340,14 +343,15 @@ async function invariantViolations(orm: MikroORM, dialect: SwlDialect): Promise<
         'select id, status, final_penalty, overdue_fine, replacement_charge, penalty_settlement from swl_loan',
       )
     )
-      .filter(
-        (r) =>
-          ![r.final_penalty, r.overdue_fine, r.replacement_charge].every(
-            (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0,
-          ) ||
-          r.final_penalty !== (r.overdue_fine as number) + (r.replacement_charge as number) ||
-          (r.penalty_settlement !== null && (r.status !== 'devuelto' || (r.final_penalty as number) <= 0)),
-      )
+      .filter((r) => {
+        const final = money(r.final_penalty);
+        const overdue = money(r.overdue_fine);
+        const replacement = money(r.replacement_charge);
+        if (final === null || overdue === null || replacement === null) return true;
+        const sum = overdue + replacement;
+        const held = sum > BigInt(MAX_MONEY) ? BigInt(MAX_MONEY) : sum;
+        return final !== held || (r.penalty_settlement !== null && (r.status !== 'devuelto' || final <= 0n));
+      })
       .map(
         (r) =>
           `loan ${r.id}: final ${String(r.final_penalty)} = overdue ${String(r.overdue_fine)} + replacement ${String(r.replacement_charge)}, settlement ${String(r.penalty_settlement)}`,
