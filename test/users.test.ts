@@ -330,7 +330,7 @@ describeEachDialect('users', (dialect) => {
     expect((await users().authenticate({ login: view.documentId, password: PASSWORD })).id).toBe(view.id);
   });
 
-  it('changes passwords: own with the current one (clears the flag), admin reset (sets it)', async () => {
+  it('changes passwords: own with the current one (clears the flag), admin reset (sets it), same one only once chosen', async () => {
     const documentId = nextDocumentId();
     const u = await users().createUser(staff, { documentId, fullName: 'Pw User', password: PASSWORD });
     expect(u.mustChangePassword).toBe(true);
@@ -349,6 +349,7 @@ describeEachDialect('users', (dialect) => {
       users().changePassword(me, { currentPassword: PASSWORD, newPassword: 'short' }),
       'VALIDATION_FAILED',
     );
+    // mustChangePassword is set (staff chose PASSWORD): keeping it is refused.
     await expectSwlError(
       users().changePassword(me, { currentPassword: PASSWORD, newPassword: PASSWORD }),
       'VALIDATION_FAILED',
@@ -369,6 +370,18 @@ describeEachDialect('users', (dialect) => {
     expect(newHash.startsWith(PHC_PREFIX)).toBe(true);
     expect(JSON.stringify(changed)).not.toContain(newHash);
     await expectSwlError(users().authenticate({ login: documentId, password: PASSWORD }), 'AUTH_FAILED');
+    expect((await users().authenticate({ login: documentId, password: 'brand new password 1' })).id).toBe(
+      u.id,
+    );
+    // Their own choice now: setting the same password again is allowed (it is hashed afresh).
+    const again = await users().changePassword(me, {
+      currentPassword: 'brand new password 1',
+      newPassword: 'brand new password 1',
+    });
+    expect(again.mustChangePassword).toBe(false);
+    const againHash = (await storedHash(u.id))!;
+    expect(againHash).not.toBe(newHash);
+    expect(againHash.startsWith(PHC_PREFIX)).toBe(true);
     expect((await users().authenticate({ login: documentId, password: 'brand new password 1' })).id).toBe(
       u.id,
     );

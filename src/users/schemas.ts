@@ -94,18 +94,14 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * - your own (`userId` absent or your id): `currentPassword` required; clears `mustChangePassword`;
  * - someone else's (admin only): no current password; sets `mustChangePassword`.
  *
- * `newPassword`: 12..256 characters, different from `currentPassword`.
+ * `newPassword`: 12..256 characters. It may equal the current one, except while the user must
+ * change their password (`mustChangePassword`: someone else chose it) — the service checks that.
  */
-export const ChangePasswordInput = z
-  .strictObject({
-    userId: IdSchema.optional(),
-    currentPassword: OfferedPasswordSchema.optional(),
-    newPassword: PasswordSchema,
-  })
-  .refine((v) => v.currentPassword === undefined || v.currentPassword !== v.newPassword, {
-    message: 'the new password must differ from the current one',
-    path: ['newPassword'],
-  });
+export const ChangePasswordInput = z.strictObject({
+  userId: IdSchema.optional(),
+  currentPassword: OfferedPasswordSchema.optional(),
+  newPassword: PasswordSchema,
+});
 /** Input of `UserService.changePassword`. */
 export type ChangePasswordInput = z.input<typeof ChangePasswordInput>;
 

@@ -20,7 +20,7 @@ import { LIKE_ESCAPE, likeContains } from '../internal/text.ts';
 import { toSwlError } from '../internal/translate-error.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
-import { hashPassword, verifyPassword } from './password.ts';
+import { hashPassword, type LegacyPasswordVerifier, SignInAttempt, verifyPassword } from './password.ts';
 import {
   AuthenticateInput,
   ChangePasswordInput,
@@ -77,6 +77,19 @@ function assertAnotherAdminRemains(
   });
 }
 
+/**
+ * Options of {@link UserService}: the common ones (clock, event bus) and the legacy-hash hook.
+ */
+export interface UserServiceOptions extends ServiceOptions {
+  /**
+   * Verifiers of password hashes made by another system, e.g. `[werkzeugPasswordVerifier()]` for
+   * users imported from the original SWL (Flask) application. Such users sign in (and change
+   * their password) with them; `authenticate` replaces the hash with argon2id at the first
+   * successful sign-in. Default: none — only argon2 hashes match.
+   */
+  legacyPasswordVerifiers?: readonly LegacyPasswordVerifier[];
+}
+
 function authFailed(): SwlError {
   return new SwlError('AUTH_FAILED', AUTH_FAILED_MESSAGE, {});
 }
@@ -115,6 +128,10 @@ function duplicateUser(error: unknown): SwlError {
  * - `getUser`: everyone themself; others with `user:read` (staff, admin). `listUsers`: `user:read`.
  * - `authenticate`: no acting user (it is how a host finds one).
  *
+ * Password hashes: argon2id with `PASSWORD_HASH_PARAMS`. Hashes with weaker argon2 parameters, and
+ * hashes of another system verified by the `legacyPasswordVerifiers` option, are replaced by
+ * argon2id at the user's next successful sign-in.
+ *
  * Users are never deleted (their loans reference them): they are deactivated. E-mails are stored
  * lower-case; document ids trimmed. Uniqueness is enforced by the database and reported as
  * `DUPLICATE` with `details.field`. Views never contain the password hash. Errors are only
@@ -122,18 +139,21 @@ function duplicateUser(error: unknown): SwlError {
  *
  * @example
  * ```ts
- * const users = new UserService(em, { clock });
+ * const users = new UserService(em, { clock, legacyPasswordVerifiers: [werkzeugPasswordVerifier()] });
  * const ana = await users.createUser(staff, { documentId: '1020304050', fullName: 'Ana Pérez', email: 'Ana@Uni.edu', password: 'correct horse battery' });
  * const me = await users.authenticate({ login: 'ana@uni.edu', password: 'correct horse battery' });
  * ```
  */
 export class UserService extends ServiceBase {
+  readonly #legacyVerifiers: readonly LegacyPasswordVerifier[];
+
   /**
    * @param em - the caller's EntityManager (a request-scoped fork, or the one of an open host transaction).
-   * @param options - clock and event bus.
+   * @param options - clock, event bus and legacy password verifiers ({@link UserServiceOptions}).
    */
-  constructor(em: EntityManager, options: ServiceOptions = {}) {
+  constructor(em: EntityManager, options: UserServiceOptions = {}) {
     super(em, options);
+    this.#legacyVerifiers = Object.freeze([...(options.legacyPasswordVerifiers ?? [])]);
   }
 
   /**
@@ -278,10 +298,29 @@ export class UserService extends ServiceBase {
    * Checks a login and password and returns the user. Not gated by an acting user. `login` is an
    * e-mail address when it contains `@` (compared lower-case), else a document id (trimmed).
    *
-   * An unknown login, a user without a password, a wrong password and an inactive user all fail
-   * the same way — `AUTH_FAILED`, message `invalid login or password`, empty details — after the
-   * same argon2 work (unknown logins are verified against a dummy hash of the same cost), so
-   * neither the answer nor its timing tells whether an account exists.
+   * The password is verified by the stored hash's scheme: argon2 (current or other parameters) or
+   * a legacy verifier of the `legacyPasswordVerifiers` option.
+   *
+   * **Upgrade.** When the password matches a hash that is not argon2id with at least the current
+   * parameters (weaker argon2, or a legacy hash), it is hashed with the current parameters and
+   * stored, in one transaction that re-reads the user — locking the row on PostgreSQL — and
+   * replaces the hash only if it is still the one just verified. If it changed meanwhile (a
+   * concurrent sign-in upgraded it first, or the password was changed), the password is checked
+   * against the new hash instead: a concurrent sign-in with the same password still succeeds.
+   * The slow hashing runs outside the transaction, so no lock is held during it. If the write
+   * meets a lock conflict (`CONFLICT`), the sign-in still succeeds and the upgrade waits for the
+   * next one.
+   *
+   * **Failures look alike.** An unknown login, a user without a password, a wrong password and an
+   * inactive user all fail the same way — `AUTH_FAILED`, message `invalid login or password`,
+   * empty details — and take the same time whatever the stored hash: every failure spends one
+   * argon2id verification with the current parameters (the real one, or a dummy one after checking
+   * a weaker or legacy hash) and then waits until a floor — 1.3 × the typical current argon2id
+   * verification time (a running median) × (1 + the largest relative cost of any other hash
+   * scheme in use: the legacy verifiers' reference hashes, measured once at the process's first
+   * sign-in, and the hashes met since) — that the slowest path reaches too. Neither the answer nor
+   * its timing tells whether an account exists or how old its hash is. Successful sign-ins are
+   * not padded.
    *
    * @param input - {@link AuthenticateInput}.
    * @returns the user (no hash); check `mustChangePassword`.
@@ -289,13 +328,48 @@ export class UserService extends ServiceBase {
    */
   async authenticate(input: AuthenticateInput): Promise<UserView> {
     const { login, password } = parseInput(AuthenticateInput, input);
-    return this.read(async (em) => {
-      const where = login.includes('@') ? { email: login.toLowerCase() } : { documentId: login };
-      const user = await em.findOne(User, where, { populate: ['passwordHash'] });
-      const ok = await verifyPassword(user?.passwordHash, password);
-      if (!user || !ok || !user.active) throw authFailed();
-      return toUserView(user);
-    });
+    const attempt = await SignInAttempt.begin(password, this.#legacyVerifiers);
+    const where = login.includes('@') ? { email: login.toLowerCase() } : { documentId: login };
+    const user = await this.read((em) => em.findOne(User, where, { populate: ['passwordHash'] }));
+    const stored = user?.passwordHash ?? null;
+    const { ok, rehash } = await attempt.check(stored);
+    if (!user || !ok || !user.active || stored === null) {
+      await attempt.fail();
+      throw authFailed();
+    }
+    if (!rehash) return toUserView(user);
+    try {
+      return await this.#upgradeHash(user, stored, password);
+    } catch (error) {
+      if (isSwlError(error, 'AUTH_FAILED')) await attempt.fail();
+      throw error;
+    }
+  }
+
+  /**
+   * Stores an argon2id hash of `password` for `user`, whose hash `verified` it just matched: in one
+   * transaction, re-reads the user (row locked on PostgreSQL) and replaces the hash if it is still
+   * `verified`; else checks `password` against the hash found. Returns the user as re-read.
+   */
+  async #upgradeHash(user: User, verified: string, password: string): Promise<UserView> {
+    const upgraded = await hashPassword(password);
+    try {
+      return await this.command(async ({ em, postgres }) => {
+        const fresh = await em.findOne(User, user.id, { populate: ['passwordHash'], ...lockFor(postgres) });
+        if (!fresh?.active) throw authFailed();
+        if (fresh.passwordHash !== verified) {
+          const legacyVerifiers = this.#legacyVerifiers;
+          if (!(await verifyPassword(fresh.passwordHash, password, { legacyVerifiers }))) throw authFailed();
+          return toUserView(fresh);
+        }
+        fresh.passwordHash = upgraded;
+        await em.flush();
+        return toUserView(fresh);
+      });
+    } catch (error) {
+      if (isSwlError(error, 'CONFLICT')) return toUserView(user);
+      throw error;
+    }
   }
 
   /**
@@ -305,13 +379,20 @@ export class UserService extends ServiceBase {
    * - Another user's (admin, `user:change-role`): no current password; sets `mustChangePassword`
    *   so they choose their own at next sign-in.
    *
-   * The new password is hashed before the transaction opens.
+   * The new password is hashed before the transaction opens. The current password is checked
+   * against the stored hash by its scheme (argon2, or a `legacyPasswordVerifiers` one).
+   *
+   * The new password may be the current one (nothing is gained by refusing it, and it re-hashes a
+   * weaker or legacy hash with the current parameters), except while `mustChangePassword` is set
+   * on your own account: that password was chosen by someone else (an admin, the installer), and
+   * keeping it would defeat the flag — `VALIDATION_FAILED` on `newPassword`.
    *
    * @param actor - acting user.
    * @param input - {@link ChangePasswordInput}.
    * @returns the user (no hash).
-   * @throws SwlError `VALIDATION_FAILED` (policy: 12..256 characters; missing current password),
-   *   `FORBIDDEN`, `NOT_FOUND`, `AUTH_FAILED` (wrong current password), `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED` (policy: 12..256 characters; missing current password;
+   *   the same password while `mustChangePassword`), `FORBIDDEN`, `NOT_FOUND`, `AUTH_FAILED` (wrong
+   *   current password), `CONFLICT`, `UNAVAILABLE`.
    */
   async changePassword(actor: Actor, input: ChangePasswordInput): Promise<UserView> {
     const { actor: a, input: i } = this.authorize(actor, null, ChangePasswordInput, input);
@@ -329,8 +410,16 @@ export class UserService extends ServiceBase {
       const user = await em.findOne(User, targetId, { populate: ['passwordHash'], ...lockFor(postgres) });
       if (!user) throw SwlError.notFound('user', targetId);
       if (own) {
-        if (!(await verifyPassword(user.passwordHash, i.currentPassword as string))) {
+        const current = i.currentPassword as string;
+        const legacyVerifiers = this.#legacyVerifiers;
+        if (!(await verifyPassword(user.passwordHash, current, { legacyVerifiers }))) {
           throw new SwlError('AUTH_FAILED', 'the current password is incorrect', {});
+        }
+        if (user.mustChangePassword && current.normalize('NFC') === i.newPassword.normalize('NFC')) {
+          const message = 'choose a new password: the current one was set for you';
+          throw new SwlError('VALIDATION_FAILED', message, {
+            issues: [{ path: ['newPassword'], code: 'custom', message }],
+          });
         }
         user.mustChangePassword = false;
       } else {

@@ -12,10 +12,14 @@
  *   in an error — its `details`, its JSON, nor its cause chain (`DUPLICATE`, `AUTH_FAILED`).
  * - Failed sign-ins look the same whatever the reason (unknown login, wrong password, inactive
  *   user, user without a password): same class, code, message, details, HTTP status, JSON.
+ * - Legacy hashes (a weaker argon2id, an imported Werkzeug `pbkdf2:` hash) do not stay: the first
+ *   successful sign-in stores argon2id with at least OWASP's parameters; neither the old nor the
+ *   new hash is in the returned view; a wrong password against them fails like any other.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ManualClock } from '../../src/clock.ts';
@@ -24,6 +28,7 @@ import { LoanService } from '../../src/loans/loan.service.ts';
 import type { Actor } from '../../src/permissions.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
 import { seedDefaults } from '../../src/seeding/seed.ts';
+import { werkzeugPasswordVerifier } from '../../src/users/password.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
@@ -346,5 +351,63 @@ describeEachDialect('secrets', (dialect) => {
     const [, reference] = seen[0] as [string, unknown];
     expect(reference).toMatchObject({ code: 'AUTH_FAILED', details: {}, httpStatus: 401, cause: undefined });
     for (const [label, shape] of seen) expect(shape, label).toEqual(reference);
+  });
+
+  it('upgrades legacy hashes at sign-in to OWASP argon2id, never returns either, fails alike', async () => {
+    // Werkzeug 3.1.8: generate_password_hash('contraseña de café', 'pbkdf2:sha256:1000') (few
+    // iterations keep this test fast; the verifier is told so through its reference hashes).
+    const werkzeug = {
+      password: 'contraseña de café',
+      hash: 'pbkdf2:sha256:1000$7URzygqLjL7K4WQT$6a459a3ace6d59d3d2fc0d93e94e48af5369ec2904847b70542795cbda7a5692',
+    };
+    const legacyPasswordVerifiers = [werkzeugPasswordVerifier({ referenceHashes: [werkzeug.hash] })];
+    const legacyUsers = () => new UserService(t.orm.em.fork(), { clock, legacyPasswordVerifiers });
+    const weak = await argon2Hash(PASSWORD, {
+      algorithm: 2 as Algorithm,
+      memoryCost: 4096,
+      timeCost: 1,
+      parallelism: 1,
+    });
+    const reference = await legacyUsers()
+      .authenticate({ login: nextDocumentId(), password: PASSWORD })
+      .then(
+        () => null,
+        (e: SwlError) => JSON.stringify(e.toJSON()),
+      );
+    for (const [label, stored, password] of [
+      ['weaker argon2id', weak, PASSWORD],
+      ['Werkzeug pbkdf2', werkzeug.hash, werkzeug.password],
+    ] as const) {
+      const documentId = nextDocumentId();
+      const user = await legacyUsers().createUser(admin, { documentId, fullName: `Legacy ${label}` });
+      await t.orm.em
+        .fork()
+        .getConnection()
+        .execute('update swl_user set password_hash = ? where id = ?', [stored, user.id]);
+      const failed = await legacyUsers()
+        .authenticate({ login: documentId, password: `${password}!` })
+        .then(
+          () => null,
+          (e: SwlError) => e,
+        );
+      expect(failed, label).toBeInstanceOf(SwlError);
+      expect(JSON.stringify((failed as SwlError).toJSON()), label).toBe(reference);
+      expect(everythingIn(failed), label).not.toContain(stored.split('$').at(-1));
+      expect(await storedHash(user.id), label).toBe(stored);
+
+      const view = await legacyUsers().authenticate({ login: documentId, password });
+      const upgraded = await storedHash(user.id);
+      const p = phc(upgraded);
+      expect(p.algorithm, label).toBe('argon2id');
+      expect(p.memoryKiB).toBeGreaterThanOrEqual(OWASP.memoryKiB);
+      expect(p.iterations).toBeGreaterThanOrEqual(OWASP.iterations);
+      expect(p.parallelism).toBeGreaterThanOrEqual(OWASP.parallelism);
+      expect(p.saltBytes).toBeGreaterThanOrEqual(16);
+      expect(p.hashBytes).toBeGreaterThanOrEqual(32);
+      const seen = everythingIn(view);
+      expect(seen, label).not.toContain(stored.split('$').at(-1));
+      expect(seen, label).not.toContain(upgraded.split('$').at(-1));
+      expect(seen, label).not.toContain('$argon2');
+    }
   });
 });
