@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { type EntityManager, raw } from '@mikro-orm/core';
+import { type EntityManager, LockMode, raw } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { InstanceStatus } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { currentTransactionId } from '../entities/common.ts';
 import { InstanceEvent } from '../entities/instance-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
+import { Loan } from '../entities/loan.entity.ts';
 import type { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { InstanceChangeEvent } from '../events.ts';
@@ -40,6 +41,7 @@ import {
   ListCopiesInput,
   SearchCatalogInput,
   UpdateCatalogEntryInput,
+  WithdrawEntryInput,
 } from './schemas.ts';
 import {
   type AvailabilityCounts,
@@ -189,6 +191,12 @@ export class CatalogService extends ServiceBase {
         const user = await scope.loadActor(a);
         const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
         if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+        if (entry.withdrawnAt) {
+          throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', {
+            catalogEntryId: entry.id,
+            reason: 'withdrawn',
+          });
+        }
         const last = await em.findOne(
           ItemInstance,
           { catalogEntry: entry.id },
@@ -389,6 +397,94 @@ export class CatalogService extends ServiceBase {
    */
   markFound(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
     return this.#changeStatus('markFound', actor, input);
+  }
+
+  /**
+   * Withdraws a copy from circulation: `disponible`, `mantenimiento` or `perdido` → `retirado`
+   * (FOLIO's item status *Withdrawn*, Koha's `withdrawn`). The copy stays in the record with its
+   * history and is never lent or changed again (`retirado` is terminal); a copy on loan must be
+   * returned first. Errors as {@link CatalogService.sendToMaintenance}.
+   * @param actor - acting user; capability `inventory:manage`.
+   * @param input - {@link ChangeCopyStatusInput}.
+   */
+  withdrawCopy(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
+    return this.#changeStatus('withdraw', actor, input);
+  }
+
+  /**
+   * Withdraws a title/model from circulation: sets the entry's `withdrawnAt` and withdraws every
+   * copy that is not already `retirado` (each with a `withdrawn` event and a bus event). The entry
+   * keeps its loans and history; it can no longer be requested (`INSTANCE_UNAVAILABLE`) nor get
+   * copies (`INVALID_TRANSITION`). Refused while a copy is on loan or a request for the entry is
+   * pending — return or decide those first.
+   *
+   * @param actor - acting user; capabilities `catalog:manage` and `inventory:manage`.
+   * @param input - {@link WithdrawEntryInput}.
+   * @returns the entry (counts: every copy `withdrawn`).
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (already
+   *   withdrawn; `details.reason` `copies_on_loan` or `pending_requests`), `CONFLICT`, `UNAVAILABLE`.
+   */
+  async withdrawEntry(actor: Actor, input: WithdrawEntryInput): Promise<EntryView> {
+    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', WithdrawEntryInput, input);
+    assertCan(a, 'inventory:manage');
+    return this.command(
+      async ({ em, instant, postgres, loadActor, emit }) => {
+        const user = await loadActor(a);
+        const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
+        if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+        const now = instant();
+        if (entry.withdrawnAt) {
+          throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', {
+            catalogEntryId: entry.id,
+            reason: 'already_withdrawn',
+          });
+        }
+        const copies = await em.find(
+          ItemInstance,
+          { catalogEntry: entry.id },
+          { orderBy: { sequence: 'asc' }, ...(postgres ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
+        );
+        const onLoan = copies.filter((c) => c.status === 'prestado').length;
+        if (onLoan > 0) {
+          throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
+            catalogEntryId: entry.id,
+            reason: 'copies_on_loan',
+            copiesOnLoan: onLoan,
+          });
+        }
+        const pending = await em.count(Loan, { catalogEntry: entry.id, status: 'pendiente' });
+        if (pending > 0) {
+          throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
+            catalogEntryId: entry.id,
+            reason: 'pending_requests',
+            pendingRequests: pending,
+          });
+        }
+        entry.withdrawnAt = now;
+        const events: InstanceEvent[] = [];
+        for (const copy of copies) {
+          if (copy.status === 'retirado') continue;
+          const transition = assertInstanceOperation('withdraw', copy.status, copy.id);
+          copy.status = transition.to;
+          events.push(
+            em.create(InstanceEvent, {
+              instance: copy,
+              type: transition.event,
+              fromStatus: transition.from,
+              toStatus: transition.to,
+              actor: user,
+              at: now,
+              note: i.note ?? null,
+            }),
+          );
+        }
+        await em.flush();
+        for (const event of events) emit(() => toInstanceChangeEvent(event));
+        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+        return toEntryView(entry, counts);
+      },
+      this.idempotent('catalog.withdrawEntry', a, i),
+    );
   }
 
   async #changeStatus(

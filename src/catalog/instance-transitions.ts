@@ -8,11 +8,14 @@
  * direct (staff): disponible ──sendToMaintenance──▶ mantenimiento ──repair──▶ disponible
  *                 disponible ──markLost──▶ perdido ──markFound──▶ disponible
  *                 perdido ──sendToMaintenance──▶ mantenimiento
+ *                 disponible | mantenimiento | perdido ──withdraw──▶ retirado (terminal)
  * ```
  *
  * `disponible ⇄ prestado` happens only through loans (approve / return). The direct staff
- * operations are `sendToMaintenance`, `repair`, `markLost` and `markFound`. A copy that is
- * `prestado` cannot be changed directly.
+ * operations are `sendToMaintenance`, `repair`, `markLost`, `markFound` and `withdraw`. A copy
+ * that is `prestado` cannot be changed directly. `retirado` (withdrawn from circulation, FOLIO's
+ * *Withdrawn*, Koha's `withdrawn`) is terminal: the copy stays in the record with its history and
+ * is never lent or changed again.
  *
  * @module
  */
@@ -44,6 +47,9 @@ export const INSTANCE_TRANSITIONS: readonly InstanceTransition[] = [
   { from: 'mantenimiento', to: 'disponible', event: 'repaired', via: 'direct' },
   { from: 'disponible', to: 'perdido', event: 'marked_lost', via: 'direct' },
   { from: 'perdido', to: 'disponible', event: 'found', via: 'direct' },
+  { from: 'disponible', to: 'retirado', event: 'withdrawn', via: 'direct' },
+  { from: 'mantenimiento', to: 'retirado', event: 'withdrawn', via: 'direct' },
+  { from: 'perdido', to: 'retirado', event: 'withdrawn', via: 'direct' },
 ];
 
 /**
@@ -59,6 +65,8 @@ export const INSTANCE_OPERATIONS = {
   markLost: 'perdido',
   /** `perdido` → `disponible`. */
   markFound: 'disponible',
+  /** `disponible`/`mantenimiento`/`perdido` → `retirado` (withdrawn; terminal). */
+  withdraw: 'retirado',
 } as const satisfies Record<string, InstanceStatus>;
 
 /** One of the keys of {@link INSTANCE_OPERATIONS}. */
@@ -74,6 +82,7 @@ const OPERATION_EVENTS: Readonly<Record<InstanceOperation, InstanceEventType>> =
   repair: 'repaired',
   markLost: 'marked_lost',
   markFound: 'found',
+  withdraw: 'withdrawn',
 };
 
 /**

@@ -128,6 +128,19 @@ export const ChangeCopyStatusInput = z.strictObject({
 /** Input of the direct copy operations of `CatalogService`. */
 export type ChangeCopyStatusInput = z.input<typeof ChangeCopyStatusInput>;
 
+/**
+ * `withdrawEntry`: withdraw a title/model from circulation (FOLIO *Withdrawn*, Koha `withdrawn`):
+ * the entry is kept with its history and all its copies become `retirado`; it can never be
+ * requested or lent again. `note` (≤ 500 chars) is stored on each copy's `withdrawn` event.
+ */
+export const WithdrawEntryInput = z.strictObject({
+  catalogEntryId: IdSchema,
+  note: optionalText(500).optional(),
+  idempotencyKey: IdempotencyKeyInput.optional(),
+});
+/** Input of `CatalogService.withdrawEntry`. */
+export type WithdrawEntryInput = z.input<typeof WithdrawEntryInput>;
+
 /** `copyHistory`: a copy's status changes, oldest first. */
 export const CopyHistoryInput = z.strictObject({ instanceId: IdSchema });
 /** Input of `CatalogService.copyHistory`. */

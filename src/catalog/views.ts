@@ -40,6 +40,8 @@ export interface EntryView {
    * `replacementCostUnknown`), and an unknown cost never caps a fine. `0` = known to be free.
    */
   replacementCost: number | null;
+  /** When the entry was withdrawn from circulation (UTC); null while it is lent. */
+  withdrawnAt: Date | null;
   counts: AvailabilityCounts;
   createdAt: Date;
   updatedAt: Date;
@@ -115,6 +117,7 @@ export function toEntryView(entry: CatalogEntry, counts: AvailabilityCounts): En
     authorOrBrand: entry.authorOrBrand ?? null,
     identifier: entry.identifier ?? null,
     replacementCost: entry.replacementCost ?? null,
+    withdrawnAt: entry.withdrawnAt ?? null,
     counts: { ...counts },
     createdAt: entry.createdAt,
     updatedAt: entry.updatedAt,

@@ -115,7 +115,7 @@ export class LoanService extends ServiceBase {
    * the acting user, or — staff/admin — for `borrowerId`. Creates a `pendiente` loan.
    *
    * Guards, in order: borrower exists and is active; the copy/entry exists; a named copy is not
-   * `perdido`/`mantenimiento`; a policy lets the borrower's role borrow the category; the
+   * `perdido`/`mantenimiento`/`retirado` and the entry is not withdrawn; a policy lets the borrower's role borrow the category; the
    * environment is given when the policy requires it; the borrower is not blocked (overdue loan,
    * unsettled penalty); fewer than the policy's `maxActiveLoans` pending + approved loans in the
    * category; `requestedDueDate` is in the future.
@@ -154,7 +154,11 @@ export class LoanService extends ServiceBase {
         if (i.instanceId !== undefined) {
           instance = await em.findOne(ItemInstance, i.instanceId);
           if (!instance) throw SwlError.notFound('instance', i.instanceId);
-          if (instance.status === 'perdido' || instance.status === 'mantenimiento') {
+          if (
+            instance.status === 'perdido' ||
+            instance.status === 'mantenimiento' ||
+            instance.status === 'retirado'
+          ) {
             throw unavailable(`copy ${instance.code} is ${instance.status}`, {
               instanceId: instance.id,
               status: instance.status,
@@ -165,6 +169,12 @@ export class LoanService extends ServiceBase {
           const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
           if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
           entry = found;
+        }
+        if (entry.withdrawnAt) {
+          throw unavailable(`"${entry.titleOrName}" was withdrawn from circulation`, {
+            catalogEntryId: entry.id,
+            withdrawnAt: entry.withdrawnAt.toISOString(),
+          });
         }
 
         const policy = await findPolicy(em, entry.category, borrower.role);

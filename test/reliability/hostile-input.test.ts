@@ -203,7 +203,7 @@ interface Command {
 }
 
 const page = { limit: 'int', offset: 'int' } as const;
-const copyOp = (op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound'): Command => ({
+const copyOp = (op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound' | 'withdrawCopy'): Command => ({
   name: `catalog.${op}`,
   call: (s, a, i) => s.catalog[op](a as Actor, i as never),
   valid: { instanceId: 1, note: 'n', condition: 'c', expectedVersion: 1 },
@@ -419,6 +419,14 @@ const COMMANDS: Command[] = [
   copyOp('repair'),
   copyOp('markLost'),
   copyOp('markFound'),
+  copyOp('withdrawCopy'),
+  {
+    name: 'catalog.withdrawEntry',
+    call: (s, a, i) => s.catalog.withdrawEntry(a as Actor, i as never),
+    valid: { catalogEntryId: 1, note: 'n' },
+    fields: { catalogEntryId: 'id', note: 'optionalText', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ catalogEntryId: f.entryId }),
+  },
   // UserService
   {
     name: 'users.createUser',

@@ -66,6 +66,8 @@ catalog.sendToMaintenance                          ✓      ✓      ✗        
 catalog.repair                                     ✓      ✓      ✗        ✗
 catalog.markLost                                   ✓      ✓      ✗        ✗
 catalog.markFound                                  ✓      ✓      ✗        ✗
+catalog.withdrawCopy                               ✓      ✓      ✗        ✗
+catalog.withdrawEntry                              ✓      ✓      ✗        ✗
 users.createUser (a student)                       ✓      ✓      ✗        ✗
 users.createUser (a staff member)                  ✓      ✗      ✗        ✗
 users.updateUser (a student)                       ✓      ✓      ✗        ✗
@@ -331,6 +333,16 @@ const ROWS: Record<string, Row> = {
     needs: ['inventory:manage'],
     prepare: async (c) => ({ instanceId: (await copyIn(c, 'perdido')).copyId }),
     run: (s, a, i) => s.catalog.markFound(a, i as never),
+  },
+  'catalog.withdrawCopy': {
+    needs: ['inventory:manage'],
+    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    run: (s, a, i) => s.catalog.withdrawCopy(a, i as never),
+  },
+  'catalog.withdrawEntry': {
+    needs: ['catalog:manage', 'inventory:manage'],
+    prepare: async (c) => ({ catalogEntryId: (await copyIn(c, 'disponible')).entryId }),
+    run: (s, a, i) => s.catalog.withdrawEntry(a, i as never),
   },
   'users.createUser (a student)': {
     needs: ['user:create'],
