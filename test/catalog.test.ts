@@ -74,7 +74,7 @@ function hangulTitle(seed: number, length: number): string {
 }
 
 describe('item-instance state machine (pure, DESIGN §4)', () => {
-  it('allows exactly the direct operations of DESIGN §4', () => {
+  it('allows exactly the direct operations of DESIGN §4, plus withdrawal (issue 11)', () => {
     const direct = INSTANCE_TRANSITIONS.filter((t) => t.via === 'direct').map((t) => `${t.from}>${t.to}`);
     expect(direct.sort()).toEqual(
       [
@@ -83,6 +83,9 @@ describe('item-instance state machine (pure, DESIGN §4)', () => {
         'disponible>perdido',
         'perdido>disponible',
         'perdido>mantenimiento',
+        'disponible>retirado',
+        'mantenimiento>retirado',
+        'perdido>retirado',
       ].sort(),
     );
     expect(instanceNextStates('prestado', 'direct')).toEqual([]);
