@@ -59,6 +59,24 @@ import {
   toInstanceChangeEvent,
 } from './views.ts';
 
+/**
+ * Loads and (PostgreSQL) locks a catalog entry that is still in circulation.
+ * @throws SwlError `NOT_FOUND`; `INVALID_TRANSITION` with `details.reason` when it was withdrawn.
+ */
+async function lockedEntryInCirculation(
+  em: EntityManager,
+  postgres: boolean,
+  catalogEntryId: number,
+  reason: 'withdrawn' | 'already_withdrawn',
+): Promise<CatalogEntry> {
+  const entry = await em.findOne(CatalogEntry, catalogEntryId, lockFor(postgres));
+  if (!entry) throw SwlError.notFound('catalogEntry', catalogEntryId);
+  if (entry.withdrawnAt) {
+    throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', { catalogEntryId, reason });
+  }
+  return entry;
+}
+
 function sql(em: EntityManager): SqlEntityManager {
   return em as unknown as SqlEntityManager;
 }
@@ -189,14 +207,7 @@ export class CatalogService extends ServiceBase {
       async (scope) => {
         const { em, postgres } = scope;
         const user = await scope.loadActor(a);
-        const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
-        if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
-        if (entry.withdrawnAt) {
-          throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', {
-            catalogEntryId: entry.id,
-            reason: 'withdrawn',
-          });
-        }
+        const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'withdrawn');
         const last = await em.findOne(
           ItemInstance,
           { catalogEntry: entry.id },
@@ -430,15 +441,8 @@ export class CatalogService extends ServiceBase {
     return this.command(
       async ({ em, instant, postgres, loadActor, emit }) => {
         const user = await loadActor(a);
-        const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
-        if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+        const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'already_withdrawn');
         const now = instant();
-        if (entry.withdrawnAt) {
-          throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', {
-            catalogEntryId: entry.id,
-            reason: 'already_withdrawn',
-          });
-        }
         const copies = await em.find(
           ItemInstance,
           { catalogEntry: entry.id },
