@@ -6,7 +6,7 @@ import { SwlError } from '../src/errors.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
-import { recordingBus } from './support/fixtures.ts';
+import { expectSwlError, recordingBus } from './support/fixtures.ts';
 import { holdLock } from './support/locks.ts';
 
 describeEachDialect('LoanService concurrency', (dialect) => {
@@ -176,5 +176,27 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     expect(error).toBeInstanceOf(SwlError);
     expect((error as SwlError).code).toBe('INSTANCE_UNAVAILABLE');
     expect((await desk.em().findOneOrFail(Loan, loan.id)).status).toBe('pendiente');
+  });
+
+  it('inside a host transaction, reads and a keyed command that fails answer (SQLite: they used to wait forever for the connection the host transaction holds)', async () => {
+    const entry = await desk.entry('general', 1);
+    const student = await desk.user('student');
+    const within = <T>(promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not settle in 5 s')), 5000)),
+      ]);
+    await t.orm.em.fork().transactional(async (em) => {
+      const loans = new LoanService(em, { clock: desk.clock });
+      const loan = await loans.request(student, { catalogEntryId: entry.id });
+      expect((await within(loans.getLoan(desk.staff, { loanId: loan.id }))).status).toBe('pendiente');
+      expect((await within(loans.pendingQueue(desk.staff, {}))).total).toBeGreaterThan(0);
+      await loans.approve(desk.staff, { loanId: loan.id, idempotencyKey: `host-${loan.id}-a` });
+      // A second approval with another key fails; its key is looked up once more, in the transaction.
+      await expectSwlError(
+        within(loans.approve(desk.staff, { loanId: loan.id, idempotencyKey: `host-${loan.id}-b` })),
+        'INVALID_TRANSITION',
+      );
+    });
   });
 });

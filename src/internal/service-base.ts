@@ -163,10 +163,14 @@ export abstract class ServiceBase {
     return result;
   }
 
-  /** Runs a read (no transaction), translating driver errors. */
+  /**
+   * Runs a read, translating driver errors. Outside a transaction it opens none; inside the
+   * caller's open transaction it reads in it (SQLite has one connection, which that transaction
+   * holds: a read beside it would wait for it forever).
+   */
   protected async read<T>(body: (em: EntityManager) => Promise<T>): Promise<T> {
     try {
-      return await body(this.em.fork({ clear: true }));
+      return await body(this.em.fork({ clear: true, keepTransactionContext: true }));
     } catch (error) {
       throw toSwlError(error);
     }
