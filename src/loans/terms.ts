@@ -8,20 +8,28 @@ import type { Loan } from '../entities/loan.entity.ts';
 import type { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import type { LoanTerms } from './views.ts';
 
+/**
+ * Each term and the loan column that stores it (`loanPeriod` → `termsLoanPeriod`, …): the one list
+ * the three functions below read, so a new term is added in one place.
+ */
+const TERM_COLUMNS = {
+  loanPeriod: 'termsLoanPeriod',
+  loanPeriodUnit: 'termsLoanPeriodUnit',
+  maxRenewals: 'termsMaxRenewals',
+  fineAmount: 'termsFineAmount',
+  fineInterval: 'termsFineInterval',
+  gracePeriodMinutes: 'termsGracePeriodMinutes',
+  graceMode: 'termsGraceMode',
+  intervalRounding: 'termsIntervalRounding',
+  maxFine: 'termsMaxFine',
+  capAtReplacementCost: 'termsCapAtReplacementCost',
+} as const satisfies { [K in keyof LoanTerms]: keyof Loan };
+
+const TERMS = Object.keys(TERM_COLUMNS) as Array<keyof LoanTerms>;
+
 /** The terms a policy gives a loan approved under it (DESIGN §11). @internal */
 export function policyTerms(policy: LoanPolicy): LoanTerms {
-  return {
-    loanPeriod: policy.loanPeriod,
-    loanPeriodUnit: policy.loanPeriodUnit,
-    maxRenewals: policy.maxRenewals,
-    fineAmount: policy.fineAmount,
-    fineInterval: policy.fineInterval,
-    gracePeriodMinutes: policy.gracePeriodMinutes,
-    graceMode: policy.graceMode,
-    intervalRounding: policy.intervalRounding,
-    maxFine: policy.maxFine,
-    capAtReplacementCost: policy.capAtReplacementCost,
-  };
+  return Object.fromEntries(TERMS.map((term) => [term, policy[term]])) as unknown as LoanTerms;
 }
 
 /**
@@ -30,56 +38,13 @@ export function policyTerms(policy: LoanPolicy): LoanTerms {
  * columns are written together; a row missing any of them counts as having none. @internal
  */
 export function loanTerms(loan: Loan): LoanTerms | null {
-  const {
-    termsLoanPeriod: loanPeriod,
-    termsLoanPeriodUnit: loanPeriodUnit,
-    termsMaxRenewals: maxRenewals,
-    termsFineAmount: fineAmount,
-    termsFineInterval: fineInterval,
-    termsGracePeriodMinutes: gracePeriodMinutes,
-    termsGraceMode: graceMode,
-    termsIntervalRounding: intervalRounding,
-    termsMaxFine: maxFine,
-    termsCapAtReplacementCost: capAtReplacementCost,
-  } = loan;
-  if (
-    loanPeriod == null ||
-    loanPeriodUnit == null ||
-    maxRenewals == null ||
-    fineAmount == null ||
-    fineInterval == null ||
-    gracePeriodMinutes == null ||
-    graceMode == null ||
-    intervalRounding == null ||
-    maxFine == null ||
-    capAtReplacementCost == null
-  ) {
-    return null;
-  }
-  return {
-    loanPeriod,
-    loanPeriodUnit,
-    maxRenewals,
-    fineAmount,
-    fineInterval,
-    gracePeriodMinutes,
-    graceMode,
-    intervalRounding,
-    maxFine,
-    capAtReplacementCost,
-  };
+  const values = TERMS.map((term) => [term, loan[TERM_COLUMNS[term]]] as const);
+  if (values.some(([, value]) => value == null)) return null;
+  return Object.fromEntries(values) as unknown as LoanTerms;
 }
 
 /** Writes `terms` on `loan` (at approval). @internal */
 export function fixLoanTerms(loan: Loan, terms: LoanTerms): void {
-  loan.termsLoanPeriod = terms.loanPeriod;
-  loan.termsLoanPeriodUnit = terms.loanPeriodUnit;
-  loan.termsMaxRenewals = terms.maxRenewals;
-  loan.termsFineAmount = terms.fineAmount;
-  loan.termsFineInterval = terms.fineInterval;
-  loan.termsGracePeriodMinutes = terms.gracePeriodMinutes;
-  loan.termsGraceMode = terms.graceMode;
-  loan.termsIntervalRounding = terms.intervalRounding;
-  loan.termsMaxFine = terms.maxFine;
-  loan.termsCapAtReplacementCost = terms.capAtReplacementCost;
+  const columns = loan as unknown as Record<string, unknown>;
+  for (const term of TERMS) columns[TERM_COLUMNS[term]] = terms[term];
 }
