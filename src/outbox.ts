@@ -30,6 +30,7 @@ import { InstanceEvent } from './entities/instance-event.entity.ts';
 import { LoanEvent } from './entities/loan-event.entity.ts';
 import { SwlError } from './errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from './events.ts';
+import { isPostgres } from './internal/dialect.ts';
 import { toSwlError } from './internal/translate-error.ts';
 import { toLoanTransitionEvent } from './loans/views.ts';
 import { MAX_ID } from './validation.ts';
@@ -275,7 +276,7 @@ export class SwlOutbox {
     const after = parsed.data.after ?? START;
     try {
       const em = this.#em.fork({ clear: true, keepTransactionContext: true });
-      const postgres = /postgre/i.test(em.getPlatform().constructor.name);
+      const postgres = isPostgres(em);
       if (!postgres) {
         const { events, next } = take(await fetchWindow(em, after, limit, false), after, limit);
         return { events, cursor: encodeCursor(next) };

@@ -1,5 +1,6 @@
 import { type EntityManager, p, raw } from '@mikro-orm/core';
 import { nowFor } from '../internal/clock-context.ts';
+import { isPostgres } from '../internal/dialect.ts';
 
 /**
  * Columns every mutable table carries: creation and last-update instants (UTC), taken from the
@@ -47,6 +48,6 @@ export const PG_CURRENT_TX_ID = 'pg_current_xact_id()::text::bigint';
  */
 export function currentTransactionId(em: EntityManager): number {
   // The property is nullable; the typed builder wants its base type here.
-  if (!/postgre/i.test(em.getPlatform().constructor.name)) return null as unknown as number;
+  if (!isPostgres(em)) return null as unknown as number;
   return raw(PG_CURRENT_TX_ID) as unknown as number;
 }

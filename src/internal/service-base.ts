@@ -8,6 +8,7 @@ import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
 import { bindClock } from './clock-context.ts';
+import { isPostgres } from './dialect.ts';
 import { watchRowIds } from './id-ceiling.ts';
 import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
 import { toSwlError } from './translate-error.ts';
@@ -86,7 +87,7 @@ export abstract class ServiceBase {
   }
 
   protected get postgres(): boolean {
-    return /postgre/i.test(this.em.getPlatform().constructor.name);
+    return isPostgres(this.em);
   }
 
   /**
