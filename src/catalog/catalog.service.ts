@@ -77,6 +77,32 @@ async function lockedEntryInCirculation(
   return entry;
 }
 
+/**
+ * Applies the direct `operation` to `copy` (checked against `INSTANCE_TRANSITIONS`) and records its
+ * `InstanceEvent`, to be written by the next flush (the copy's update is version-checked).
+ * @throws SwlError `INVALID_TRANSITION` when the operation does not apply to the copy's status.
+ */
+function applyCopyOperation(
+  em: EntityManager,
+  copy: ItemInstance,
+  operation: InstanceOperation,
+  actor: User,
+  at: Date,
+  note: string | null | undefined,
+): InstanceEvent {
+  const transition = assertInstanceOperation(operation, copy.status, copy.id);
+  copy.status = transition.to;
+  return em.create(InstanceEvent, {
+    instance: copy,
+    type: transition.event,
+    fromStatus: transition.from,
+    toStatus: transition.to,
+    actor,
+    at,
+    note: note ?? null,
+  });
+}
+
 function sql(em: EntityManager): SqlEntityManager {
   return em as unknown as SqlEntityManager;
 }
@@ -465,23 +491,9 @@ export class CatalogService extends ServiceBase {
           });
         }
         entry.withdrawnAt = now;
-        const events: InstanceEvent[] = [];
-        for (const copy of copies) {
-          if (copy.status === 'retirado') continue;
-          const transition = assertInstanceOperation('withdraw', copy.status, copy.id);
-          copy.status = transition.to;
-          events.push(
-            em.create(InstanceEvent, {
-              instance: copy,
-              type: transition.event,
-              fromStatus: transition.from,
-              toStatus: transition.to,
-              actor: user,
-              at: now,
-              note: i.note ?? null,
-            }),
-          );
-        }
+        const events = copies
+          .filter((copy) => copy.status !== 'retirado')
+          .map((copy) => applyCopyOperation(em, copy, 'withdraw', user, now, i.note));
         await em.flush();
         for (const event of events) emit(() => toInstanceChangeEvent(event));
         const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
@@ -510,18 +522,8 @@ export class CatalogService extends ServiceBase {
             version: copy.version,
           });
         }
-        const transition = assertInstanceOperation(operation, copy.status, copy.id);
-        copy.status = transition.to;
+        const event = applyCopyOperation(em, copy, operation, user, now, i.note);
         if (i.condition !== undefined) copy.condition = i.condition;
-        const event = em.create(InstanceEvent, {
-          instance: copy,
-          type: transition.event,
-          fromStatus: transition.from,
-          toStatus: transition.to,
-          actor: user,
-          at: now,
-          note: i.note ?? null,
-        });
         await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
         emit(() => toInstanceChangeEvent(event));
         return toCopyView(copy);
