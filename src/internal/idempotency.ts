@@ -33,15 +33,18 @@ export interface IdempotentCall {
   input: Record<string, unknown>;
 }
 
-/** JSON with object keys sorted and instants as ISO strings, so equal inputs hash equally. */
+/**
+ * JSON with object keys sorted, keys whose value is `undefined` left out (as `JSON.stringify`
+ * does: an absent field and one sent as `undefined` are the same request), and instants as ISO
+ * strings, so equal inputs hash equally.
+ */
 function canonical(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, canonical(v)]),
     );
   }
   return value ?? null;

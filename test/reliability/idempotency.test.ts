@@ -135,6 +135,23 @@ describeEachDialect('idempotency keys', (dialect) => {
     expect(new SwlError('IDEMPOTENCY_KEY_REUSED', 'x').httpStatus).toBe(422);
   });
 
+  it('a field sent as undefined is the same request as one left out: the repeat gets the first result', async () => {
+    const student = await desk.user('student');
+    const entry = await desk.entry('general', 1);
+    const key = newKey();
+    const first = await loans().request(student, { catalogEntryId: entry.id, idempotencyKey: key });
+    const before = await rowCounts(t.orm);
+    expect(
+      await loans().request(student, {
+        catalogEntryId: entry.id,
+        instanceId: undefined,
+        observation: undefined,
+        idempotencyKey: key,
+      }),
+    ).toEqual(first);
+    expect(await rowCounts(t.orm)).toEqual(before);
+  });
+
   it('ten requests with one key at once: one loan, ten equal answers', async () => {
     const teacher = await desk.user('teacher');
     const entry = await desk.entry('general', 1);
