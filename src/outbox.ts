@@ -31,6 +31,7 @@ import { LoanEvent } from './entities/loan-event.entity.ts';
 import { SwlError } from './errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from './events.ts';
 import { isPostgres } from './internal/dialect.ts';
+import { parseInput } from './internal/service-base.ts';
 import { toSwlError } from './internal/translate-error.ts';
 import { toLoanTransitionEvent } from './loans/views.ts';
 import { MAX_ID } from './validation.ts';
@@ -270,10 +271,9 @@ export class SwlOutbox {
    *   lost or statement cancelled; retryable, repeat with the same cursor), `INTERNAL`.
    */
   async read(input: SwlOutboxReadInput = {}): Promise<SwlOutboxPage> {
-    const parsed = SwlOutboxReadInput.safeParse(input);
-    if (!parsed.success) throw toSwlError(parsed.error);
-    const { limit } = parsed.data;
-    const after = parsed.data.after ?? START;
+    const parsed = parseInput(SwlOutboxReadInput, input);
+    const { limit } = parsed;
+    const after = parsed.after ?? START;
     try {
       const em = this.#em.fork({ clear: true, keepTransactionContext: true });
       const postgres = isPostgres(em);

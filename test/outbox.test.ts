@@ -470,6 +470,8 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       'v1.0.0.-1.0',
       'v1.0.0.0.99999999999', // id above 2³¹ − 1
       'v1.99999999999999999.99999999999999999.0.0', // not a safe integer
+      'v1.0.0.0.2147483648', // passes the pattern; the id is above 2³¹ − 1
+      'v1.9007199254740992.9007199254740992.0.0', // passes the pattern; not a safe integer
       `v1.0.0.0.0${' '.repeat(100)}`,
       "v1.0.0.0.0'; drop table swl_loan_event; --",
       12,
@@ -483,5 +485,12 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     }
     await expectSwlError(reader.read({ after: good, extra: 1 } as never), 'VALIDATION_FAILED');
     await expectSwlError(reader.read('v1.0.0.0.0' as never), 'VALIDATION_FAILED');
+    const boom = () => {
+      throw new TypeError('boom');
+    };
+    await expectSwlError(
+      reader.read(new Proxy({}, { get: boom, ownKeys: boom }) as never),
+      'VALIDATION_FAILED',
+    );
   });
 });
