@@ -26,7 +26,7 @@
  * | `DUPLICATE` | a unique value (document id, email, copy code, policy) already exists |
  * | `AUTH_FAILED` | sign-in failed; the same code and message whatever the reason |
  * | `IDEMPOTENCY_KEY_REUSED` | the idempotency key was already used for a different command, acting user or input; nothing written |
- * | `CAPACITY_EXCEEDED` | a table has used every row id its 32-bit `id` column holds (`MAX_ROW_ID`, 2³¹ − 1): the PostgreSQL sequence reached its end, or SQLite handed out a larger id (or a catalog entry has used every copy number, also 2³¹ − 1); nothing was written, and repeating the command gives the same answer until an operator widens the ids — not retryable |
+ * | `CAPACITY_EXCEEDED` | a table has used every row id its 32-bit `id` column holds (`MAX_ID`, 2³¹ − 1): the PostgreSQL sequence reached its end, or SQLite handed out a larger id (or a catalog entry has used every copy number, also 2³¹ − 1); nothing was written, and repeating the command gives the same answer until an operator widens the ids — not retryable |
  * | `UNAVAILABLE` | the database could not be reached, the connection was lost, or the statement was cancelled; retryable. Nothing was written — except when the connection was lost after the commit was sent, which no client can tell apart: repeat a command with the same `idempotencyKey` to get its result without a second effect |
  * | `INTERNAL` | an unexpected database error; nothing was written (the transaction rolled back) |
  */

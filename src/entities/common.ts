@@ -24,13 +24,6 @@ export const timestamps = {
  */
 export const MAX_MONEY = Number.MAX_SAFE_INTEGER;
 
-/**
- * Largest row id (2³¹ − 1): ids are 32-bit `integer` columns. On PostgreSQL a table's sequence stops
- * there; SQLite's row ids are 64-bit, so the services refuse a row that got a larger id — both
- * answer `CAPACITY_EXCEEDED` and write nothing.
- */
-export const MAX_ROW_ID = 2_147_483_647;
-
 /** A money column: minor units, 64-bit, never negative. @internal */
 export const moneyColumn = (column: string) => p.bigint('number').check(`${column} >= 0`);
 

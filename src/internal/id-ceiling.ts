@@ -1,6 +1,6 @@
 /**
  * The row-id ceiling: every `id` column is a 32-bit `integer`, so no row may get an id above
- * {@link MAX_ROW_ID} (2³¹ − 1). PostgreSQL enforces it itself (a `serial` sequence stops there;
+ * {@link MAX_ID} (2³¹ − 1). PostgreSQL enforces it itself (a `serial` sequence stops there;
  * `translate-error.ts` turns that into `CAPACITY_EXCEEDED`). SQLite's row ids are 64-bit and
  * `AUTOINCREMENT` happily hands out 2³¹, a row no command could name again (`IdSchema` stops at
  * 2³¹ − 1); so on both databases the services refuse such a row here, in the command's
@@ -10,9 +10,10 @@
  * @module
  */
 import type { EntityManager, EventArgs, EventSubscriber } from '@mikro-orm/core';
-import { MAX_ROW_ID, TABLE_PREFIX } from '../entities/common.ts';
+import { TABLE_PREFIX } from '../entities/common.ts';
 import { swlEntities } from '../entities/index.ts';
 import { SwlError } from '../errors.ts';
+import { MAX_ID } from '../validation.ts';
 
 /**
  * The `CAPACITY_EXCEEDED` error for `table` (when known).
@@ -21,31 +22,31 @@ import { SwlError } from '../errors.ts';
 export function capacityExceeded(table?: string, options?: ErrorOptions): SwlError {
   return new SwlError(
     'CAPACITY_EXCEEDED',
-    `${table ?? 'a table'} has used every row id (the largest is ${MAX_ROW_ID}); nothing was written`,
-    table === undefined ? { maxId: MAX_ROW_ID } : { table, maxId: MAX_ROW_ID },
+    `${table ?? 'a table'} has used every row id (the largest is ${MAX_ID}); nothing was written`,
+    table === undefined ? { maxId: MAX_ID } : { table, maxId: MAX_ID },
     options,
   );
 }
 
 /**
  * Throws `CAPACITY_EXCEEDED` when any of `ids` (just inserted into `table`) is above
- * {@link MAX_ROW_ID}; for the multi-row inserts that bypass the unit of work.
+ * {@link MAX_ID}; for the multi-row inserts that bypass the unit of work.
  * @internal
  */
 export function assertRowIds(table: string, ids: readonly number[]): void {
-  if (ids.some((id) => id > MAX_ROW_ID)) throw capacityExceeded(table);
+  if (ids.some((id) => id > MAX_ID)) throw capacityExceeded(table);
 }
 
 /**
  * Refuses, right after its insert, a row of the package's tables whose new id is above
- * {@link MAX_ROW_ID}. Throwing from `afterCreate` aborts the flush, and with it the command's
+ * {@link MAX_ID}. Throwing from `afterCreate` aborts the flush, and with it the command's
  * transaction. Host entities sharing the event manager are not watched.
  */
 const subscriber: EventSubscriber = {
   getSubscribedEntities: () => [...swlEntities],
   afterCreate(args: EventArgs<unknown>) {
     const id = (args.entity as { id?: unknown }).id;
-    if (typeof id === 'number' && id > MAX_ROW_ID) {
+    if (typeof id === 'number' && id > MAX_ID) {
       throw capacityExceeded(args.meta.tableName ?? `${TABLE_PREFIX}?`);
     }
   },

@@ -25,7 +25,7 @@ const PG_LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * PostgreSQL `sequence_generator_limit_exceeded`: `nextval()` reached the sequence's maximum —
- * every `serial` id sequence stops at 2³¹ − 1 (`MAX_ROW_ID`).
+ * every `serial` id sequence stops at 2³¹ − 1 (`MAX_ID`).
  */
 const PG_SEQUENCE_LIMIT = '2200H';
 
