@@ -7,7 +7,9 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { SwlError } from '../errors.ts';
 import { foldText } from '../internal/text.ts';
+import { toSwlError } from '../internal/translate-error.ts';
 
 /** Length of a code prefix (`MOU` in `MOU-12-7`). */
 export const CODE_PREFIX_LENGTH = 3;
@@ -119,9 +121,14 @@ interface SearchTextRow {
  * concurrent `updateEntry`. Idempotent: a second run updates nothing. Does not touch `updatedAt`
  * (the entry itself did not change).
  *
+ * Source: issue 11 ("Search finds what was stored"); migration
+ * `Swl20261201134500_search_text_refresh` runs it on upgrade.
+ *
  * @param target - an EntityManager of the package's database, or a {@link SqlStatementRunner}.
  * @param options - {@link RefreshSearchTextOptions}.
  * @returns how many entries were read and how many rewritten.
+ * @throws SwlError `VALIDATION_FAILED` (a `batchSize` that is not a positive integer); driver
+ *   errors translated as everywhere (`UNAVAILABLE`, `CONFLICT`, `INTERNAL`).
  *
  * @example
  * ```ts
@@ -136,7 +143,9 @@ export async function refreshCatalogSearchText(
 ): Promise<RefreshSearchTextResult> {
   const batchSize = options.batchSize ?? REFRESH_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    throw new SwlError('VALIDATION_FAILED', `batchSize must be a positive integer, got ${batchSize}`, {
+      issues: [{ path: ['batchSize'], code: 'custom', message: 'must be a positive integer' }],
+    });
   }
   const inBatch = <T>(work: (run: SqlStatementRunner) => Promise<T>): Promise<T> =>
     typeof target === 'function'
@@ -144,31 +153,39 @@ export async function refreshCatalogSearchText(
       : target.transactional((em) => work((sql, params) => (em as SqlEntityManager).execute(sql, params)));
   const result: RefreshSearchTextResult = { scanned: 0, updated: 0 };
   let after = 0;
-  for (;;) {
-    const rows = await inBatch(async (run) => {
-      const batch = (await run(
-        'select id, title_or_name, author_or_brand, identifier, search_text from swl_catalog ' +
-          'where id > ? order by id limit ?',
-        [after, batchSize],
-      )) as readonly SearchTextRow[];
-      for (const row of batch) {
-        const text = catalogSearchText({
-          titleOrName: row.title_or_name,
-          authorOrBrand: row.author_or_brand,
-          identifier: row.identifier,
-        });
-        if (text === row.search_text) continue;
-        const changed = await run(
-          'update swl_catalog set search_text = ? where id = ? and search_text = ? returning id',
-          [text, Number(row.id), row.search_text],
-        );
-        result.updated += changed.length;
-      }
-      return batch;
-    });
-    result.scanned += rows.length;
-    const last = rows.at(-1);
-    if (!last || rows.length < batchSize) return result;
-    after = Number(last.id);
+  try {
+    return await refreshAll();
+  } catch (error) {
+    throw toSwlError(error);
+  }
+
+  async function refreshAll(): Promise<RefreshSearchTextResult> {
+    for (;;) {
+      const rows = await inBatch(async (run) => {
+        const batch = (await run(
+          'select id, title_or_name, author_or_brand, identifier, search_text from swl_catalog ' +
+            'where id > ? order by id limit ?',
+          [after, batchSize],
+        )) as readonly SearchTextRow[];
+        for (const row of batch) {
+          const text = catalogSearchText({
+            titleOrName: row.title_or_name,
+            authorOrBrand: row.author_or_brand,
+            identifier: row.identifier,
+          });
+          if (text === row.search_text) continue;
+          const changed = await run(
+            'update swl_catalog set search_text = ? where id = ? and search_text = ? returning id',
+            [text, Number(row.id), row.search_text],
+          );
+          result.updated += changed.length;
+        }
+        return batch;
+      });
+      result.scanned += rows.length;
+      const last = rows.at(-1);
+      if (!last || rows.length < batchSize) return result;
+      after = Number(last.id);
+    }
   }
 }
