@@ -154,6 +154,16 @@ export interface WerkzeugVerifierOptions {
    * verification runs on one of libuv's threads, four by default).
    */
   maxScryptMemoryBytes?: number;
+  /**
+   * Most pbkdf2 iterations a hash may ask for; a hash asking more does not verify. Default
+   * 10 000 000 (ten times Werkzeug 3.1's default of 1 000 000).
+   */
+  maxPbkdf2Iterations?: number;
+  /**
+   * Most scrypt parallelism (`p`) a hash may ask for (its cost grows with p while its memory does
+   * not); a hash asking more does not verify. Default 16 (Werkzeug writes 1).
+   */
+  maxScryptParallelism?: number;
 }
 
 /**
@@ -241,14 +251,17 @@ function derive(h: WerkzeugHash, password: string, maxmem: number): Promise<Buff
  * any iteration count, e.g. 260 000 or 600 000). It checks
  * exactly as `check_password_hash` does: salt and password as UTF-8 (the password not
  * normalized), Node's `crypto.scrypt` (64-byte key) or `crypto.pbkdf2` (a key of the digest's
- * size), constant-time comparison. Unparseable hashes, unknown digests and scrypt parameters over
- * {@link WerkzeugVerifierOptions.maxScryptMemoryBytes} do not verify.
+ * size), constant-time comparison. Unparseable hashes, unknown digests, and parameters over the
+ * limits of {@link WerkzeugVerifierOptions} (scrypt memory and parallelism, pbkdf2 iterations) do
+ * not verify.
  *
  * @param options - reference hashes for the failure timing and the scrypt memory limit.
  * @returns a verifier to pass as `legacyPasswordVerifiers` to `UserService`.
  */
 export function werkzeugPasswordVerifier(options: WerkzeugVerifierOptions = {}): LegacyPasswordVerifier {
   const maxmem = options.maxScryptMemoryBytes ?? 64 * 1024 * 1024;
+  const maxIterations = options.maxPbkdf2Iterations ?? 10_000_000;
+  const maxParallelism = options.maxScryptParallelism ?? 16;
   return Object.freeze({
     name: 'werkzeug',
     referenceHashes: Object.freeze([...(options.referenceHashes ?? WERKZEUG_REFERENCE_HASHES)]),
@@ -257,8 +270,11 @@ export function werkzeugPasswordVerifier(options: WerkzeugVerifierOptions = {}):
     async verify(stored: string, password: string): Promise<boolean> {
       const parsed = parseWerkzeug(stored);
       if (!parsed) return false;
+      // A corrupt or hostile row must not tie up a libuv thread for minutes on every attempt.
+      if (parsed.kind === 'pbkdf2' && parsed.iterations > maxIterations) return false;
+      if (parsed.kind === 'scrypt' && parsed.p > maxParallelism) return false;
       const key = await derive(parsed, password, maxmem).catch(() => null); // e.g. over maxmem
-      return key !== null && key.length === parsed.digest.length && timingSafeEqual(key, parsed.digest);
+      return key !== null && timingSafeEqual(key, parsed.digest);
     },
   });
 }
@@ -403,7 +419,16 @@ function recordRatio(costClass: string, ratio: number): void {
   if (!Number.isFinite(ratio) || ratio < 0) return;
   let ratios = classRatios.get(costClass);
   if (!ratios) {
-    if (classRatios.size >= MAX_CLASSES) return;
+    if (classRatios.size >= MAX_CLASSES) {
+      // The floor needs only the most expensive classes: make room by dropping the cheapest.
+      let cheapest: string | undefined;
+      for (const [name, xs] of classRatios) {
+        if (cheapest === undefined || upperQuartile(xs) < upperQuartile(classRatios.get(cheapest) ?? [])) {
+          cheapest = name;
+        }
+      }
+      if (cheapest !== undefined) classRatios.delete(cheapest);
+    }
     ratios = [];
     classRatios.set(costClass, ratios);
   }
@@ -542,7 +567,8 @@ export class SignInAttempt {
     if (scheme.kind === 'current') {
       const { ok, ms } = await timedArgon2(stored, this.#normalized);
       this.#argon2Ms = ms;
-      return { ok, rehash: false };
+      // Same cost, but e.g. a shorter output than PASSWORD_HASH_PARAMS: still replaced.
+      return { ok, rehash: ok && passwordNeedsRehash(stored) };
     }
     const start = performance.now();
     const ok =
