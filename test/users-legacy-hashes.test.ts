@@ -106,6 +106,8 @@ describe('Werkzeug password hashes (the built-in legacy verifier)', () => {
       `pbkdf2:sha256:0$${salt}$${digest}`,
       `scrypt:32768:8$${salt}$${digest}`, // scrypt takes three parameters
       `scrypt:1048576:8:1$${salt}$${'0'.repeat(128)}`, // 1 GiB: over the memory limit
+      `scrypt:16384:8:17$${salt}$${'0'.repeat(128)}`, // parallelism over the limit (16)
+      `pbkdf2:sha256:10000001$${salt}$${digest}`, // iterations over the limit (10 000 000)
       `${method}$${salt}`,
       '',
     ];
@@ -187,6 +189,23 @@ describeEachDialect('legacy password hashes', (dialect) => {
       'AUTH_FAILED',
     );
     expect(await storedHash(u.id)).toBe(upgraded);
+  });
+
+  it('replaces a hash of the current cost whose output is shorter than PASSWORD_HASH_PARAMS at sign-in', async () => {
+    const password = 'short output passphrase';
+    const short = await hash(password, {
+      algorithm: ARGON2ID,
+      memoryCost: PASSWORD_HASH_PARAMS.memoryCost,
+      timeCost: PASSWORD_HASH_PARAMS.timeCost,
+      parallelism: PASSWORD_HASH_PARAMS.parallelism,
+      outputLen: 16,
+    });
+    expect(passwordNeedsRehash(short)).toBe(true);
+    const u = await userWithHash(short);
+    expect((await users().authenticate({ login: u.documentId, password })).id).toBe(u.id);
+    const upgraded = await storedHash(u.id);
+    expect(upgraded).not.toBe(short);
+    expectCurrentArgon2id(upgraded);
   });
 
   it('signs in imported Werkzeug users (scrypt from the original SWL database, pbkdf2) and stores argon2id', async () => {
