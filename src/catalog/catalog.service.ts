@@ -177,7 +177,8 @@ export class CatalogService extends ServiceBase {
    * @param actor - acting user; capability `catalog:manage`, plus `inventory:manage` when `copies > 0`.
    * @param input - {@link CreateCatalogEntryInput}.
    * @returns the entry (with counts) and the new copies.
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `DUPLICATE` (a code already taken), `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `DUPLICATE` (a code already taken), `IDEMPOTENCY_KEY_REUSED`,
+   *   `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async createEntry(actor: Actor, input: CreateCatalogEntryInput): Promise<EntryWithCopiesView> {
     const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', CreateCatalogEntryInput, input);
@@ -225,7 +226,9 @@ export class CatalogService extends ServiceBase {
    * @param actor - acting user; capability `inventory:manage`.
    * @param input - {@link AddCopiesInput}.
    * @returns the entry (with counts) and the new copies.
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (entry), `DUPLICATE`, `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (entry), `INVALID_TRANSITION` (the entry
+   *   was withdrawn, `details.reason: 'withdrawn'`), `DUPLICATE`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`,
+   *   `UNAVAILABLE`.
    */
   async addCopies(actor: Actor, input: AddCopiesInput): Promise<EntryWithCopiesView> {
     const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', AddCopiesInput, input);
@@ -402,7 +405,8 @@ export class CatalogService extends ServiceBase {
    * @param input - {@link ChangeCopyStatusInput}.
    * @returns the copy after the change.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (e.g. a
-   *   `prestado` copy), `CONFLICT` (stale `expectedVersion` or a concurrent change), `UNAVAILABLE`.
+   *   `prestado` copy), `CONFLICT` (stale `expectedVersion` or a concurrent change),
+   *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `UNAVAILABLE`.
    */
   sendToMaintenance(actor: Actor, input: ChangeCopyStatusInput): Promise<CopyView> {
     return this.#changeStatus('sendToMaintenance', actor, input);
@@ -459,7 +463,8 @@ export class CatalogService extends ServiceBase {
    * @param input - {@link WithdrawEntryInput}.
    * @returns the entry (counts: every copy `withdrawn`).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (already
-   *   withdrawn; `details.reason` `copies_on_loan` or `pending_requests`), `CONFLICT`, `UNAVAILABLE`.
+   *   withdrawn; `details.reason` `copies_on_loan` or `pending_requests`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`,
+   *   `UNAVAILABLE`.
    */
   async withdrawEntry(actor: Actor, input: WithdrawEntryInput): Promise<EntryView> {
     const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', WithdrawEntryInput, input);

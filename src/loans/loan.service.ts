@@ -125,7 +125,7 @@ export class LoanService extends ServiceBase {
    * @returns the new loan.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `BORROWER_INACTIVE`,
    *   `INSTANCE_UNAVAILABLE`, `POLICY_FORBIDS`, `ENVIRONMENT_REQUIRED`, `BORROWER_BLOCKED`,
-   *   `LOAN_LIMIT_REACHED`, `CONFLICT`, `UNAVAILABLE`.
+   *   `LOAN_LIMIT_REACHED`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async request(actor: Actor, input: RequestLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:request:own', RequestLoanInput, input);
@@ -250,8 +250,8 @@ export class LoanService extends ServiceBase {
    * @param actor - staff/admin (capability `loan:approve`).
    * @param input - {@link ApproveLoanInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
-   *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `INSTANCE_UNAVAILABLE`, `CONFLICT`,
-   *   `UNAVAILABLE`.
+   *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `INSTANCE_UNAVAILABLE`,
+   *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:approve', ApproveLoanInput, input);
@@ -312,7 +312,8 @@ export class LoanService extends ServiceBase {
    * Rejects a pending request with a reason (→ `rechazado`).
    * @param actor - staff/admin (capability `loan:reject`).
    * @param input - {@link RejectLoanInput}.
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
+   *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async reject(actor: Actor, input: RejectLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:reject', RejectLoanInput, input);
@@ -339,7 +340,7 @@ export class LoanService extends ServiceBase {
    * @param actor - the borrower (capability `loan:cancel:own`), or admin (`loan:cancel:any`).
    * @param input - {@link CancelLoanInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN` (another borrower's loan), `NOT_FOUND`,
-   *   `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   *   `INVALID_TRANSITION`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async cancel(actor: Actor, input: CancelLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:cancel:own', CancelLoanInput, input);
@@ -377,7 +378,7 @@ export class LoanService extends ServiceBase {
    * @param input - {@link RenewLoanInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
    *   `BORROWER_INACTIVE`, `POLICY_FORBIDS`, `LOAN_OVERDUE`, `RENEWAL_LIMIT_REACHED`,
-   *   `BORROWER_BLOCKED`, `HOLD_PENDING`, `CONFLICT`, `UNAVAILABLE`.
+   *   `BORROWER_BLOCKED`, `HOLD_PENDING`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async renew(actor: Actor, input: RenewLoanInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:renew:own', RenewLoanInput, input);
@@ -459,7 +460,8 @@ export class LoanService extends ServiceBase {
    * @param input - {@link ReturnLoanInput}.
    * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units)
    *   and `replacementCostUnknown` ({@link ReturnedLoanView}).
-   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `CONFLICT`, `UNAVAILABLE`.
+   * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
+   *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:return', ReturnLoanInput, input);
@@ -527,7 +529,7 @@ export class LoanService extends ServiceBase {
    * @param actor - staff/admin (capability `loan:settle`).
    * @param input - {@link SettlePenaltyInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (not returned,
-   *   no penalty, or already settled — `details.reason`), `CONFLICT`, `UNAVAILABLE`.
+   *   no penalty, or already settled — `details.reason`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async settlePenalty(actor: Actor, input: SettlePenaltyInput): Promise<LoanView> {
     const { actor: a, input: i } = this.authorize(actor, 'loan:settle', SettlePenaltyInput, input);

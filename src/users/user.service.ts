@@ -163,7 +163,7 @@ export class UserService extends ServiceBase {
    * @param input - {@link CreateUserInput}.
    * @returns the new user (no hash).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `DUPLICATE` (`details.field`: `documentId` | `email`),
-   *   `CONFLICT`, `UNAVAILABLE`.
+   *   `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async createUser(actor: Actor, input: CreateUserInput): Promise<UserView> {
     const { actor: a, input: i } = this.authorize(actor, 'user:create', CreateUserInput, input);

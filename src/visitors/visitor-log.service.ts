@@ -74,7 +74,7 @@ export class VisitorLogService extends ServiceBase {
    * @param input - {@link RecordVisitInput}.
    * @returns the recorded visit.
    * @throws SwlError `VALIDATION_FAILED` (including an entry time in the future), `FORBIDDEN`,
-   *   `NOT_FOUND` (`userId`), `CONFLICT`, `UNAVAILABLE`.
+   *   `NOT_FOUND` (`userId`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async recordVisit(actor: Actor, input: RecordVisitInput): Promise<VisitView> {
     const { actor: a, input: i } = this.authorize(actor, 'visitor-log:record', RecordVisitInput, input);
