@@ -1,6 +1,6 @@
 /**
  * Section 3 — bulk load: 100 calls of `CatalogService.createEntry` with 1 000 copies each (one
- * entry, 1 000 copies and their 1 000 `created` InstanceEvents per call, in one transaction) against
+ * entry, 1 000 copies and their 1 000 `created` CopyEvents per call, in one transaction) against
  * the same rows written by hand: the actor check, one insert of the entry, one multi-row insert of
  * the copies (returning their ids), one multi-row insert of the events and the availability count,
  * in one transaction per call. Each implementation writes into its own, identical database.

@@ -7,7 +7,7 @@
  *   title-level approvals race for a free copy (`FOR UPDATE SKIP LOCKED`), copy-level ones queue
  *   on the copy's row lock and find it lent.
  *
- * An approval that finds no free copy (`INSTANCE_UNAVAILABLE`) or loses a race (`CONFLICT`) puts
+ * An approval that finds no free copy (`COPY_UNAVAILABLE`) or loses a race (`CONFLICT`) puts
  * the request back in the queue. Each scenario runs with 1 worker, then with 8, for the same
  * wall-clock time. Afterwards the audit trail is checked in SQL: per copy, the intervals between a
  * `loaned` and the `returned` of the same loan never overlap (from `swl_instance_event` and,
@@ -99,7 +99,7 @@ async function runWorkers(
         await new LoanService(orm.em.fork()).approve(staff, { loanId });
         run.approvals++;
       } catch (error) {
-        if (isSwlError(error) && (error.code === 'INSTANCE_UNAVAILABLE' || error.code === 'CONFLICT')) {
+        if (isSwlError(error) && (error.code === 'COPY_UNAVAILABLE' || error.code === 'CONFLICT')) {
           if (error.code === 'CONFLICT') run.conflicts++;
           else run.unavailable++;
           queue.push(loanId);
@@ -154,7 +154,7 @@ async function scalar(raw: RawDb, sql: string): Promise<number> {
 }
 
 /** Overlapping approved intervals per copy, from the copy history and from the loan history. */
-const OVERLAPS_FROM_INSTANCE_EVENTS = `
+const OVERLAPS_FROM_COPY_EVENTS = `
   with spans as (
     select o.instance_id, o.id as start_id, coalesce(r.id, 9223372036854775807) as end_id
     from swl_instance_event o
@@ -169,7 +169,7 @@ const OVERLAPS_FROM_INSTANCE_EVENTS = `
 
 const OVERLAPS_FROM_LOAN_EVENTS = `
   with spans as (
-    select (a.data ->> 'instanceId')::int as instance_id, a.id as start_id, coalesce(r.id, 9223372036854775807) as end_id
+    select (a.data ->> 'copyId')::int as instance_id, a.id as start_id, coalesce(r.id, 9223372036854775807) as end_id
     from swl_loan_event a
     left join swl_loan_event r on r.loan_id = a.loan_id and r.type = 'returned'
     where a.type = 'approved'
@@ -188,7 +188,7 @@ async function audit(raw: RawDb, requests: number, runs: ContentionRun[]): Promi
   expect(
     'overlapping approved intervals per copy (swl_instance_event)',
     0,
-    await scalar(raw, OVERLAPS_FROM_INSTANCE_EVENTS),
+    await scalar(raw, OVERLAPS_FROM_COPY_EVENTS),
   );
   expect(
     'overlapping approved intervals per copy (swl_loan_event)',
@@ -320,7 +320,7 @@ export async function runContention(
     await tx.query(
       `insert into swl_loan_event (loan_id, type, from_status, to_status, actor_id, at, data)
        select id, 'requested', null, 'pendiente', borrower_id, request_date,
-         jsonb_build_object('instanceId', instance_id, 'catalogEntryId', catalog_entry_id, 'requestedDueDate', null)
+         jsonb_build_object('copyId', instance_id, 'catalogEntryId', catalog_entry_id, 'requestedDueDate', null)
        from swl_loan order by id`,
     );
   });

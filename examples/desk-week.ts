@@ -159,7 +159,7 @@ try {
   });
   say(`${carlos.name} asks for a VideoBeam for Aula 204 (request #${beamLoan.id}).`);
   const thirdMouse = await catalog.getCopyByCode(ana.actor, { code: `MOU-${mouse.id}-3` });
-  const anaLoan = await loans.request(ana.actor, { instanceId: thirdMouse.id });
+  const anaLoan = await loans.request(ana.actor, { copyId: thirdMouse.id });
   say(`${ana.name} asks for the mouse ${thirdMouse.code} by its code (request #${anaLoan.id}).`);
   const juanLoan = await loans.request(juan.actor, { catalogEntryId: mouse.id });
   const juanDuplicate = await loans.request(juan.actor, { catalogEntryId: mouse.id });
@@ -173,14 +173,12 @@ try {
 
   clock.advance({ hours: 1 });
   const beam = await loans.approve(staff, { loanId: beamLoan.id });
-  say(`Approved #${beam.id}: ${beam.instanceCode}, due ${when(beam.dueDate)} (premium: 8 hours).`);
+  say(`Approved #${beam.id}: ${beam.copyCode}, due ${when(beam.dueDate)} (premium: 8 hours).`);
   const anaMouse = await loans.approve(staff, { loanId: anaLoan.id });
-  say(
-    `Approved #${anaMouse.id}: ${anaMouse.instanceCode}, due ${when(anaMouse.dueDate)} (students: 3 days).`,
-  );
+  say(`Approved #${anaMouse.id}: ${anaMouse.copyCode}, due ${when(anaMouse.dueDate)} (students: 3 days).`);
   const juanMouse = await loans.approve(staff, { loanId: juanLoan.id });
   say(
-    `Approved #${juanMouse.id}: ${juanMouse.instanceCode} (any available copy), due ${when(juanMouse.dueDate)}.`,
+    `Approved #${juanMouse.id}: ${juanMouse.copyCode} (any available copy), due ${when(juanMouse.dueDate)}.`,
   );
   await loans.reject(staff, {
     loanId: juanDuplicate.id,
@@ -216,10 +214,10 @@ try {
   });
   const cable = await loans.request(carlos.actor, { catalogEntryId: hdmi.id, environment: 'Laboratorio 3' });
   const cableOut = await loans.approve(staff, { loanId: cable.id });
-  say(`${carlos.name} takes HDMI cable ${cableOut.instanceCode} to Laboratorio 3.`);
+  say(`${carlos.name} takes HDMI cable ${cableOut.copyCode} to Laboratorio 3.`);
   clock.advance({ hours: 3 });
   await loans.return(staff, { loanId: cable.id, outcome: 'damaged', condition: 'conector doblado' });
-  say(`The cable comes back damaged: ${cableOut.instanceCode} goes to maintenance.`);
+  say(`The cable comes back damaged: ${cableOut.copyCode} goes to maintenance.`);
 
   day('Friday');
   clock.advance({ days: 2, hours: 2, minutes: 30 });
@@ -243,8 +241,8 @@ try {
   const again = await loans.request(juan.actor, { catalogEntryId: mouse.id });
   await loans.approve(staff, { loanId: again.id });
   say(`${juan.name}'s new request #${again.id} is approved.`);
-  await catalog.repair(staff, { instanceId: cableOut.instanceId as number, note: 'conector reemplazado' });
-  say(`HDMI cable ${cableOut.instanceCode} repaired and back on the shelf.`);
+  await catalog.repair(staff, { copyId: cableOut.copyId as number, note: 'conector reemplazado' });
+  say(`HDMI cable ${cableOut.copyCode} repaired and back on the shelf.`);
 
   day('Saturday');
   clock.advance({ hours: 20 });

@@ -1,7 +1,8 @@
 /**
  * The package's seeders for MikroORM's seeder API (`@mikro-orm/seeder`), for hosts that seed
  * through `orm.seeder.seed(...)` or the MikroORM CLI. They do what `initializeDatabase` does after
- * migrating, and are just as idempotent. Source: DESIGN §8; `seeds/000` "Initial Database Setup".
+ * migrating, and are just as idempotent. Source: docs/DESIGN.md §8;
+ * `docs/legacy/000_266b31aaf8610e4d.txt` "Initial Database Setup".
  *
  * @example
  * ```ts
@@ -27,7 +28,7 @@ export class SwlAdminSeeder extends Seeder {
   }
 }
 
-/** Seeds the default lending policies (DESIGN §5) that are missing. */
+/** Seeds the default lending policies (docs/DESIGN.md §5) that are missing. */
 export class SwlPolicySeeder extends Seeder {
   /** Runs the seeder (called by MikroORM's `SeedManager`). */
   async run(em: EntityManager): Promise<void> {

@@ -2,7 +2,7 @@
  * Time source of the services. The domain never calls `new Date()` itself: every instant it
  * records (request, approval, due, return dates, event times) comes from the injected clock, so
  * hosts and tests control time. All instants are UTC `Date`s. Source: issue "LoanService"
- * (injectable clock); DESIGN §2 (timestamps are UTC).
+ * (injectable clock); docs/DESIGN.md §2 (timestamps are UTC).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Database selection and MikroORM configuration, as the original system did it: `DATABASE_URL`
- * decides. Source: DESIGN §8; `seeds/000` "Database Options" (SQLite `instance/app.db` when
- * `DATABASE_URL` is not set, PostgreSQL in production).
+ * decides. Source: docs/DESIGN.md §8; `docs/legacy/000_266b31aaf8610e4d.txt` "Database Options"
+ * (SQLite `instance/app.db` when `DATABASE_URL` is not set, PostgreSQL in production).
  *
  * @module
  */

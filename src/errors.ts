@@ -1,5 +1,5 @@
 /**
- * The package's one error class and its stable codes. Source: DESIGN §6.
+ * The package's one error class and its stable codes. Source: docs/DESIGN.md §6.
  *
  * @module
  */
@@ -13,7 +13,7 @@
  * | `NOT_FOUND` | a named loan, user, catalog entry, copy or policy does not exist |
  * | `FORBIDDEN` | the acting user's role may not do this, or the loan is another borrower's |
  * | `INVALID_TRANSITION` | the loan/copy is not in a state this command applies to |
- * | `INSTANCE_UNAVAILABLE` | the copy is on loan, lost or in maintenance, or no copy of the entry is available |
+ * | `COPY_UNAVAILABLE` | the copy is on loan, lost or in maintenance, or no copy of the entry is available |
  * | `LOAN_LIMIT_REACHED` | the borrower already holds the policy's maximum of active loans (pending + approved) |
  * | `BORROWER_BLOCKED` | the borrower has an overdue loan or an unsettled penalty (`details.reasons`) |
  * | `BORROWER_INACTIVE` | the borrower (or acting user) is deactivated |
@@ -35,7 +35,7 @@ export const SWL_ERROR_CODES = [
   'NOT_FOUND',
   'FORBIDDEN',
   'INVALID_TRANSITION',
-  'INSTANCE_UNAVAILABLE',
+  'COPY_UNAVAILABLE',
   'LOAN_LIMIT_REACHED',
   'BORROWER_BLOCKED',
   'BORROWER_INACTIVE',
@@ -72,7 +72,7 @@ export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
   NOT_FOUND: 404,
   FORBIDDEN: 403,
   INVALID_TRANSITION: 409,
-  INSTANCE_UNAVAILABLE: 409,
+  COPY_UNAVAILABLE: 409,
   LOAN_LIMIT_REACHED: 422,
   BORROWER_BLOCKED: 422,
   BORROWER_INACTIVE: 422,

@@ -1,10 +1,10 @@
 /**
- * Domain events delivered to host subscribers after commit. Source: DESIGN §3 ("Every transition:
+ * Domain events delivered to host subscribers after commit. Source: docs/DESIGN.md §3 ("Every transition:
  * one transaction, one LoanEvent, then (after commit) an event to subscribers").
  *
  * @module
  */
-import type { InstanceEventType, InstanceStatus, LoanEventType, LoanStatus } from './domain/vocabulary.ts';
+import type { CopyEventType, CopyStatus, LoanEventType, LoanStatus } from './domain/vocabulary.ts';
 
 /** A loan transition, as recorded in `swl_loan_event`. */
 export interface LoanTransitionEvent {
@@ -24,14 +24,14 @@ export interface LoanTransitionEvent {
 }
 
 /** A copy status change, as recorded in `swl_instance_event`. */
-export interface InstanceChangeEvent {
-  kind: 'instance';
-  /** `InstanceEvent.id`. */
+export interface CopyChangeEvent {
+  kind: 'copy';
+  /** `CopyEvent.id`. */
   id: number;
-  instanceId: number;
-  type: InstanceEventType;
-  from: InstanceStatus | null;
-  to: InstanceStatus;
+  copyId: number;
+  type: CopyEventType;
+  from: CopyStatus | null;
+  to: CopyStatus;
   loanId: number | null;
   actorId: number | null;
   at: Date;
@@ -39,7 +39,7 @@ export interface InstanceChangeEvent {
 }
 
 /** Every event a subscriber may receive. */
-export type SwlDomainEvent = LoanTransitionEvent | InstanceChangeEvent;
+export type SwlDomainEvent = LoanTransitionEvent | CopyChangeEvent;
 
 /** A subscriber. It may be async; its result is not awaited by the command. */
 export type SwlEventListener = (event: SwlDomainEvent) => void | Promise<void>;

@@ -21,7 +21,7 @@ export * from './domain/vocabulary.ts';
 export * from './entities/index.ts';
 export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCode } from './errors.ts';
 export {
-  type InstanceChangeEvent,
+  type CopyChangeEvent,
   type LoanTransitionEvent,
   type SwlDomainEvent,
   SwlEventBus,

@@ -25,12 +25,12 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { z } from 'zod';
-import { toInstanceChangeEvent } from './catalog/views.ts';
-import { InstanceEvent } from './entities/instance-event.entity.ts';
+import { toCopyChangeEvent } from './catalog/views.ts';
+import { isPostgres } from './db/dialect.ts';
+import { CopyEvent } from './entities/copy-event.entity.ts';
 import { LoanEvent } from './entities/loan-event.entity.ts';
 import { SwlError } from './errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from './events.ts';
-import { isPostgres } from './internal/dialect.ts';
 import { parseInput } from './internal/service-base.ts';
 import { toSwlError } from './internal/translate-error.ts';
 import { toLoanTransitionEvent } from './loans/views.ts';
@@ -42,23 +42,23 @@ import { MAX_ID } from './validation.ts';
  *
  * - every event with `tx_id < low` has been delivered;
  * - of the events with `low ≤ tx_id < high` (the current "window", all of whose transactions had
- *   ended when it was opened), those with `id ≤ loanId` (loan table) and `id ≤ instanceId`
- *   (instance table) have been delivered.
+ *   ended when it was opened), those with `id ≤ loanId` (`swl_loan_event`) and `id ≤ copyId`
+ *   (`swl_instance_event`, the copy events) have been delivered.
  */
 interface Position {
   low: number;
   high: number;
   loanId: number;
-  instanceId: number;
+  copyId: number;
 }
 
-const START: Position = { low: 0, high: 0, loanId: 0, instanceId: 0 };
+const START: Position = { low: 0, high: 0, loanId: 0, copyId: 0 };
 
-/** `v1.<low>.<high>.<loanId>.<instanceId>`, decimal integers without leading zeros. */
+/** `v1.<low>.<high>.<loanId>.<copyId>`, decimal integers without leading zeros. */
 const CURSOR_PATTERN = /^v1\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,9})\.(0|[1-9]\d{0,9})$/;
 
 function encodeCursor(p: Position): string {
-  return `v1.${p.low}.${p.high}.${p.loanId}.${p.instanceId}`;
+  return `v1.${p.low}.${p.high}.${p.loanId}.${p.copyId}`;
 }
 
 const CursorSchema = z
@@ -66,8 +66,8 @@ const CursorSchema = z
   .max(64)
   .regex(CURSOR_PATTERN, { message: 'not a cursor returned by SwlOutbox.read' })
   .transform((s): Position => {
-    const [, low, high, loanId, instanceId] = (CURSOR_PATTERN.exec(s) ?? []).map(Number);
-    return { low: low ?? 0, high: high ?? 0, loanId: loanId ?? 0, instanceId: instanceId ?? 0 };
+    const [, low, high, loanId, copyId] = (CURSOR_PATTERN.exec(s) ?? []).map(Number);
+    return { low: low ?? 0, high: high ?? 0, loanId: loanId ?? 0, copyId: copyId ?? 0 };
   })
   .refine(
     (p) =>
@@ -75,7 +75,7 @@ const CursorSchema = z
       Number.isSafeInteger(p.high) &&
       p.low <= p.high &&
       p.loanId <= MAX_ID &&
-      p.instanceId <= MAX_ID,
+      p.copyId <= MAX_ID,
     { message: 'not a cursor returned by SwlOutbox.read' },
   );
 
@@ -98,7 +98,7 @@ export type SwlOutboxReadInput = z.input<typeof SwlOutboxReadInput>;
 export interface SwlOutboxPage {
   /**
    * The next committed events after the cursor (at most `limit`), exactly as the
-   * {@link SwlEventBus} publishes them (`kind: 'loan'` from `swl_loan_event`, `kind: 'instance'`
+   * {@link SwlEventBus} publishes them (`kind: 'loan'` from `swl_loan_event`, `kind: 'copy'`
    * from `swl_instance_event`; `at` a `Date`, `data` an object). May be empty.
    */
   events: SwlDomainEvent[];
@@ -138,7 +138,7 @@ async function snapshotXmin(em: EntityManager): Promise<number> {
   return toXid(row?.xmin);
 }
 
-type Fetched = { loans: LoanEvent[]; instances: InstanceEvent[] };
+type Fetched = { loans: LoanEvent[]; copies: CopyEvent[] };
 
 /** Up to `limit` events of each table after the position's ids, each table in id order. */
 async function fetchWindow(
@@ -147,41 +147,40 @@ async function fetchWindow(
   limit: number,
   postgres: boolean,
 ): Promise<Fetched> {
-  if (postgres && p.high <= p.low) return { loans: [], instances: [] };
+  if (postgres && p.high <= p.low) return { loans: [], copies: [] };
   const options = { orderBy: { id: 'asc' as const }, limit };
   const loans = await em.find(
     LoanEvent,
     postgres ? inWindow(p, p.loanId) : { id: { $gt: p.loanId } },
     options,
   );
-  const instances = await em.find(
-    InstanceEvent,
-    postgres ? inWindow(p, p.instanceId) : { id: { $gt: p.instanceId } },
+  const copies = await em.find(
+    CopyEvent,
+    postgres ? inWindow(p, p.copyId) : { id: { $gt: p.copyId } },
     options,
   );
-  return { loans, instances };
+  return { loans, copies };
 }
 
 /**
- * Merges the two id-ordered lists by (`at`, kind, id) — `instance` before `loan` at the same
+ * Merges the two id-ordered lists by (`at`, kind, id) — `copy` before `loan` at the same
  * instant, the order in which a command emits them — and takes the first `limit`. Each table's
  * taken events are a prefix of its list, so the position moves to the last one taken from each.
  */
 function take(fetched: Fetched, p: Position, limit: number): { events: SwlDomainEvent[]; next: Position } {
   const loans = fetched.loans.map(toLoanTransitionEvent);
-  const instances = fetched.instances.map(toInstanceChangeEvent);
+  const copies = fetched.copies.map(toCopyChangeEvent);
   const events: SwlDomainEvent[] = [];
   const next = { ...p };
   let l = 0;
   let i = 0;
-  while (events.length < limit && (l < loans.length || i < instances.length)) {
+  while (events.length < limit && (l < loans.length || i < copies.length)) {
     const loan = loans[l];
-    const instance = instances[i];
-    const instanceFirst =
-      instance !== undefined && (loan === undefined || instance.at.getTime() <= loan.at.getTime());
-    if (instanceFirst) {
-      events.push(instance);
-      next.instanceId = instance.id;
+    const copy = copies[i];
+    const copyFirst = copy !== undefined && (loan === undefined || copy.at.getTime() <= loan.at.getTime());
+    if (copyFirst) {
+      events.push(copy);
+      next.copyId = copy.id;
       i += 1;
     } else if (loan !== undefined) {
       events.push(loan);
@@ -220,7 +219,7 @@ function take(fetched: Fetched, p: Position, limit: number): { events: SwlDomain
  * **Guarantees.** No committed event is ever skipped and none is returned twice along one chain
  * of cursors, whatever order transactions commit in; events of rolled-back commands never appear.
  * Order: window by window; within a window each table in id order, the two merged by `at`, then
- * kind (`instance` before `loan`, as a command emits them), then id. The transitions of one loan
+ * kind (`copy` before `loan`, as a command emits them), then id. The transitions of one loan
  * come in the order they committed when each command runs in its own transaction: commands on one
  * loan are serialized by its row lock, and a command's transaction id is assigned when it takes
  * that lock, so the later one has the larger id and is never in an earlier window. Inside a host
@@ -292,9 +291,9 @@ export class SwlOutbox {
       }
       let position = after;
       let fetched = await fetchWindow(em, position, limit, true);
-      if (fetched.loans.length === 0 && fetched.instances.length === 0 && xmin > position.high) {
+      if (fetched.loans.length === 0 && fetched.copies.length === 0 && xmin > position.high) {
         // The window is exhausted: open the next one, up to the oldest transaction still running.
-        position = { low: position.high, high: xmin, loanId: 0, instanceId: 0 };
+        position = { low: position.high, high: xmin, loanId: 0, copyId: 0 };
         fetched = await fetchWindow(em, position, limit, true);
       }
       const { events, next } = take(fetched, position, limit);

@@ -1,5 +1,5 @@
 /**
- * Who may do what: the role → capability matrix, in one place. Source: DESIGN §6 ("admin
+ * Who may do what: the role → capability matrix, in one place. Source: docs/DESIGN.md §6 ("admin
  * everything; staff approve/reject/return/settle, inventory, visitor log; teacher/student
  * request/cancel/renew their own loans and read their own history").
  *

@@ -238,7 +238,7 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
 
 /**
  * A Kysely dialect for SQLite files through Node's built-in `node:sqlite` (no native addon to
- * build), set up the way DESIGN §7 asks for concurrent use of one file:
+ * build), set up the way docs/DESIGN.md §7 asks for concurrent use of one file:
  *
  * - write transactions start with `BEGIN IMMEDIATE`, so two writers (even in two processes)
  *   queue on the file's write lock instead of failing mid-transaction with "database is locked";
@@ -260,7 +260,7 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
  * });
  * ```
  *
- * Source: DESIGN §7; MikroORM brief §5 ("SQLite, several processes on one file").
+ * Source: docs/DESIGN.md §7; MikroORM brief §5 ("SQLite, several processes on one file").
  */
 export class SwlSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;

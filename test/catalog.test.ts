@@ -10,14 +10,14 @@ import {
   type SqlStatementRunner,
 } from '../src/catalog/codes.ts';
 import {
-  assertInstanceOperation,
-  canTransitionInstance,
-  INSTANCE_TRANSITIONS,
-  instanceNextStates,
-} from '../src/catalog/instance-transitions.ts';
+  assertCopyOperation,
+  COPY_TRANSITIONS,
+  canTransitionCopy,
+  copyNextStates,
+} from '../src/catalog/copy-transitions.ts';
 import { ManualClock } from '../src/clock.ts';
-import { INSTANCE_STATUSES, type InstanceStatus } from '../src/domain/vocabulary.ts';
-import { CatalogEntry, InstanceEvent, ItemInstance } from '../src/entities/index.ts';
+import { COPY_STATUSES, type CopyStatus } from '../src/domain/vocabulary.ts';
+import { CatalogEntry, CopyEvent, ItemInstance } from '../src/entities/index.ts';
 import { SwlError } from '../src/errors.ts';
 import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
 import { foldText } from '../src/internal/text.ts';
@@ -73,9 +73,9 @@ function hangulTitle(seed: number, length: number): string {
   return title;
 }
 
-describe('item-instance state machine (pure, DESIGN §4)', () => {
-  it('allows exactly the direct operations of DESIGN §4, plus withdrawal (issue 11)', () => {
-    const direct = INSTANCE_TRANSITIONS.filter((t) => t.via === 'direct').map((t) => `${t.from}>${t.to}`);
+describe('copy state machine (pure, docs/DESIGN.md §4)', () => {
+  it('allows exactly the direct operations of docs/DESIGN.md §4, plus withdrawal (issue 11)', () => {
+    const direct = COPY_TRANSITIONS.filter((t) => t.via === 'direct').map((t) => `${t.from}>${t.to}`);
     expect(direct.sort()).toEqual(
       [
         'disponible>mantenimiento',
@@ -88,12 +88,12 @@ describe('item-instance state machine (pure, DESIGN §4)', () => {
         'perdido>retirado',
       ].sort(),
     );
-    expect(instanceNextStates('prestado', 'direct')).toEqual([]);
-    for (const s of INSTANCE_STATUSES) expect(canTransitionInstance(s, s)).toBe(false);
-    expect(canTransitionInstance('disponible', 'prestado', 'loan')).toBe(true);
-    expect(canTransitionInstance('disponible', 'prestado', 'direct')).toBe(false);
-    expect(() => assertInstanceOperation('sendToMaintenance', 'prestado', 1)).toThrow(SwlError);
-    expect(assertInstanceOperation('sendToMaintenance', 'perdido').event).toBe('sent_to_maintenance');
+    expect(copyNextStates('prestado', 'direct')).toEqual([]);
+    for (const s of COPY_STATUSES) expect(canTransitionCopy(s, s)).toBe(false);
+    expect(canTransitionCopy('disponible', 'prestado', 'loan')).toBe(true);
+    expect(canTransitionCopy('disponible', 'prestado', 'direct')).toBe(false);
+    expect(() => assertCopyOperation('sendToMaintenance', 'prestado', 1)).toThrow(SwlError);
+    expect(assertCopyOperation('sendToMaintenance', 'perdido').event).toBe('sent_to_maintenance');
   });
 });
 
@@ -148,7 +148,7 @@ describeEachDialect('catalog', (dialect) => {
 
     const created = await t.orm.em
       .fork()
-      .find(InstanceEvent, { instance: { catalogEntry: entry.id } }, { orderBy: { id: 'asc' } });
+      .find(CopyEvent, { copy: { catalogEntry: entry.id } }, { orderBy: { id: 'asc' } });
     expect(created).toHaveLength(50);
     expect(
       created.every((e) => e.type === 'created' && e.fromStatus === null && e.toStatus === 'disponible'),
@@ -297,9 +297,9 @@ describeEachDialect('catalog', (dialect) => {
 
     it('reports counts that match the copies’ statuses after maintenance and losses', async () => {
       const copies = await copiesOf(videobeam);
-      await catalog().sendToMaintenance(staff, { instanceId: copies[0]!.id });
-      await catalog().sendToMaintenance(staff, { instanceId: copies[1]!.id });
-      await catalog().markLost(staff, { instanceId: copies[2]!.id });
+      await catalog().sendToMaintenance(staff, { copyId: copies[0]!.id });
+      await catalog().sendToMaintenance(staff, { copyId: copies[1]!.id });
+      await catalog().markLost(staff, { copyId: copies[2]!.id });
       // A copy on loan, set the way LoanService.approve does it.
       const em = t.orm.em.fork();
       const lent = await em.findOneOrFail(ItemInstance, copies[3]!.id);
@@ -307,7 +307,7 @@ describeEachDialect('catalog', (dialect) => {
       await em.flush();
 
       const stored = await copiesOf(videobeam);
-      const tally = (s: InstanceStatus) => stored.filter((c) => c.status === s).length;
+      const tally = (s: CopyStatus) => stored.filter((c) => c.status === s).length;
       const expected = {
         available: tally('disponible'),
         onLoan: tally('prestado'),
@@ -465,10 +465,10 @@ describeEachDialect('catalog', (dialect) => {
       copyIds = copies.map((c) => c.id);
     });
 
-    const eventsOf = async (instanceId: number) =>
-      t.orm.em.fork().find(InstanceEvent, { instance: instanceId }, { orderBy: { id: 'asc' } });
+    const eventsOf = async (copyId: number) =>
+      t.orm.em.fork().find(CopyEvent, { copy: copyId }, { orderBy: { id: 'asc' } });
 
-    it('runs every allowed direct transition, each with an InstanceEvent row and a bus event', async () => {
+    it('runs every allowed direct transition, each with a CopyEvent row and a bus event', async () => {
       const id = copyIds[0]!;
       const steps = [
         ['sendToMaintenance', 'mantenimiento', 'sent_to_maintenance'],
@@ -479,13 +479,13 @@ describeEachDialect('catalog', (dialect) => {
         ['sendToMaintenance', 'mantenimiento', 'sent_to_maintenance'],
         ['repair', 'disponible', 'repaired'],
       ] as const;
-      let previous: InstanceStatus = 'disponible';
+      let previous: CopyStatus = 'disponible';
       let version = (await t.orm.em.fork().findOneOrFail(ItemInstance, id)).version;
       for (const [operation, to, type] of steps) {
         clock.advance({ minutes: 1 });
         const rowsBefore = (await eventsOf(id)).length;
         const publishedBefore = published.length;
-        const copy = await catalog()[operation](staff, { instanceId: id, note: `${operation} note` });
+        const copy = await catalog()[operation](staff, { copyId: id, note: `${operation} note` });
         expect(copy.status).toBe(to);
         expect(copy.version).toBe(version + 1);
         version = copy.version;
@@ -497,9 +497,9 @@ describeEachDialect('catalog', (dialect) => {
         expect(last.note).toBe(`${operation} note`);
         expect(published.slice(publishedBefore)).toEqual([
           {
-            kind: 'instance',
+            kind: 'copy',
             id: last.id,
-            instanceId: id,
+            copyId: id,
             type,
             from: previous,
             to,
@@ -511,7 +511,7 @@ describeEachDialect('catalog', (dialect) => {
         ]);
         previous = to;
       }
-      const history = await catalog().copyHistory(staff, { instanceId: id });
+      const history = await catalog().copyHistory(staff, { copyId: id });
       expect(history.map((h) => h.type)).toEqual(['created', ...steps.map((s) => s[2])]);
     });
 
@@ -532,15 +532,15 @@ describeEachDialect('catalog', (dialect) => {
         ['repair', lentId, 'prestado', 'disponible'],
         ['markFound', lentId, 'prestado', 'disponible'],
       ];
-      for (const [operation, instanceId, from, to] of cases) {
+      for (const [operation, copyId, from, to] of cases) {
         const svc = catalog() as unknown as Record<string, (a: Actor, i: unknown) => Promise<unknown>>;
-        const error = await expectSwlError(svc[operation]!(staff, { instanceId }), 'INVALID_TRANSITION');
-        expect(error.details).toMatchObject({ entity: 'instance', from, to, operation, instanceId });
+        const error = await expectSwlError(svc[operation]!(staff, { copyId }), 'INVALID_TRANSITION');
+        expect(error.details).toMatchObject({ entity: 'copy', from, to, operation, copyId });
       }
       // mantenimiento → perdido is not a direct operation either.
-      await catalog().sendToMaintenance(staff, { instanceId: available });
-      await expectSwlError(catalog().markLost(staff, { instanceId: available }), 'INVALID_TRANSITION');
-      await catalog().repair(staff, { instanceId: available });
+      await catalog().sendToMaintenance(staff, { copyId: available });
+      await expectSwlError(catalog().markLost(staff, { copyId: available }), 'INVALID_TRANSITION');
+      await catalog().repair(staff, { copyId: available });
 
       const after = await rowCounts(t.orm);
       expect(after.swl_instance_event).toBe(before.swl_instance_event! + 2);
@@ -553,11 +553,11 @@ describeEachDialect('catalog', (dialect) => {
       const id = copyIds[1]!;
       const current = (await t.orm.em.fork().findOneOrFail(ItemInstance, id)).version;
       await expectSwlError(
-        catalog().sendToMaintenance(staff, { instanceId: id, expectedVersion: current + 1 }),
+        catalog().sendToMaintenance(staff, { copyId: id, expectedVersion: current + 1 }),
         'CONFLICT',
       );
       const ok = await catalog().sendToMaintenance(staff, {
-        instanceId: id,
+        copyId: id,
         expectedVersion: current,
         condition: 'pantalla rayada',
       });
@@ -568,8 +568,8 @@ describeEachDialect('catalog', (dialect) => {
     it('lets only one of two concurrent changes of one copy win', async () => {
       const id = copyIds[2]!;
       const results = await Promise.allSettled([
-        catalog().markLost(staff, { instanceId: id }),
-        catalog().sendToMaintenance(staff, { instanceId: id }),
+        catalog().markLost(staff, { copyId: id }),
+        catalog().sendToMaintenance(staff, { copyId: id }),
       ]);
       const ok = results.filter((r) => r.status === 'fulfilled');
       const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
@@ -624,9 +624,9 @@ describeEachDialect('catalog', (dialect) => {
         'FORBIDDEN',
       );
       for (const op of ['sendToMaintenance', 'repair', 'markLost', 'markFound'] as const) {
-        await expectSwlError(catalog()[op](who, { instanceId: copies[0]!.id }), 'FORBIDDEN');
+        await expectSwlError(catalog()[op](who, { copyId: copies[0]!.id }), 'FORBIDDEN');
       }
-      await expectSwlError(catalog().copyHistory(who, { instanceId: copies[0]!.id }), 'FORBIDDEN');
+      await expectSwlError(catalog().copyHistory(who, { copyId: copies[0]!.id }), 'FORBIDDEN');
     }
     // A host that claims a role the user does not have is refused too.
     await expectSwlError(
@@ -679,13 +679,13 @@ describeEachDialect('catalog', (dialect) => {
       ['updateEntry', { catalogEntryId: entry.id, replacementCost: -1 }, 'VALIDATION_FAILED'],
       ['updateEntry', { catalogEntryId: entry.id, searchText: 'x' }, 'VALIDATION_FAILED'],
       ['updateEntry', { catalogEntryId: 999_999, titleOrName: 'Z' }, 'NOT_FOUND'],
-      ['sendToMaintenance', { instanceId: 'abc' }, 'VALIDATION_FAILED'],
-      ['sendToMaintenance', { instanceId: copyId, note: 'n'.repeat(501) }, 'VALIDATION_FAILED'],
-      ['sendToMaintenance', { instanceId: copyId, status: 'perdido' }, 'VALIDATION_FAILED'],
-      ['sendToMaintenance', { instanceId: 999_999 }, 'NOT_FOUND'],
-      ['repair', { instanceId: 0 }, 'VALIDATION_FAILED'],
-      ['markLost', { instanceId: 2 ** 31 }, 'VALIDATION_FAILED'],
-      ['markFound', { instanceId: 999_999 }, 'NOT_FOUND'],
+      ['sendToMaintenance', { copyId: 'abc' }, 'VALIDATION_FAILED'],
+      ['sendToMaintenance', { copyId, note: 'n'.repeat(501) }, 'VALIDATION_FAILED'],
+      ['sendToMaintenance', { copyId, status: 'perdido' }, 'VALIDATION_FAILED'],
+      ['sendToMaintenance', { copyId: 999_999 }, 'NOT_FOUND'],
+      ['repair', { copyId: 0 }, 'VALIDATION_FAILED'],
+      ['markLost', { copyId: 2 ** 31 }, 'VALIDATION_FAILED'],
+      ['markFound', { copyId: 999_999 }, 'NOT_FOUND'],
       ['search', { limit: 0 }, 'VALIDATION_FAILED'],
       ['search', { limit: 501 }, 'VALIDATION_FAILED'],
       ['search', { offset: -1 }, 'VALIDATION_FAILED'],
@@ -697,7 +697,7 @@ describeEachDialect('catalog', (dialect) => {
       ['getCopyByCode', { code: '' }, 'VALIDATION_FAILED'],
       ['getCopyByCode', { code: 'C'.repeat(51) }, 'VALIDATION_FAILED'],
       ['listCopies', { catalogEntryId: 999_999 }, 'NOT_FOUND'],
-      ['copyHistory', { instanceId: 999_999 }, 'NOT_FOUND'],
+      ['copyHistory', { copyId: 999_999 }, 'NOT_FOUND'],
     ];
     for (const [method, input, code] of cases) {
       const error = await expectSwlError(svc()[method]!(staff, input), code);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveDatabase } from '../src/config.ts';
 
-describe('resolveDatabase (DATABASE_URL, DESIGN §8)', () => {
+describe('resolveDatabase (DATABASE_URL, docs/DESIGN.md §8)', () => {
   const cwd = '/srv/desk';
   it('unset or blank → SQLite instance/app.db under the working directory', () => {
     expect(resolveDatabase(undefined, cwd)).toEqual({ dialect: 'sqlite', file: '/srv/desk/instance/app.db' });

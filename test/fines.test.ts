@@ -100,7 +100,7 @@ describe('fine calculator: published vectors (research/domain_anchors.md §2)', 
   });
 });
 
-describe('fine calculator: edge cases (DESIGN §5 rule, seeded default policies)', () => {
+describe('fine calculator: edge cases (docs/DESIGN.md §5 rule, seeded default policies)', () => {
   // General/student default: 1,000 COP (100,000 minor units) per day, 60 min grace, cap 20,000 COP.
   const general: FineRule = {
     fineAmount: 100_000,
@@ -118,7 +118,7 @@ describe('fine calculator: edge cases (DESIGN §5 rule, seeded default policies)
   it('seconds past the due minute do not count: 59 s late is 0 minutes (FOLIO truncates to minutes)', () => {
     expect(calculateFine(due, at(0, 59), general).overdueMinutes).toBe(0);
   });
-  it('exactly at the grace period → 0 (DESIGN §5 step 2: overdue ≤ grace)', () => {
+  it('exactly at the grace period → 0 (docs/DESIGN.md §5 step 2: overdue ≤ grace)', () => {
     expect(calculateFine(due, at(60), general).amount).toBe(0);
   });
   it('one minute past grace → a whole day (threshold: all 61 minutes count, rounded up)', () => {

@@ -82,7 +82,7 @@ describeEachDialect('initializeDatabase', (dialect) => {
     const actor = { id: admin.id, role: 'admin' as const };
     const loan = await loans.request(actor, { catalogEntryId: beam.id, environment: 'Auditorio' });
     const approved = await loans.approve(actor, { loanId: loan.id });
-    expect(approved.instanceCode).toBe(`VID-${beam.id}-1`);
+    expect(approved.copyCode).toBe(`VID-${beam.id}-1`);
     expect((await loans.return(actor, { loanId: loan.id })).status).toBe('devuelto');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 11: a loan keeps the terms it was approved under (DESIGN §11); an unknown replacement cost
+ * Issue 11: a loan keeps the terms it was approved under (docs/DESIGN.md §11); an unknown replacement cost
  * is not a cap and is reported when a copy is lost; renewal refuses a deactivated borrower as
  * approval does. On both databases.
  */

@@ -26,7 +26,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const copy = entry.copies[0] as number;
     const borrowers = await Promise.all(Array.from({ length: 20 }, () => desk.user('student')));
     const requests = [];
-    for (const b of borrowers) requests.push(await service().request(b, { instanceId: copy }));
+    for (const b of borrowers) requests.push(await service().request(b, { copyId: copy }));
 
     const results = await Promise.allSettled(
       requests.map((r) => service().approve(desk.staff, { loanId: r.id })),
@@ -37,13 +37,13 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     expect(lost).toHaveLength(19);
     for (const l of lost) {
       expect(l.reason).toBeInstanceOf(SwlError);
-      expect(['INSTANCE_UNAVAILABLE', 'CONFLICT']).toContain(l.reason.code);
+      expect(['COPY_UNAVAILABLE', 'CONFLICT']).toContain(l.reason.code);
     }
     const em = desk.em();
-    expect(await em.count(Loan, { instance: copy, status: 'aprobado' })).toBe(1);
-    expect(await em.count(Loan, { instance: copy, status: 'pendiente' })).toBe(19);
+    expect(await em.count(Loan, { copy, status: 'aprobado' })).toBe(1);
+    expect(await em.count(Loan, { copy, status: 'pendiente' })).toBe(19);
     expect((await em.findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
-    expect(await em.count(LoanEvent, { loan: { instance: copy }, type: 'approved' })).toBe(1);
+    expect(await em.count(LoanEvent, { loan: { copy }, type: 'approved' })).toBe(1);
   });
 
   it('20 approvals racing for title-level requests with 3 copies: exactly 3 win, each on its own copy', async () => {
@@ -56,9 +56,9 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     );
     const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(won).toHaveLength(3);
-    expect(new Set(won.map((l) => l.instanceId))).toEqual(new Set(entry.copies));
+    expect(new Set(won.map((l) => l.copyId))).toEqual(new Set(entry.copies));
     for (const r of results) {
-      if (r.status === 'rejected') expect(['INSTANCE_UNAVAILABLE', 'CONFLICT']).toContain(r.reason.code);
+      if (r.status === 'rejected') expect(['COPY_UNAVAILABLE', 'CONFLICT']).toContain(r.reason.code);
     }
   });
 
@@ -142,7 +142,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
   const lockCopy = (copy: number): Array<[string, unknown[]]> =>
     dialect === 'postgresql' ? [['select id from swl_item_instance where id = ? for update', [copy]]] : [];
 
-  it('INSTANCE_UNAVAILABLE for an available copy (issue 10, defect 5): a title-level approval whose only copy is held by a transaction that then rolls back waits and lends it', async () => {
+  it('COPY_UNAVAILABLE for an available copy (issue 10, defect 5): a title-level approval whose only copy is held by a transaction that then rolls back waits and lends it', async () => {
     const entry = await desk.entry('general', 1);
     const copy = entry.copies[0] as number;
     const student = await desk.user('student');
@@ -152,11 +152,11 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const approved = await service().approve(desk.staff, { loanId: loan.id });
     await released;
     expect(approved.status).toBe('aprobado');
-    expect(approved.instanceId).toBe(copy);
+    expect(approved.copyId).toBe(copy);
     expect((await desk.em().findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
   });
 
-  it('a title-level approval whose only copy is lent by the transaction holding it answers INSTANCE_UNAVAILABLE after the wait', async () => {
+  it('a title-level approval whose only copy is lent by the transaction holding it answers COPY_UNAVAILABLE after the wait', async () => {
     const entry = await desk.entry('general', 1);
     const copy = entry.copies[0] as number;
     const student = await desk.user('student');
@@ -174,7 +174,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
       );
     await released;
     expect(error).toBeInstanceOf(SwlError);
-    expect((error as SwlError).code).toBe('INSTANCE_UNAVAILABLE');
+    expect((error as SwlError).code).toBe('COPY_UNAVAILABLE');
     expect((await desk.em().findOneOrFail(Loan, loan.id)).status).toBe('pendiente');
   });
 

@@ -38,7 +38,7 @@ describeEachDialect('LoanService input validation', (dialect) => {
       ['request: no target', () => loans.request(s, {}), 'VALIDATION_FAILED'],
       [
         'request: both targets',
-        () => loans.request(s, { instanceId: 1, catalogEntryId: entryId }),
+        () => loans.request(s, { copyId: 1, catalogEntryId: entryId }),
         'VALIDATION_FAILED',
       ],
       ['request: id as string', () => loans.request(s, { catalogEntryId: any('1') }), 'VALIDATION_FAILED'],
@@ -47,7 +47,7 @@ describeEachDialect('LoanService input validation', (dialect) => {
       ['request: NaN id', () => loans.request(s, { catalogEntryId: Number.NaN }), 'VALIDATION_FAILED'],
       ['request: huge id', () => loans.request(s, { catalogEntryId: 2 ** 40 }), 'VALIDATION_FAILED'],
       ['request: unknown entry', () => loans.request(s, { catalogEntryId: 999_999 }), 'NOT_FOUND'],
-      ['request: unknown copy', () => loans.request(s, { instanceId: 999_999 }), 'NOT_FOUND'],
+      ['request: unknown copy', () => loans.request(s, { copyId: 999_999 }), 'NOT_FOUND'],
       [
         'request: oversized environment',
         () => loans.request(s, { catalogEntryId: entryId, environment: HUGE }),
@@ -103,7 +103,7 @@ describeEachDialect('LoanService input validation', (dialect) => {
       ['approve: unknown loan', () => loans.approve(staff, { loanId: 999_999 }), 'NOT_FOUND'],
       [
         'approve: unknown copy',
-        () => loans.approve(staff, { loanId: pendingId, instanceId: 999_999 }),
+        () => loans.approve(staff, { loanId: pendingId, copyId: 999_999 }),
         'NOT_FOUND',
       ],
       [

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InstanceEvent } from '../src/entities/instance-event.entity.ts';
+import { CopyEvent } from '../src/entities/copy-event.entity.ts';
 import { ItemInstance } from '../src/entities/item-instance.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
@@ -24,7 +24,7 @@ async function codeOf(promise: Promise<unknown>): Promise<SwlErrorCode> {
 }
 
 describe('loan transition table (pure)', () => {
-  it('allows exactly the transitions of DESIGN §3', () => {
+  it('allows exactly the transitions of docs/DESIGN.md §3', () => {
     expect(nextStates('pendiente')).toEqual(['aprobado', 'rechazado']);
     expect(nextStates('aprobado')).toEqual(['aprobado', 'devuelto']);
     expect(nextStates('devuelto')).toEqual([]);
@@ -58,11 +58,11 @@ describeEachDialect('LoanService', (dialect) => {
     const copy = entry.copies[0] as number;
     const seen = desk.received.length;
 
-    const requested = await loans.request(student, { instanceId: copy });
+    const requested = await loans.request(student, { copyId: copy });
     expect(requested).toMatchObject({
       status: 'pendiente',
       borrowerId: student.id,
-      instanceId: copy,
+      copyId: copy,
       requestedById: student.id,
     });
     expect(requested.requestDate.toISOString()).toBe(T0);
@@ -97,10 +97,8 @@ describeEachDialect('LoanService', (dialect) => {
       ['approved', 'pendiente', 'aprobado'],
       ['returned', 'aprobado', 'devuelto'],
     ]);
-    const instanceEvents = await desk
-      .em()
-      .find(InstanceEvent, { instance: copy }, { orderBy: { id: 'asc' } });
-    expect(instanceEvents.map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([
+    const copyEvents = await desk.em().find(CopyEvent, { copy }, { orderBy: { id: 'asc' } });
+    expect(copyEvents.map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([
       ['loaned', 'disponible', 'prestado'],
       ['returned', 'prestado', 'disponible'],
     ]);
@@ -110,7 +108,7 @@ describeEachDialect('LoanService', (dialect) => {
       'approved',
       'returned',
     ]);
-    expect(published.filter((e) => e.kind === 'instance')).toHaveLength(2);
+    expect(published.filter((e) => e.kind === 'copy')).toHaveLength(2);
   });
 
   it('request by title: approval picks the first available copy; an earlier requested due date wins', async () => {
@@ -119,13 +117,13 @@ describeEachDialect('LoanService', (dialect) => {
     const entry = await desk.entry('general', 3);
     const requestedDue = new Date(Date.parse(T0) + 2 * DAY);
     const loan = await loans.request(teacher, { catalogEntryId: entry.id, requestedDueDate: requestedDue });
-    expect(loan.instanceId).toBeNull();
+    expect(loan.copyId).toBeNull();
     const approved = await loans.approve(desk.staff, { loanId: loan.id });
-    expect(approved.instanceId).toBe(entry.copies[0]);
-    expect(approved.instanceCode).toBe(`TST-${entry.id}-1`);
+    expect(approved.copyId).toBe(entry.copies[0]);
+    expect(approved.copyCode).toBe(`TST-${entry.id}-1`);
     expect(approved.dueDate?.toISOString()).toBe(requestedDue.toISOString()); // teacher policy is 7 days
     const other = await loans.request(teacher, { catalogEntryId: entry.id });
-    expect((await loans.approve(desk.staff, { loanId: other.id })).instanceId).toBe(entry.copies[1]);
+    expect((await loans.approve(desk.staff, { loanId: other.id })).copyId).toBe(entry.copies[1]);
   });
 
   it('reject needs a reason; cancel is the requester’s own (admin may cancel any)', async () => {
@@ -183,7 +181,7 @@ describeEachDialect('LoanService', (dialect) => {
     desk.clock.set(T0);
     const student = await desk.user('student');
     const entry = await desk.entry('general', 3, { replacementCost: 4_500_000 });
-    const late = await loans.request(student, { instanceId: entry.copies[0] });
+    const late = await loans.request(student, { copyId: entry.copies[0] });
     await loans.approve(desk.staff, { loanId: late.id });
     desk.clock.advance({ days: 3, hours: 2 }); // 2 h past due: past the 60 min grace → 1 day
     const returned = await loans.return(desk.staff, { loanId: late.id });
@@ -193,7 +191,7 @@ describeEachDialect('LoanService', (dialect) => {
 
     desk.clock.set(T0);
     const other = await desk.user('student');
-    const lost = await loans.request(other, { instanceId: entry.copies[1] });
+    const lost = await loans.request(other, { copyId: entry.copies[1] });
     await loans.approve(desk.staff, { loanId: lost.id });
     desk.clock.advance({ days: 40 });
     const lostBack = await loans.return(desk.staff, { loanId: lost.id, outcome: 'lost' });
@@ -206,7 +204,7 @@ describeEachDialect('LoanService', (dialect) => {
 
     desk.clock.set(T0);
     const third = await desk.user('student');
-    const damaged = await loans.request(third, { instanceId: entry.copies[2] });
+    const damaged = await loans.request(third, { copyId: entry.copies[2] });
     await loans.approve(desk.staff, { loanId: damaged.id });
     await loans.return(desk.staff, { loanId: damaged.id, outcome: 'damaged', condition: 'lente rayado' });
     expect(await desk.em().findOneOrFail(ItemInstance, entry.copies[2] as number)).toMatchObject({
@@ -261,7 +259,7 @@ describeEachDialect('LoanService', (dialect) => {
     const general = await desk.entry('general', 4);
     const premium = await desk.entry('premium', 2);
 
-    const loan = await loans.request(student, { instanceId: general.copies[0] });
+    const loan = await loans.request(student, { copyId: general.copies[0] });
     expect(await codeOf(loans.approve(student, { loanId: loan.id }))).toBe('FORBIDDEN'); // wrong role
     await loans.approve(desk.staff, { loanId: loan.id });
     expect(await codeOf(loans.approve(desk.staff, { loanId: loan.id }))).toBe('INVALID_TRANSITION'); // wrong state
@@ -292,9 +290,9 @@ describeEachDialect('LoanService', (dialect) => {
     const lostCopy = await em.findOneOrFail(ItemInstance, general.copies[3] as number);
     lostCopy.status = 'perdido';
     await em.flush();
-    expect(await codeOf(loans.request(teacher, { instanceId: lostCopy.id }))).toBe('INSTANCE_UNAVAILABLE');
-    const waitsForLent = await loans.request(teacher, { instanceId: general.copies[0] }); // lent copy: may wait
-    expect(await codeOf(loans.approve(desk.staff, { loanId: waitsForLent.id }))).toBe('INSTANCE_UNAVAILABLE');
+    expect(await codeOf(loans.request(teacher, { copyId: lostCopy.id }))).toBe('COPY_UNAVAILABLE');
+    const waitsForLent = await loans.request(teacher, { copyId: general.copies[0] }); // lent copy: may wait
+    expect(await codeOf(loans.approve(desk.staff, { loanId: waitsForLent.id }))).toBe('COPY_UNAVAILABLE');
   });
 
   it('reads: a borrower’s active and past loans, the pending queue oldest first', async () => {

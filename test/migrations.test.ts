@@ -5,8 +5,8 @@ import { postgresqlMigrations, sqliteMigrations, swlMigrations } from '../migrat
 import { catalogSearchText } from '../src/catalog/codes.ts';
 import {
   CatalogEntry,
+  CopyEvent,
   IdempotencyKey,
-  InstanceEvent,
   ItemInstance,
   LibraryLog,
   Loan,
@@ -57,7 +57,7 @@ async function insertOneOfEach(em: EntityManager) {
   const returned = em.create(Loan, {
     borrower: student,
     catalogEntry: entry,
-    instance: copy,
+    copy,
     status: 'devuelto',
     requestDate: at,
     approvalDate: at,
@@ -69,7 +69,7 @@ async function insertOneOfEach(em: EntityManager) {
   const loan = em.create(Loan, {
     borrower: student,
     catalogEntry: entry,
-    instance: copy,
+    copy,
     status: 'aprobado',
     requestDate: at,
     approvalDate: at,
@@ -86,8 +86,8 @@ async function insertOneOfEach(em: EntityManager) {
     at,
     data: { note: 'x' },
   });
-  em.create(InstanceEvent, {
-    instance: copy,
+  em.create(CopyEvent, {
+    copy,
     type: 'loaned',
     fromStatus: 'disponible',
     toStatus: 'prestado',
@@ -163,7 +163,7 @@ describeEachDialect('migrations', (dialect) => {
       ItemInstance,
       Loan,
       LoanEvent,
-      InstanceEvent,
+      CopyEvent,
       LoanPolicy,
       LibraryLog,
       IdempotencyKey,

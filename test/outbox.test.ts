@@ -19,7 +19,7 @@ import { expectSwlError, recordingBus } from './support/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `loan:12`, `instance:7`: an event's identity across both tables. */
+/** `loan:12`, `copy:7`: an event's identity across both tables. */
 const keyOf = (e: { kind: string; id: number }) => `${e.kind}:${e.id}`;
 
 /** A promise with its resolve function, to hold a host transaction open. */
@@ -37,7 +37,7 @@ async function allEventKeys(orm: MikroORM): Promise<string[]> {
     .fork()
     .getConnection()
     .execute(
-      "select 'loan' as kind, id from swl_loan_event union all select 'instance' as kind, id from swl_instance_event",
+      "select 'loan' as kind, id from swl_loan_event union all select 'copy' as kind, id from swl_instance_event",
     );
   return rows.map((r) => `${r.kind}:${Number(r.id)}`);
 }
@@ -94,14 +94,15 @@ async function settle(orm: MikroORM, dialect: string): Promise<void> {
  */
 function naivePoller(em: () => EntityManager) {
   const seen = new Set<string>();
-  const last = { loan: 0, instance: 0 };
+  const last = { loan: 0, copy: 0 };
+  const tables = { loan: 'swl_loan_event', copy: 'swl_instance_event' } as const;
   return {
     seen,
     async poll(): Promise<void> {
-      for (const kind of ['loan', 'instance'] as const) {
+      for (const kind of ['loan', 'copy'] as const) {
         const rows = await em()
           .getConnection()
-          .execute<{ id: number | string }[]>(`select id from swl_${kind}_event where id > ? order by id`, [
+          .execute<{ id: number | string }[]>(`select id from ${tables[kind]} where id > ? order by id`, [
             last[kind],
           ]);
         for (const r of rows) {
@@ -139,7 +140,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     const [copy1, copy2] = entry.copies as [number, number];
     const step = () => desk.clock.advance({ minutes: 1 });
 
-    const loan = await loans.request(teacher, { instanceId: copy1 });
+    const loan = await loans.request(teacher, { copyId: copy1 });
     step();
     await loans.approve(desk.staff, { loanId: loan.id });
     step();
@@ -147,9 +148,9 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     step();
     await loans.return(desk.staff, { loanId: loan.id, outcome: 'damaged', observation: 'cracked' });
     step();
-    await catalog.repair(desk.staff, { instanceId: copy1, note: 'glued' });
+    await catalog.repair(desk.staff, { copyId: copy1, note: 'glued' });
     step();
-    await catalog.markLost(desk.staff, { instanceId: copy2, note: 'not on the shelf' });
+    await catalog.markLost(desk.staff, { copyId: copy2, note: 'not on the shelf' });
     step();
     const second = await loans.request(teacher, { catalogEntryId: entry.id });
     step();
@@ -157,13 +158,13 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     step();
     expect(received.map((e) => e.kind)).toEqual([
       'loan',
-      'instance',
+      'copy',
       'loan',
       'loan',
-      'instance',
+      'copy',
       'loan',
-      'instance',
-      'instance',
+      'copy',
+      'copy',
       'loan',
       'loan',
     ]);
@@ -186,7 +187,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     const entry = await desk.entry('general', 3);
     for (const copy of entry.copies) {
       const borrower = await desk.user('teacher');
-      const loan = await loans.request(borrower, { instanceId: copy });
+      const loan = await loans.request(borrower, { copyId: copy });
       await loans.approve(desk.staff, { loanId: loan.id });
       if (copy !== entry.copies[0]) await loans.return(desk.staff, { loanId: loan.id });
     }

@@ -35,7 +35,7 @@ try {
     migrations: init.migrationsApplied,
     seededCopies: init.catalog.copiesCreated,
     reseededCopies: again.catalog.copiesCreated,
-    code: approved.instanceCode,
+    code: approved.copyCode,
     entryId: mouse.id,
     status: returned.status,
     events: (await loans.getLoan(admin, { loanId: loan.id })).events.map((e) => e.type),

@@ -7,7 +7,7 @@ import { UpsertLoanPolicyInput } from '../src/policies/schemas.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { createTestUser, expectSwlError, rowCounts } from './support/fixtures.ts';
 
-describe('DEFAULT_LOAN_POLICIES (DESIGN §5 table)', () => {
+describe('DEFAULT_LOAN_POLICIES (docs/DESIGN.md §5 table)', () => {
   const find = (category: string, role: string) =>
     DEFAULT_LOAN_POLICIES.find((p) => p.category === category && p.role === role);
 

@@ -306,7 +306,7 @@ describeEachDialect('users', (dialect) => {
     em.create(Loan, {
       borrower: view.id,
       catalogEntry: entry,
-      instance: copy,
+      copy,
       status: 'devuelto',
       requestDate: at,
       approvalDate: at,

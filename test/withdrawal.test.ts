@@ -5,19 +5,19 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
-import { INSTANCE_OPERATIONS, instanceNextStates } from '../src/catalog/instance-transitions.ts';
+import { COPY_OPERATIONS, copyNextStates } from '../src/catalog/copy-transitions.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
 import { type Desk, openDesk } from './support/desk.ts';
 import { expectSwlError, recordingBus, rowCounts } from './support/fixtures.ts';
 
 it('retirado is terminal and reachable only by withdraw, from every status but prestado', () => {
-  expect(instanceNextStates('retirado')).toEqual([]);
+  expect(copyNextStates('retirado')).toEqual([]);
   for (const from of ['disponible', 'mantenimiento', 'perdido'] as const) {
-    expect(instanceNextStates(from, 'direct')).toContain('retirado');
+    expect(copyNextStates(from, 'direct')).toContain('retirado');
   }
-  expect(instanceNextStates('prestado', 'direct')).toEqual([]);
-  expect(INSTANCE_OPERATIONS.withdraw).toBe('retirado');
+  expect(copyNextStates('prestado', 'direct')).toEqual([]);
+  expect(COPY_OPERATIONS.withdraw).toBe('retirado');
 });
 
 describeEachDialect('withdrawal', (dialect) => {
@@ -40,28 +40,28 @@ describeEachDialect('withdrawal', (dialect) => {
       copies: 4,
     });
     const [a, b, c, d] = copies.map((x) => x.id) as [number, number, number, number];
-    await catalog().sendToMaintenance(desk.staff, { instanceId: b });
-    await catalog().markLost(desk.staff, { instanceId: c });
+    await catalog().sendToMaintenance(desk.staff, { copyId: b });
+    await catalog().markLost(desk.staff, { copyId: c });
     for (const id of [a, b, c]) {
-      const copy = await catalog().withdrawCopy(desk.staff, { instanceId: id, note: 'dado de baja' });
+      const copy = await catalog().withdrawCopy(desk.staff, { copyId: id, note: 'dado de baja' });
       expect(copy.status).toBe('retirado');
     }
-    const history = await catalog().copyHistory(desk.staff, { instanceId: b });
+    const history = await catalog().copyHistory(desk.staff, { copyId: b });
     expect(history.map((e) => e.type)).toEqual(['created', 'sent_to_maintenance', 'withdrawn']);
     expect(history.at(-1)).toMatchObject({ from: 'mantenimiento', to: 'retirado', note: 'dado de baja' });
 
     const student = await desk.user('student');
     const before = await rowCounts(t.orm);
     for (const op of ['repair', 'markFound', 'markLost', 'sendToMaintenance', 'withdrawCopy'] as const) {
-      await expectSwlError(catalog()[op](desk.staff, { instanceId: a }), 'INVALID_TRANSITION');
+      await expectSwlError(catalog()[op](desk.staff, { copyId: a }), 'INVALID_TRANSITION');
     }
-    await expectSwlError(loans().request(student, { instanceId: a }), 'INSTANCE_UNAVAILABLE');
+    await expectSwlError(loans().request(student, { copyId: a }), 'COPY_UNAVAILABLE');
     expect(await rowCounts(t.orm)).toEqual(before);
 
     // A title-level approval lends the one copy still in circulation, never a withdrawn one.
     const loan = await loans().request(student, { catalogEntryId: entry.id });
-    expect((await loans().approve(desk.staff, { loanId: loan.id })).instanceId).toBe(d);
-    await expectSwlError(catalog().withdrawCopy(desk.staff, { instanceId: d }), 'INVALID_TRANSITION'); // on loan
+    expect((await loans().approve(desk.staff, { loanId: loan.id })).copyId).toBe(d);
+    await expectSwlError(catalog().withdrawCopy(desk.staff, { copyId: d }), 'INVALID_TRANSITION'); // on loan
     const counts = (await catalog().getEntry(desk.staff, { catalogEntryId: entry.id })).counts;
     expect(counts).toMatchObject({ available: 0, onLoan: 1, withdrawn: 3, total: 4 });
   });
@@ -88,7 +88,7 @@ describeEachDialect('withdrawal', (dialect) => {
     );
     expect(pending.details).toMatchObject({ reason: 'pending_requests', pendingRequests: 1 });
     await loans().reject(desk.staff, { loanId: waiting.id, reason: 'se retira' });
-    await catalog().sendToMaintenance(desk.staff, { instanceId: copies[2]?.id as number });
+    await catalog().sendToMaintenance(desk.staff, { copyId: copies[2]?.id as number });
 
     const { events, received } = recordingBus();
     const withdrawn = await catalog(events).withdrawEntry(desk.admin, {
@@ -97,18 +97,15 @@ describeEachDialect('withdrawal', (dialect) => {
     });
     expect(withdrawn.withdrawnAt).toEqual(desk.clock.now());
     expect(withdrawn.counts).toMatchObject({ withdrawn: 3, total: 3, available: 0 });
-    expect(received.map((e) => e.kind === 'instance' && [e.type, e.from, e.to])).toEqual([
+    expect(received.map((e) => e.kind === 'copy' && [e.type, e.from, e.to])).toEqual([
       ['withdrawn', 'disponible', 'retirado'],
       ['withdrawn', 'disponible', 'retirado'],
       ['withdrawn', 'mantenimiento', 'retirado'],
     ]);
 
     const before = await rowCounts(t.orm);
-    await expectSwlError(loans().request(student, { catalogEntryId: entry.id }), 'INSTANCE_UNAVAILABLE');
-    await expectSwlError(
-      loans().request(student, { instanceId: copies[0]?.id as number }),
-      'INSTANCE_UNAVAILABLE',
-    );
+    await expectSwlError(loans().request(student, { catalogEntryId: entry.id }), 'COPY_UNAVAILABLE');
+    await expectSwlError(loans().request(student, { copyId: copies[0]?.id as number }), 'COPY_UNAVAILABLE');
     await expectSwlError(
       catalog().addCopies(desk.staff, { catalogEntryId: entry.id, count: 1 }),
       'INVALID_TRANSITION',
@@ -135,10 +132,7 @@ describeEachDialect('withdrawal', (dialect) => {
       copies: 1,
     });
     const student = await desk.user('student');
-    await expectSwlError(
-      catalog().withdrawCopy(student, { instanceId: copies[0]?.id as number }),
-      'FORBIDDEN',
-    );
+    await expectSwlError(catalog().withdrawCopy(student, { copyId: copies[0]?.id as number }), 'FORBIDDEN');
     await expectSwlError(catalog().withdrawEntry(student, { catalogEntryId: entry.id }), 'FORBIDDEN');
     expect(
       (await catalog().withdrawEntry(desk.staff, { catalogEntryId: entry.id })).withdrawnAt,

@@ -118,7 +118,7 @@ async function resetSequences(raw: RawSql, tables: readonly string[]): Promise<v
   }
 }
 
-/** The package's default lending policies (DESIGN §5), through the ORM. */
+/** The package's default lending policies (docs/DESIGN.md §5), through the ORM. */
 export async function seedPolicies(orm: MikroORM): Promise<void> {
   const em = orm.em.fork();
   for (const rule of DEFAULT_LOAN_POLICIES) em.create(LoanPolicy, { ...rule });

@@ -19,7 +19,7 @@
  */
 
 import { calculateFine } from '../../src/loans/fines.ts';
-import { loanPeriodMs } from '../../src/loans/policy.ts';
+import { loanPeriodMs } from '../../src/loans/standing.ts';
 import type { Actor } from '../../src/permissions.ts';
 import type { RawDb, RawSql } from './db.ts';
 
@@ -122,12 +122,7 @@ export class Floor {
       await tx.query(
         `insert into swl_loan_event (loan_id, type, from_status, to_status, actor_id, at, data)
          values (?, 'requested', null, 'pendiente', ?, ?, ?) returning id`,
-        [
-          loan.id,
-          borrower.id,
-          now,
-          JSON.stringify({ instanceId: null, catalogEntryId, requestedDueDate: null }),
-        ],
+        [loan.id, borrower.id, now, JSON.stringify({ copyId: null, catalogEntryId, requestedDueDate: null })],
       );
       return num(loan.id);
     });
@@ -167,7 +162,7 @@ export class Floor {
                where catalog_entry_id = ? and status = 'disponible' order by sequence asc limit 1${this.#skipLocked}`,
               [loan.catalog_entry_id],
             );
-      if (copy?.status !== 'disponible') throw new FloorError('INSTANCE_UNAVAILABLE', '');
+      if (copy?.status !== 'disponible') throw new FloorError('COPY_UNAVAILABLE', '');
       let due = now.getTime() + loanPeriodMs(policy);
       if (loan.requested_due_date != null) {
         const requested = asDate(loan.requested_due_date).getTime();
@@ -190,7 +185,7 @@ export class Floor {
       await tx.query(
         `insert into swl_loan_event (loan_id, type, from_status, to_status, actor_id, at, data)
          values (?, 'approved', 'pendiente', 'aprobado', ?, ?, ?) returning id`,
-        [loanId, staff.id, now, JSON.stringify({ instanceId: copy.id, dueDate: dueDate.toISOString() })],
+        [loanId, staff.id, now, JSON.stringify({ copyId: copy.id, dueDate: dueDate.toISOString() })],
       );
       await tx.query(
         `insert into swl_instance_event (instance_id, type, from_status, to_status, loan_id, actor_id, at, note)

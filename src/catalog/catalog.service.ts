@@ -1,22 +1,23 @@
 /**
  * The catalog and the inventory: titles/models, their physical copies, search with availability,
- * and the direct copy operations of the item-instance state machine. Source: DESIGN §2, §4, §6;
- * `seeds/000` (Catalog and ItemInstance tables, copy codes `XXX-{catalog_id}-{number}`).
+ * and the direct operations of the copy state machine. Source: docs/DESIGN.md §2, §4, §6;
+ * `docs/legacy/000_266b31aaf8610e4d.txt` (Catalog and ItemInstance tables, copy codes
+ * `XXX-{catalog_id}-{number}`).
  *
  * @module
  */
 import { type EntityManager, LockMode, raw } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import type { InstanceStatus } from '../domain/vocabulary.ts';
+import { nowFor } from '../db/clock-context.ts';
+import { CopyStatus, LoanStatus } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { currentTransactionId } from '../entities/common.ts';
-import { InstanceEvent } from '../entities/instance-event.entity.ts';
+import { CopyEvent } from '../entities/copy-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import type { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
-import type { InstanceChangeEvent } from '../events.ts';
-import { nowFor } from '../internal/clock-context.ts';
+import type { CopyChangeEvent } from '../events.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
@@ -30,7 +31,7 @@ import { rethrowConverted } from '../internal/translate-error.ts';
 import { type Actor, assertCan } from '../permissions.ts';
 import { MAX_ID, type Page } from '../validation.ts';
 import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
-import { assertInstanceOperation, type InstanceOperation } from './instance-transitions.ts';
+import { assertCopyOperation, type CopyOperation } from './copy-transitions.ts';
 import {
   AddCopiesInput,
   ChangeCopyStatusInput,
@@ -52,11 +53,11 @@ import {
   type EntryView,
   type EntryWithCopiesView,
   NO_COPIES,
+  toCopyChangeEvent,
   toCopyEventView,
   toCopyView,
   toEntrySummaryView,
   toEntryView,
-  toInstanceChangeEvent,
 } from './views.ts';
 
 /**
@@ -78,22 +79,22 @@ async function lockedEntryInCirculation(
 }
 
 /**
- * Applies the direct `operation` to `copy` (checked against `INSTANCE_TRANSITIONS`) and records its
- * `InstanceEvent`, to be written by the next flush (the copy's update is version-checked).
+ * Applies the direct `operation` to `copy` (checked against `COPY_TRANSITIONS`) and records its
+ * `CopyEvent`, to be written by the next flush (the copy's update is version-checked).
  * @throws SwlError `INVALID_TRANSITION` when the operation does not apply to the copy's status.
  */
 function applyCopyOperation(
   em: EntityManager,
   copy: ItemInstance,
-  operation: InstanceOperation,
+  operation: CopyOperation,
   actor: User,
   at: Date,
   note: string | null | undefined,
-): InstanceEvent {
-  const transition = assertInstanceOperation(operation, copy.status, copy.id);
+): CopyEvent {
+  const transition = assertCopyOperation(operation, copy.status, copy.id);
   copy.status = transition.to;
-  return em.create(InstanceEvent, {
-    instance: copy,
+  return em.create(CopyEvent, {
+    copy,
     type: transition.event,
     fromStatus: transition.from,
     toStatus: transition.to,
@@ -122,7 +123,7 @@ export async function availabilityCounts(
     .select(['i.catalogEntry', 'i.status', raw('count(*) as copies')])
     .where({ catalogEntry: { $in: [...entryIds] } })
     .groupBy(['i.catalogEntry', 'i.status'])
-    .execute<{ catalogEntry: number | string; status: InstanceStatus; copies: number | string }[]>('all');
+    .execute<{ catalogEntry: number | string; status: CopyStatus; copies: number | string }[]>('all');
   for (const row of rows) {
     const id = Number(row.catalogEntry);
     const counts = result.get(id) ?? { ...NO_COPIES };
@@ -134,14 +135,14 @@ export async function availabilityCounts(
 
 /**
  * Catalog entries (titles and equipment models), their copies, search with availability, and
- * the direct staff operations on copies (DESIGN §4).
+ * the direct staff operations on copies (docs/DESIGN.md §4).
  *
  * Every method takes the acting user first (`{ id, role }`, as the host authenticated it),
  * validates its input with the exported zod schema and checks the role's capability before
  * touching the database (`VALIDATION_FAILED`, `FORBIDDEN`), then loads the acting user and refuses
  * an unknown, inactive or re-roled one (`FORBIDDEN`). Commands run atomically in
  * `em.transactional()` on the EntityManager given to the constructor (joining a host transaction
- * as a savepoint); every copy status change writes an `InstanceEvent` row in the same transaction
+ * as a savepoint); every copy status change writes a `CopyEvent` row in the same transaction
  * and is published to the event bus after the outermost commit. Instants come from the injected
  * clock. Only {@link SwlError} is thrown; driver errors are translated (`DUPLICATE`, `CONFLICT`,
  * `UNAVAILABLE`, `INTERNAL`).
@@ -156,7 +157,7 @@ export async function availabilityCounts(
  * copies[0].code; // 'MOU-1-1'
  * const page = await catalog.search(student, { text: 'mouse' });
  * page.items[0].counts.available; // 50
- * await catalog.sendToMaintenance(staff, { instanceId: copies[0].id, note: 'sticky wheel' });
+ * await catalog.sendToMaintenance(staff, { copyId: copies[0].id, note: 'sticky wheel' });
  * ```
  */
 export class CatalogService extends ServiceBase {
@@ -171,7 +172,7 @@ export class CatalogService extends ServiceBase {
   /**
    * Creates a catalog entry and `copies` copies of it (`disponible`), coded
    * `XXX-{entryId}-1` … `XXX-{entryId}-{copies}` where `XXX` = {@link codePrefix}(`titleOrName`).
-   * Writes one `InstanceEvent` of type `created` per copy. The copies, then their events, are
+   * Writes one `CopyEvent` of type `created` per copy. The copies, then their events, are
    * written with one multi-row insert each.
    *
    * @param actor - acting user; capability `catalog:manage`, plus `inventory:manage` when `copies > 0`.
@@ -375,13 +376,13 @@ export class CatalogService extends ServiceBase {
     return this.read(async (em) => {
       await loadActor(em, a);
       const copy = await em.findOne(ItemInstance, { code: i.code }, { populate: ['catalogEntry'] });
-      if (!copy) throw SwlError.notFound('instance', i.code);
+      if (!copy) throw SwlError.notFound('copy', i.code);
       return { ...toCopyView(copy), entry: toEntrySummaryView(copy.catalogEntry.unwrap()) };
     });
   }
 
   /**
-   * A copy's status history (its `InstanceEvent`s), oldest first.
+   * A copy's status history (its `CopyEvent`s), oldest first.
    *
    * @param actor - acting user; capability `inventory:manage` (the history names actors and loans).
    * @param input - {@link CopyHistoryInput}.
@@ -391,15 +392,15 @@ export class CatalogService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', CopyHistoryInput, input);
     return this.read(async (em) => {
       await loadActor(em, a);
-      const copy = await em.findOne(ItemInstance, i.instanceId, { fields: ['id'] });
-      if (!copy) throw SwlError.notFound('instance', i.instanceId);
-      const events = await em.find(InstanceEvent, { instance: copy.id }, { orderBy: { id: 'asc' } });
+      const copy = await em.findOne(ItemInstance, i.copyId, { fields: ['id'] });
+      if (!copy) throw SwlError.notFound('copy', i.copyId);
+      const events = await em.find(CopyEvent, { copy: copy.id }, { orderBy: { id: 'asc' } });
       return events.map(toCopyEventView);
     });
   }
 
   /**
-   * `disponible` or `perdido` → `mantenimiento` (DESIGN §4).
+   * `disponible` or `perdido` → `mantenimiento` (docs/DESIGN.md §4).
    *
    * @param actor - acting user; capability `inventory:manage`.
    * @param input - {@link ChangeCopyStatusInput}.
@@ -455,7 +456,7 @@ export class CatalogService extends ServiceBase {
   /**
    * Withdraws a title/model from circulation: sets the entry's `withdrawnAt` and withdraws every
    * copy that is not already `retirado` (each with a `withdrawn` event and a bus event). The entry
-   * keeps its loans and history; it can no longer be requested (`INSTANCE_UNAVAILABLE`) nor get
+   * keeps its loans and history; it can no longer be requested (`COPY_UNAVAILABLE`) nor get
    * copies (`INVALID_TRANSITION`). Refused while a copy is on loan or a request for the entry is
    * pending — return or decide those first.
    *
@@ -479,7 +480,7 @@ export class CatalogService extends ServiceBase {
           { catalogEntry: entry.id },
           { orderBy: { sequence: 'asc' }, ...(postgres ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
         );
-        const onLoan = copies.filter((c) => c.status === 'prestado').length;
+        const onLoan = copies.filter((c) => c.status === CopyStatus.OnLoan).length;
         if (onLoan > 0) {
           throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
             catalogEntryId: entry.id,
@@ -487,7 +488,7 @@ export class CatalogService extends ServiceBase {
             copiesOnLoan: onLoan,
           });
         }
-        const pending = await em.count(Loan, { catalogEntry: entry.id, status: 'pendiente' });
+        const pending = await em.count(Loan, { catalogEntry: entry.id, status: LoanStatus.Pending });
         if (pending > 0) {
           throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
             catalogEntryId: entry.id,
@@ -497,10 +498,10 @@ export class CatalogService extends ServiceBase {
         }
         entry.withdrawnAt = now;
         const events = copies
-          .filter((copy) => copy.status !== 'retirado')
+          .filter((copy) => copy.status !== CopyStatus.Withdrawn)
           .map((copy) => applyCopyOperation(em, copy, 'withdraw', user, now, i.note));
         await em.flush();
-        for (const event of events) emit(() => toInstanceChangeEvent(event));
+        for (const event of events) emit(() => toCopyChangeEvent(event));
         const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
         return toEntryView(entry, counts);
       },
@@ -509,7 +510,7 @@ export class CatalogService extends ServiceBase {
   }
 
   async #changeStatus(
-    operation: InstanceOperation,
+    operation: CopyOperation,
     actor: Actor,
     input: ChangeCopyStatusInput,
   ): Promise<CopyView> {
@@ -517,12 +518,12 @@ export class CatalogService extends ServiceBase {
     return this.command(
       async ({ em, instant, postgres, loadActor, emit }) => {
         const user = await loadActor(a);
-        const copy = await em.findOne(ItemInstance, i.instanceId, lockFor(postgres));
-        if (!copy) throw SwlError.notFound('instance', i.instanceId);
+        const copy = await em.findOne(ItemInstance, i.copyId, lockFor(postgres));
+        if (!copy) throw SwlError.notFound('copy', i.copyId);
         const now = instant();
         if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
           throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
-            instanceId: copy.id,
+            copyId: copy.id,
             expectedVersion: i.expectedVersion,
             version: copy.version,
           });
@@ -530,7 +531,7 @@ export class CatalogService extends ServiceBase {
         const event = applyCopyOperation(em, copy, operation, user, now, i.note);
         if (i.condition !== undefined) copy.condition = i.condition;
         await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
-        emit(() => toInstanceChangeEvent(event));
+        emit(() => toCopyChangeEvent(event));
         return toCopyView(copy);
       },
       this.idempotent(`catalog.${operation}`, a, i),
@@ -569,7 +570,7 @@ export class CatalogService extends ServiceBase {
         catalogEntryId: entry.id,
         sequence,
         code: copyCode(prefix, entry.id, sequence),
-        status: 'disponible',
+        status: CopyStatus.Available,
         condition,
         version: 1,
         createdAt: stamp,
@@ -600,13 +601,13 @@ export class CatalogService extends ServiceBase {
       c.id = copyIds[k] as number;
     });
     const events = await sql(em)
-      .createQueryBuilder(InstanceEvent)
+      .createQueryBuilder(CopyEvent)
       .insert(
         copies.map((c) => ({
-          instance: c.id,
+          copy: c.id,
           type: 'created' as const,
           fromStatus: null,
-          toStatus: 'disponible' as const,
+          toStatus: CopyStatus.Available,
           actor: user.id,
           at: now,
           note: null,
@@ -618,13 +619,13 @@ export class CatalogService extends ServiceBase {
     const eventIds = insertedIds(events.rows, count);
     assertRowIds('swl_instance_event', eventIds);
     copies.forEach((c, k) => {
-      const event: InstanceChangeEvent = {
-        kind: 'instance',
+      const event: CopyChangeEvent = {
+        kind: 'copy',
         id: eventIds[k] as number,
-        instanceId: c.id,
+        copyId: c.id,
         type: 'created',
         from: null,
-        to: 'disponible',
+        to: CopyStatus.Available,
         loanId: null,
         actorId: user.id,
         at: now,

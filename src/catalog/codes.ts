@@ -1,7 +1,7 @@
 /**
- * Copy codes and the catalog's search text. Source: `seeds/000` "Initial Inventory Data"
- * (codes `XXX-{catalog_id}-{number}`); DESIGN §2 (`XXX` = first three letters of the name,
- * upper-cased, accents removed).
+ * Copy codes and the catalog's search text. Source: `docs/legacy/000_266b31aaf8610e4d.txt` "Initial
+ * Inventory Data" (codes `XXX-{catalog_id}-{number}`); docs/DESIGN.md §2 (`XXX` = first three
+ * letters of the name, upper-cased, accents removed).
  *
  * @module
  */

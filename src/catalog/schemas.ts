@@ -4,13 +4,13 @@
  * strict: unknown keys are refused (`VALIDATION_FAILED`). Text is trimmed; optional text that is
  * blank means "none". Money is integer minor units. The commands that create or move things
  * (`createEntry`, `addCopies`, the copy status changes) take an optional `idempotencyKey`: repeated
- * with the same key, the command returns its first result and writes nothing. Source: DESIGN §2,
+ * with the same key, the command returns its first result and writes nothing. Source: docs/DESIGN.md §2,
  * §4, §6; issue 10 (idempotency keys).
  *
  * @module
  */
 import { z } from 'zod';
-import { CATEGORIES, INSTANCE_STATUSES } from '../domain/vocabulary.ts';
+import { CATEGORIES, COPY_STATUSES } from '../domain/vocabulary.ts';
 import { MAX_MONEY } from '../entities/common.ts';
 import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, MAX_ID, optionalText, PageSchema, requiredText } from '../validation.ts';
@@ -99,7 +99,7 @@ export type GetCatalogEntryInput = z.input<typeof GetCatalogEntryInput>;
 /** `listCopies`: an entry's copies by copy number, optionally of one `status`; paginated. */
 export const ListCopiesInput = PageSchema.extend({
   catalogEntryId: IdSchema,
-  status: z.enum(INSTANCE_STATUSES).optional(),
+  status: z.enum(COPY_STATUSES).optional(),
 });
 /** Input of `CatalogService.listCopies`. */
 export type ListCopiesInput = z.input<typeof ListCopiesInput>;
@@ -113,13 +113,13 @@ export type GetCopyByCodeInput = z.input<typeof GetCopyByCodeInput>;
 
 /**
  * A direct status change of one copy (`sendToMaintenance`, `repair`, `markLost`, `markFound`).
- * - `note`: ≤ 500 chars, stored on the `InstanceEvent`.
+ * - `note`: ≤ 500 chars, stored on the `CopyEvent`.
  * - `condition`: ≤ 100 chars; when given, replaces the copy's condition.
  * - `expectedVersion`: when given, the change is refused with `CONFLICT` unless the copy still has
  *   this version (the one the caller displayed).
  */
 export const ChangeCopyStatusInput = z.strictObject({
-  instanceId: IdSchema,
+  copyId: IdSchema,
   note: optionalText(500).optional(),
   condition: optionalText(100).optional(),
   expectedVersion: z.number().int().min(1).max(MAX_ID).optional(),
@@ -142,6 +142,6 @@ export const WithdrawEntryInput = z.strictObject({
 export type WithdrawEntryInput = z.input<typeof WithdrawEntryInput>;
 
 /** `copyHistory`: a copy's status changes, oldest first. */
-export const CopyHistoryInput = z.strictObject({ instanceId: IdSchema });
+export const CopyHistoryInput = z.strictObject({ copyId: IdSchema });
 /** Input of `CatalogService.copyHistory`. */
 export type CopyHistoryInput = z.input<typeof CopyHistoryInput>;

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { Category, InstanceStatus } from '../domain/vocabulary.ts';
+import { type Category, CopyStatus } from '../domain/vocabulary.ts';
 import type { CatalogEntry } from '../entities/catalog-entry.entity.ts';
-import type { InstanceEvent } from '../entities/instance-event.entity.ts';
+import type { CopyEvent } from '../entities/copy-event.entity.ts';
 import type { ItemInstance } from '../entities/item-instance.entity.ts';
-import type { InstanceChangeEvent } from '../events.ts';
+import type { CopyChangeEvent } from '../events.ts';
 
 /** How many copies of an entry are in each status (computed in SQL). */
 export interface AvailabilityCounts {
@@ -55,7 +55,7 @@ export interface CopyView {
   sequence: number;
   /** `XXX-{catalogEntryId}-{sequence}`. */
   code: string;
-  status: InstanceStatus;
+  status: CopyStatus;
   condition: string | null;
   /** Optimistic-lock version; pass it back as `expectedVersion`. */
   version: number;
@@ -94,16 +94,16 @@ export const NO_COPIES: Readonly<AvailabilityCounts> = Object.freeze({
   total: 0,
 });
 
-const COUNT_KEY: Readonly<Record<InstanceStatus, Exclude<keyof AvailabilityCounts, 'total'>>> = {
-  disponible: 'available',
-  prestado: 'onLoan',
-  mantenimiento: 'maintenance',
-  perdido: 'lost',
-  retirado: 'withdrawn',
+const COUNT_KEY: Readonly<Record<CopyStatus, Exclude<keyof AvailabilityCounts, 'total'>>> = {
+  [CopyStatus.Available]: 'available',
+  [CopyStatus.OnLoan]: 'onLoan',
+  [CopyStatus.Maintenance]: 'maintenance',
+  [CopyStatus.Lost]: 'lost',
+  [CopyStatus.Withdrawn]: 'withdrawn',
 };
 
 /** Adds `n` copies of `status` to `counts` (in place). @internal */
-export function addToCounts(counts: AvailabilityCounts, status: InstanceStatus, n: number): void {
+export function addToCounts(counts: AvailabilityCounts, status: CopyStatus, n: number): void {
   counts[COUNT_KEY[status]] += n;
   counts.total += n;
 }
@@ -152,15 +152,15 @@ export function toCopyView(copy: ItemInstance): CopyView {
 
 /**
  * One entry of a copy's status history (`swl_instance_event`): the fields of an
- * {@link InstanceChangeEvent} without `kind` (instants UTC, from the service clock).
+ * {@link CopyChangeEvent} without `kind` (instants UTC, from the service clock).
  */
-export type CopyEventView = Omit<InstanceChangeEvent, 'kind'>;
+export type CopyEventView = Omit<CopyChangeEvent, 'kind'>;
 
 /** @internal */
-export function toCopyEventView(event: InstanceEvent): CopyEventView {
+export function toCopyEventView(event: CopyEvent): CopyEventView {
   return {
     id: event.id,
-    instanceId: event.instance.id,
+    copyId: event.copy.id,
     type: event.type,
     from: event.fromStatus ?? null,
     to: event.toStatus,
@@ -171,7 +171,7 @@ export function toCopyEventView(event: InstanceEvent): CopyEventView {
   };
 }
 
-/** The after-commit bus event of an `InstanceEvent` row. @internal */
-export function toInstanceChangeEvent(event: InstanceEvent): InstanceChangeEvent {
-  return { kind: 'instance', ...toCopyEventView(event) };
+/** The after-commit bus event of a `CopyEvent` row. @internal */
+export function toCopyChangeEvent(event: CopyEvent): CopyChangeEvent {
+  return { kind: 'copy', ...toCopyEventView(event) };
 }

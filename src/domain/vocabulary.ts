@@ -2,9 +2,9 @@
  * The stored vocabulary of the package: every enumerated column's values, as one tuple each.
  *
  * Each tuple feeds three things at once: the database column (a `CHECK` constraint on both
- * dialects), the zod schemas of the commands, and the state-machine tables. Stored values that
- * come from the original SWL system stay in Spanish (`seeds/000` "Status Values"); the TypeScript
- * names are English.
+ * dialects), the zod schemas of the commands, and the state-machine tables. Stored values that come
+ * from the original SWL system stay in Spanish (`docs/legacy/000_266b31aaf8610e4d.txt` "Status
+ * Values"); the TypeScript names are English.
  *
  * @module
  */
@@ -12,8 +12,8 @@
 /**
  * Loan status values as stored in `swl_loan.status`.
  *
- * Source: `seeds/000` Loan Table, "Status Values: pendiente, aprobado, devuelto, rechazado";
- * DESIGN §3.
+ * Source: `docs/legacy/000_266b31aaf8610e4d.txt` Loan Table, "Status Values: pendiente, aprobado,
+ * devuelto, rechazado"; docs/DESIGN.md §3.
  */
 export const LOAN_STATUSES = ['pendiente', 'aprobado', 'devuelto', 'rechazado'] as const;
 /** One of {@link LOAN_STATUSES}. */
@@ -36,27 +36,27 @@ export const LoanStatus = {
 /**
  * Status values of a physical copy (`swl_item_instance.status`).
  *
- * Source: `seeds/000` ItemInstance Table, "Status Values: disponible, prestado, mantenimiento,
- * perdido"; DESIGN §4. `retirado` (withdrawn from circulation: kept in the record with its
- * history, never lendable again) is FOLIO's item status *Withdrawn* and Koha's `withdrawn`
- * (issue 11).
+ * Source: `docs/legacy/000_266b31aaf8610e4d.txt` ItemInstance Table, "Status Values: disponible,
+ * prestado, mantenimiento, perdido"; docs/DESIGN.md §4. `retirado` (withdrawn from circulation:
+ * kept in the record with its history, never lendable again) is FOLIO's item status *Withdrawn* and
+ * Koha's `withdrawn` (issue 11).
  */
-export const INSTANCE_STATUSES = ['disponible', 'prestado', 'mantenimiento', 'perdido', 'retirado'] as const;
-/** One of {@link INSTANCE_STATUSES}. */
-export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+export const COPY_STATUSES = ['disponible', 'prestado', 'mantenimiento', 'perdido', 'retirado'] as const;
+/** One of {@link COPY_STATUSES}. */
+export type CopyStatus = (typeof COPY_STATUSES)[number];
 /**
- * English names for the stored copy statuses: `InstanceStatus.Available === 'disponible'`.
+ * English names for the stored copy statuses: `CopyStatus.Available === 'disponible'`.
  */
-export const InstanceStatus = {
+export const CopyStatus = {
   Available: 'disponible',
   OnLoan: 'prestado',
   Maintenance: 'mantenimiento',
   Lost: 'perdido',
   Withdrawn: 'retirado',
-} as const satisfies Record<string, InstanceStatus>;
+} as const satisfies Record<string, CopyStatus>;
 
 /**
- * User roles (`swl_user.role`). Source: DESIGN §2 (the seed stores a free `role` string; the
+ * User roles (`swl_user.role`). Source: docs/DESIGN.md §2 (the seed stores a free `role` string; the
  * package fixes the four roles the desk uses).
  */
 export const ROLES = ['admin', 'staff', 'teacher', 'student'] as const;
@@ -71,16 +71,18 @@ export const Role = {
 } as const satisfies Record<string, Role>;
 
 /**
- * Roles a visitor-log entry may carry (`swl_library_log.role`): the user roles plus `visitor`
- * for people from outside the institution. Source: `seeds/000` LibraryLog Table; DESIGN §2.
+ * Roles a visitor-log entry may carry (`swl_library_log.role`): the user roles plus `visitor` for
+ * people from outside the institution. Source: `docs/legacy/000_266b31aaf8610e4d.txt` LibraryLog
+ * Table; docs/DESIGN.md §2.
  */
 export const VISITOR_ROLES = [...ROLES, 'visitor'] as const;
 /** One of {@link VISITOR_ROLES}. */
 export type VisitorRole = (typeof VISITOR_ROLES)[number];
 
 /**
- * Catalog categories (`swl_catalog.category`). `premium` is the equipment that needs an
- * environment (classroom) and short loans. Source: `seeds/000` "Initial Inventory Data".
+ * Catalog categories (`swl_catalog.category`). `premium` is the equipment that needs an environment
+ * (classroom) and short loans. Source: `docs/legacy/000_266b31aaf8610e4d.txt` "Initial Inventory
+ * Data".
  */
 export const CATEGORIES = ['general', 'premium'] as const;
 /** One of {@link CATEGORIES}. */
@@ -92,7 +94,7 @@ export const Category = { General: 'general', Premium: 'premium' } as const sati
 >;
 
 /**
- * How a copy came back at check-in (`swl_loan.return_outcome`). Source: DESIGN §3 "return".
+ * How a copy came back at check-in (`swl_loan.return_outcome`). Source: docs/DESIGN.md §3 "return".
  * - `ok`: copy → `disponible`.
  * - `damaged`: copy → `mantenimiento`.
  * - `lost`: copy → `perdido`, replacement cost charged.
@@ -102,7 +104,7 @@ export const RETURN_OUTCOMES = ['ok', 'damaged', 'lost'] as const;
 export type ReturnOutcome = (typeof RETURN_OUTCOMES)[number];
 
 /**
- * How a loan's penalty was settled (`swl_loan.penalty_settlement`). Source: DESIGN §3
+ * How a loan's penalty was settled (`swl_loan.penalty_settlement`). Source: docs/DESIGN.md §3
  * "settle penalty".
  */
 export const PENALTY_SETTLEMENTS = ['paid', 'waived'] as const;
@@ -110,7 +112,7 @@ export const PENALTY_SETTLEMENTS = ['paid', 'waived'] as const;
 export type PenaltySettlement = (typeof PENALTY_SETTLEMENTS)[number];
 
 /**
- * Kinds of loan audit events (`swl_loan_event.type`), one per command of DESIGN §3.
+ * Kinds of loan audit events (`swl_loan_event.type`), one per command of docs/DESIGN.md §3.
  */
 export const LOAN_EVENT_TYPES = [
   'requested',
@@ -125,11 +127,11 @@ export const LOAN_EVENT_TYPES = [
 export type LoanEventType = (typeof LOAN_EVENT_TYPES)[number];
 
 /**
- * Kinds of copy audit events (`swl_instance_event.type`). Source: DESIGN §4.
+ * Kinds of copy audit events (`swl_instance_event.type`). Source: docs/DESIGN.md §4.
  * `created` is written when a copy is added; `loaned`/`returned` mirror loan transitions;
- * the rest are the direct operations of DESIGN §4.
+ * the rest are the direct operations of docs/DESIGN.md §4.
  */
-export const INSTANCE_EVENT_TYPES = [
+export const COPY_EVENT_TYPES = [
   'created',
   'loaned',
   'returned',
@@ -139,17 +141,17 @@ export const INSTANCE_EVENT_TYPES = [
   'found',
   'withdrawn',
 ] as const;
-/** One of {@link INSTANCE_EVENT_TYPES}. */
-export type InstanceEventType = (typeof INSTANCE_EVENT_TYPES)[number];
+/** One of {@link COPY_EVENT_TYPES}. */
+export type CopyEventType = (typeof COPY_EVENT_TYPES)[number];
 
-/** Units of a loan period (`swl_loan_policy.loan_period_unit`). Source: DESIGN §5. */
+/** Units of a loan period (`swl_loan_policy.loan_period_unit`). Source: docs/DESIGN.md §5. */
 export const PERIOD_UNITS = ['minutes', 'hours', 'days'] as const;
 /** One of {@link PERIOD_UNITS}. */
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
 /**
  * Fine intervals (`swl_loan_policy.fine_interval`). Lengths in minutes as in FOLIO
- * `OverdueFineService` (minute 1, hour 60, day 1440, week 10080). Source: DESIGN §5,
+ * `OverdueFineService` (minute 1, hour 60, day 1440, week 10080). Source: docs/DESIGN.md §5,
  * `research/domain_anchors.md` §2.
  */
 export const FINE_INTERVALS = ['minute', 'hour', 'day', 'week'] as const;
@@ -159,7 +161,7 @@ export type FineInterval = (typeof FINE_INTERVALS)[number];
 /**
  * Grace modes (`swl_loan_policy.grace_mode`). `threshold`: past the grace period all overdue
  * minutes count (FOLIO; Koha `FinesIncludeGracePeriod` = Include). `deduct`: only the minutes
- * after the grace period count. Source: DESIGN §5.
+ * after the grace period count. Source: docs/DESIGN.md §5.
  */
 export const GRACE_MODES = ['threshold', 'deduct'] as const;
 /** One of {@link GRACE_MODES}. */
@@ -168,7 +170,7 @@ export type GraceMode = (typeof GRACE_MODES)[number];
 /**
  * Interval rounding (`swl_loan_policy.interval_rounding`). `up`: a started interval is charged
  * (FOLIO; Koha `chargeperiod_charge_at` = 1); `down`: only whole intervals (Koha "charge at end").
- * Source: DESIGN §5.
+ * Source: docs/DESIGN.md §5.
  */
 export const INTERVAL_ROUNDINGS = ['up', 'down'] as const;
 /** One of {@link INTERVAL_ROUNDINGS}. */

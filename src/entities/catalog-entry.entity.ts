@@ -5,11 +5,11 @@ import { timestamps } from './common.ts';
 /**
  * Schema of {@link CatalogEntry} (table `swl_catalog`).
  *
- * Columns from `seeds/000` Catalog Table (title_or_name, category, author_or_brand) plus DESIGN §2:
- * `identifier` (ISBN, model number) and `replacementCost` in integer minor units (COP centavos by
- * default; the package never stores money as floating point). `searchText` is a derived,
- * lower-cased, accent-free copy of the searchable fields, kept by the catalog service so that
- * searches are case- and accent-insensitive on both dialects.
+ * Columns from `docs/legacy/000_266b31aaf8610e4d.txt` Catalog Table (title_or_name, category,
+ * author_or_brand) plus docs/DESIGN.md §2: `identifier` (ISBN, model number) and `replacementCost`
+ * in integer minor units (COP centavos by default; the package never stores money as floating
+ * point). `searchText` is a derived, lower-cased, accent-free copy of the searchable fields, kept
+ * by the catalog service so that searches are case- and accent-insensitive on both dialects.
  */
 export const CatalogEntrySchema = defineEntity({
   name: 'CatalogEntry',

@@ -1,6 +1,6 @@
 import { type EntityManager, p, raw } from '@mikro-orm/core';
-import { nowFor } from '../internal/clock-context.ts';
-import { isPostgres } from '../internal/dialect.ts';
+import { nowFor } from '../db/clock-context.ts';
+import { isPostgres } from '../db/dialect.ts';
 
 /**
  * Columns every mutable table carries: creation and last-update instants (UTC), taken from the

@@ -1,6 +1,6 @@
 import { CatalogEntry } from './catalog-entry.entity.ts';
+import { CopyEvent } from './copy-event.entity.ts';
 import { IdempotencyKey } from './idempotency-key.entity.ts';
-import { InstanceEvent } from './instance-event.entity.ts';
 import { ItemInstance } from './item-instance.entity.ts';
 import { LibraryLog } from './library-log.entity.ts';
 import { Loan } from './loan.entity.ts';
@@ -10,8 +10,8 @@ import { User } from './user.entity.ts';
 
 export * from './catalog-entry.entity.ts';
 export { TABLE_PREFIX } from './common.ts';
+export * from './copy-event.entity.ts';
 export * from './idempotency-key.entity.ts';
-export * from './instance-event.entity.ts';
 export * from './item-instance.entity.ts';
 export * from './library-log.entity.ts';
 export * from './loan.entity.ts';
@@ -21,7 +21,7 @@ export * from './user.entity.ts';
 
 /**
  * Every entity of the package, for a host's `entities` option:
- * `MikroORM.init({ entities: [...swlEntities, ...hostEntities], … })`. Source: DESIGN §1, §2.
+ * `MikroORM.init({ entities: [...swlEntities, ...hostEntities], … })`. Source: docs/DESIGN.md §1, §2.
  */
 export const swlEntities = [
   User,
@@ -29,7 +29,7 @@ export const swlEntities = [
   ItemInstance,
   Loan,
   LoanEvent,
-  InstanceEvent,
+  CopyEvent,
   LoanPolicy,
   LibraryLog,
   IdempotencyKey,

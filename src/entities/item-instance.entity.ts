@@ -1,14 +1,15 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { INSTANCE_STATUSES, InstanceStatus } from '../domain/vocabulary.ts';
+import { COPY_STATUSES, CopyStatus } from '../domain/vocabulary.ts';
 import { CatalogEntry } from './catalog-entry.entity.ts';
 import { timestamps } from './common.ts';
 
 /**
  * Schema of {@link ItemInstance} (table `swl_item_instance`).
  *
- * Columns from `seeds/000` ItemInstance Table (catalog_id, unique_code, status, condition) plus
- * DESIGN §2: `sequence` (the `n` of the code `XXX-{catalog_id}-{n}`, unique per entry) and
- * `version` (optimistic lock). A catalog entry with copies cannot be deleted (`restrict`).
+ * Columns from `docs/legacy/000_266b31aaf8610e4d.txt` ItemInstance Table (catalog_id, unique_code,
+ * status, condition) plus docs/DESIGN.md §2: `sequence` (the `n` of the code
+ * `XXX-{catalog_id}-{n}`, unique per entry) and `version` (optimistic lock). A catalog entry with
+ * copies cannot be deleted (`restrict`).
  */
 export const ItemInstanceSchema = defineEntity({
   name: 'ItemInstance',
@@ -20,7 +21,7 @@ export const ItemInstanceSchema = defineEntity({
     sequence: p.integer().check('sequence >= 1'),
     /** Barcode-like code `XXX-{catalogId}-{sequence}`, unique. Max 50 chars. */
     code: p.string().length(50).unique('swl_item_instance_code_unique'),
-    status: p.enum(INSTANCE_STATUSES).default(InstanceStatus.Available),
+    status: p.enum(COPY_STATUSES).default(CopyStatus.Available),
     /** Free description of the physical condition. */
     condition: p.string().length(100).nullable(),
     version: p.integer().version(),

@@ -5,9 +5,9 @@ import { User } from './user.entity.ts';
 /**
  * Schema of {@link LibraryLog} (table `swl_library_log`).
  *
- * The visitor entry log of `seeds/000` LibraryLog Table (visitor_name, visitor_id, role,
- * entry_time, activity), plus the registered `user` when the visitor is one and the staff
- * member who `recordedBy`. Indexed by entry time for period listings, statistics and the
+ * The visitor entry log of `docs/legacy/000_266b31aaf8610e4d.txt` LibraryLog Table (visitor_name,
+ * visitor_id, role, entry_time, activity), plus the registered `user` when the visitor is one and
+ * the staff member who `recordedBy`. Indexed by entry time for period listings, statistics and the
  * retention purge.
  */
 export const LibraryLogSchema = defineEntity({

@@ -7,7 +7,7 @@ import { User } from './user.entity.ts';
 /**
  * Schema of {@link LoanEvent} (table `swl_loan_event`).
  *
- * Append-only audit trail: one row per loan transition (DESIGN §2, §3), written in the same
+ * Append-only audit trail: one row per loan transition (docs/DESIGN.md §2, §3), written in the same
  * transaction as the change. It doubles as an outbox, read with `SwlOutbox` (src/outbox.ts) — not
  * by "id greater than the last one I saw", which skips events whose transactions commit out of id
  * order on PostgreSQL. `data` holds the command's particulars (due dates, fine breakdown, reason)

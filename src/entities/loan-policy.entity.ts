@@ -12,7 +12,7 @@ import { moneyColumn, timestamps } from './common.ts';
 /**
  * Schema of {@link LoanPolicy} (table `swl_loan_policy`).
  *
- * Lending rules for one (category × role), DESIGN §5. A missing row means that role may not
+ * Lending rules for one (category × role), docs/DESIGN.md §5. A missing row means that role may not
  * borrow that category. Money in integer minor units; durations in the stated units.
  */
 export const LoanPolicySchema = defineEntity({

@@ -19,10 +19,10 @@ const actor = () => p.manyToOne(User).ref().nullable().deleteRule('restrict').up
 /**
  * Schema of {@link Loan} (table `swl_loan`).
  *
- * Columns from `seeds/000` Loan Table (user_id → `borrower`, instance_id, environment,
- * request/approval/due/return dates, status, observation, final_penalty) plus DESIGN §2:
- * `catalogEntry` (a request may name a title/model and get any copy at approval), the actor of
- * each transition, `renewalCount`, penalty settlement and `version`.
+ * Columns from `docs/legacy/000_266b31aaf8610e4d.txt` Loan Table (user_id → `borrower`,
+ * instance_id, environment, request/approval/due/return dates, status, observation, final_penalty)
+ * plus docs/DESIGN.md §2: `catalogEntry` (a request may name a title/model and get any copy at
+ * approval), the actor of each transition, `renewalCount`, penalty settlement and `version`.
  *
  * Money (`finalPenalty`, `overdueFine`, `replacementCharge`) is integer minor units, never float.
  * All instants are UTC. Database guarantees: at most one `aprobado` loan per copy (partial unique
@@ -36,8 +36,15 @@ export const LoanSchema = defineEntity({
     borrower: () => p.manyToOne(User).ref().deleteRule('restrict').updateRule('cascade'),
     /** The title/model asked for; always set (from the copy when a copy was named). */
     catalogEntry: () => p.manyToOne(CatalogEntry).ref().deleteRule('restrict').updateRule('cascade'),
-    /** The copy: named at request, or assigned at approval. */
-    instance: () => p.manyToOne(ItemInstance).ref().nullable().deleteRule('restrict').updateRule('cascade'),
+    /** The copy: named at request, or assigned at approval. Column `instance_id` (the seed's name). */
+    copy: () =>
+      p
+        .manyToOne(ItemInstance)
+        .ref()
+        .fieldName('instance_id')
+        .nullable()
+        .deleteRule('restrict')
+        .updateRule('cascade'),
     /** Classroom/place where premium equipment will be used. Max 50 chars. */
     environment: p.string().length(50).nullable(),
     status: p.enum(LOAN_STATUSES).default(LoanStatus.Pending),
@@ -63,7 +70,7 @@ export const LoanSchema = defineEntity({
     replacementCharge: moneyColumn('replacement_charge').default(0),
     /** `overdueFine + replacementCharge`, minor units (the seed's `final_penalty`). */
     finalPenalty: moneyColumn('final_penalty').default(0),
-    // The terms the loan was approved under (DESIGN §11): copied from the policy at approval and
+    // The terms the loan was approved under (docs/DESIGN.md §11): copied from the policy at approval and
     // used at renewal and return, so later policy edits never change a loan already out. Null
     // before approval (and on loans approved before these columns existed without a policy).
     /** Loan period at approval, in `termsLoanPeriodUnit`. */
@@ -89,7 +96,7 @@ export const LoanSchema = defineEntity({
   uniques: [
     {
       name: 'swl_loan_one_approved_per_instance',
-      properties: ['instance'],
+      properties: ['copy'],
       where: { status: LoanStatus.Approved },
     },
   ],
@@ -97,7 +104,7 @@ export const LoanSchema = defineEntity({
     { name: 'swl_loan_borrower_status_index', properties: ['borrower', 'status'] },
     { name: 'swl_loan_status_due_date_index', properties: ['status', 'dueDate'] },
     { name: 'swl_loan_entry_status_index', properties: ['catalogEntry', 'status'] },
-    { name: 'swl_loan_instance_index', properties: ['instance'] },
+    { name: 'swl_loan_instance_index', properties: ['copy'] },
   ],
 });
 

@@ -5,9 +5,10 @@ import { timestamps } from './common.ts';
 /**
  * Schema of {@link User} (table `swl_user`).
  *
- * Columns from `seeds/000` User Table (document_id, full_name, email, phone, role, program_name,
- * password_hash) plus DESIGN §2: `active`, `mustChangePassword`, timestamps. `documentId` and
- * `email` are unique in the database; `passwordHash` is `hidden` (never serialized).
+ * Columns from `docs/legacy/000_266b31aaf8610e4d.txt` User Table (document_id, full_name, email,
+ * phone, role, program_name, password_hash) plus docs/DESIGN.md §2: `active`, `mustChangePassword`,
+ * timestamps. `documentId` and `email` are unique in the database; `passwordHash` is `hidden`
+ * (never serialized).
  */
 export const UserSchema = defineEntity({
   name: 'User',

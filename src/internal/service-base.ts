@@ -1,14 +1,14 @@
 import { type EntityManager, LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import { type Clock, systemClock } from '../clock.ts';
+import { bindClock } from '../db/clock-context.ts';
+import { isPostgres } from '../db/dialect.ts';
 import { IdempotencyKey } from '../entities/idempotency-key.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
-import { bindClock } from './clock-context.ts';
-import { isPostgres } from './dialect.ts';
 import { watchRowIds } from './id-ceiling.ts';
 import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
 import { toSwlError } from './translate-error.ts';

@@ -93,7 +93,7 @@ export function rethrowConverted(em: EntityManager): (error: unknown) => never {
 /**
  * Turns whatever a command threw into an {@link SwlError}: zod issues → `VALIDATION_FAILED`;
  * optimistic-lock failures, lock time-outs, deadlocks and serialization failures → `CONFLICT`;
- * unique violations → `DUPLICATE` (or `INSTANCE_UNAVAILABLE` for the one-approved-loan index);
+ * unique violations → `DUPLICATE` (or `COPY_UNAVAILABLE` for the one-approved-loan index);
  * check/not-null violations → `VALIDATION_FAILED`; restrict/foreign-key violations → `CONFLICT`;
  * lost connections and cancelled statements → `UNAVAILABLE`; an exhausted id sequence (PostgreSQL
  * SQLSTATE 2200H, or 22003 from storing a 64-bit sequence value into a 32-bit id) →
@@ -127,7 +127,7 @@ export function toSwlError(error: unknown): SwlError {
         )
       ) {
         return new SwlError(
-          'INSTANCE_UNAVAILABLE',
+          'COPY_UNAVAILABLE',
           'the copy was lent by a concurrent approval',
           {},
           { cause: error },

@@ -1,6 +1,6 @@
 /**
  * The overdue fine calculator: one pure function with FOLIO's and Koha's semantics as options.
- * Source: DESIGN §5 "Fine rule"; `research/domain_anchors.md` §2 (FOLIO `OverdueFineService`,
+ * Source: docs/DESIGN.md §5 "Fine rule"; `research/domain_anchors.md` §2 (FOLIO `OverdueFineService`,
  * `OverduePeriodCalculatorService`; Koha `C4/Overdues.pm::CalcFine`).
  *
  * @module

@@ -1,7 +1,7 @@
 export * from './fines.ts';
 export { LoanService } from './loan.service.ts';
-export { loanPeriodMs } from './policy.ts';
 export * from './schemas.ts';
+export { loanPeriodMs } from './standing.ts';
 export * from './transitions.ts';
 export type {
   BlockReason,

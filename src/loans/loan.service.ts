@@ -1,15 +1,15 @@
 /**
  * The loan state machine as commands, with lending policies, automatic blocks and fines.
- * Source: DESIGN §3 (state machine), §5 (policies, blocks, fines), §6 (errors, validation,
+ * Source: docs/DESIGN.md §3 (state machine), §5 (policies, blocks, fines), §6 (errors, validation,
  * permissions), §7 (transactions and concurrency).
  *
  * @module
  */
 import { type EntityManager, LockMode, ref } from '@mikro-orm/core';
-import { toInstanceChangeEvent } from '../catalog/views.ts';
-import type { InstanceEventType, InstanceStatus, ReturnOutcome } from '../domain/vocabulary.ts';
+import { toCopyChangeEvent } from '../catalog/views.ts';
+import { type CopyEventType, CopyStatus, LoanStatus, type ReturnOutcome } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
-import { InstanceEvent } from '../entities/instance-event.entity.ts';
+import { CopyEvent } from '../entities/copy-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
@@ -26,7 +26,6 @@ import {
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
 import { addMoney, calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
-import { borrowerFigures, findPolicy, loanPeriodMs } from './policy.ts';
 import {
   ApproveLoanInput,
   BorrowerStandingInput,
@@ -41,6 +40,7 @@ import {
   ReturnLoanInput,
   SettlePenaltyInput,
 } from './schemas.ts';
+import { borrowerFigures, findPolicy, loanPeriodMs } from './standing.ts';
 import { fixLoanTerms, loanTerms, policyTerms } from './terms.ts';
 import { assertLoanCommand } from './transitions.ts';
 import {
@@ -55,11 +55,11 @@ import {
   toLoanView,
 } from './views.ts';
 
-/** Copy status after a return with each outcome (DESIGN §3 "return"). */
-const STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, InstanceStatus>> = {
-  ok: 'disponible',
-  damaged: 'mantenimiento',
-  lost: 'perdido',
+/** Copy status after a return with each outcome (docs/DESIGN.md §3 "return"). */
+const STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, CopyStatus>> = {
+  ok: CopyStatus.Available,
+  damaged: CopyStatus.Maintenance,
+  lost: CopyStatus.Lost,
 };
 
 const NO_FINE: FineBreakdown = {
@@ -80,13 +80,13 @@ const NO_FINE: FineBreakdown = {
  *   before reading anything (`VALIDATION_FAILED`, `FORBIDDEN`);
  * - runs atomically in `em.transactional()` on the EntityManager given to the constructor, so it
  *   joins the host's open transaction (as a savepoint) instead of opening a second one;
- * - writes one `LoanEvent` per transition (and an `InstanceEvent` per copy status change) in the
+ * - writes one `LoanEvent` per transition (and a `CopyEvent` per copy status change) in the
  *   same transaction, and publishes them to the {@link ServiceOptions.events} bus only after the
  *   outermost commit;
  * - takes its instant from the injected clock;
  * - throws only {@link SwlError}; driver errors (unique/lock/deadlock/connection) are translated.
  *
- * Concurrency (DESIGN §7): on PostgreSQL the loan and copy rows are locked (`FOR UPDATE`; a copy
+ * Concurrency (docs/DESIGN.md §7): on PostgreSQL the loan and copy rows are locked (`FOR UPDATE`; a copy
  * picked for a title-level request with `SKIP LOCKED`), and `version` columns catch what the locks
  * do not; on SQLite, write transactions start with `BEGIN IMMEDIATE` (see `SwlSqliteDialect`). The
  * partial unique index on approved loans is the last line: two approvals of one copy can never
@@ -111,7 +111,7 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * Requests a loan of a copy (`instanceId`) or of any copy of a title/model (`catalogEntryId`) for
+   * Requests a loan of a copy (`copyId`) or of any copy of a title/model (`catalogEntryId`) for
    * the acting user, or — staff/admin — for `borrowerId`. Creates a `pendiente` loan.
    *
    * Guards, in order: borrower exists and is active; the copy/entry exists; a named copy is not
@@ -124,7 +124,7 @@ export class LoanService extends ServiceBase {
    * @param input - {@link RequestLoanInput}.
    * @returns the new loan.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `BORROWER_INACTIVE`,
-   *   `INSTANCE_UNAVAILABLE`, `POLICY_FORBIDS`, `ENVIRONMENT_REQUIRED`, `BORROWER_BLOCKED`,
+   *   `COPY_UNAVAILABLE`, `POLICY_FORBIDS`, `ENVIRONMENT_REQUIRED`, `BORROWER_BLOCKED`,
    *   `LOAN_LIMIT_REACHED`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async request(actor: Actor, input: RequestLoanInput): Promise<LoanView> {
@@ -150,21 +150,17 @@ export class LoanService extends ServiceBase {
         const now = scope.instant();
 
         let entry: CatalogEntry;
-        let instance: ItemInstance | null = null;
-        if (i.instanceId !== undefined) {
-          instance = await em.findOne(ItemInstance, i.instanceId);
-          if (!instance) throw SwlError.notFound('instance', i.instanceId);
-          if (
-            instance.status === 'perdido' ||
-            instance.status === 'mantenimiento' ||
-            instance.status === 'retirado'
-          ) {
-            throw unavailable(`copy ${instance.code} is ${instance.status}`, {
-              instanceId: instance.id,
-              status: instance.status,
+        let copy: ItemInstance | null = null;
+        if (i.copyId !== undefined) {
+          copy = await em.findOne(ItemInstance, i.copyId);
+          if (!copy) throw SwlError.notFound('copy', i.copyId);
+          if (copy.status === 'perdido' || copy.status === 'mantenimiento' || copy.status === 'retirado') {
+            throw unavailable(`copy ${copy.code} is ${copy.status}`, {
+              copyId: copy.id,
+              status: copy.status,
             });
           }
-          entry = await em.findOneOrFail(CatalogEntry, instance.catalogEntry.id);
+          entry = await em.findOneOrFail(CatalogEntry, copy.catalogEntry.id);
         } else {
           const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
           if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
@@ -214,7 +210,7 @@ export class LoanService extends ServiceBase {
         const loan = em.create(Loan, {
           borrower,
           catalogEntry: entry,
-          instance,
+          copy,
           environment: i.environment,
           status: 'pendiente',
           requestDate: now,
@@ -223,7 +219,7 @@ export class LoanService extends ServiceBase {
           requestedBy: a.id,
         });
         this.#loanEvent(scope, loan, 'requested', null, a.id, {
-          instanceId: instance?.id ?? null,
+          copyId: copy?.id ?? null,
           catalogEntryId: entry.id,
           requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
         });
@@ -235,22 +231,22 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * Approves a pending request: picks the named copy, or the copy given in `instanceId`, or the
+   * Approves a pending request: picks the named copy, or the copy given in `copyId`, or the
    * first available copy of the entry; sets `approvalDate`, `dueDate` (approval + policy period,
    * or the requested/given due date when earlier) and the copy → `prestado`.
    *
-   * Fixes the loan's terms (DESIGN §11): the policy's loan period, renewals allowed and fine
+   * Fixes the loan's terms (docs/DESIGN.md §11): the policy's loan period, renewals allowed and fine
    * fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and govern
    * its renewals and its fine at return, whatever later happens to the policy.
    *
    * Two concurrent approvals for one copy: exactly one wins; the other gets
-   * `INSTANCE_UNAVAILABLE` (or `CONFLICT`). The same loan approved twice at once: one succeeds, the
+   * `COPY_UNAVAILABLE` (or `CONFLICT`). The same loan approved twice at once: one succeeds, the
    * other gets `INVALID_TRANSITION` (or `CONFLICT`).
    *
    * @param actor - staff/admin (capability `loan:approve`).
    * @param input - {@link ApproveLoanInput}.
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
-   *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `INSTANCE_UNAVAILABLE`,
+   *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `COPY_UNAVAILABLE`,
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
@@ -264,7 +260,7 @@ export class LoanService extends ServiceBase {
         const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
         // The copy is locked before the instant is taken; what is wrong with it is reported after
         // the borrower checks, in the order the guards are documented.
-        const pick = await this.#lockCopyForApproval(scope, loan, entry, i.instanceId);
+        const pick = await this.#lockCopyForApproval(scope, loan, entry, i.copyId);
         const now = scope.instant(...loanInstants(loan));
         const borrower = await em.findOneOrFail(User, loan.borrower.id);
         if (!borrower.active) throw inactive(borrower.id);
@@ -272,8 +268,8 @@ export class LoanService extends ServiceBase {
         if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
         const policy = await findPolicy(em, entry.category, borrower.role);
         if (!policy) throw policyForbids(entry.category, borrower.role);
-        if (!pick.instance) throw pick.error;
-        const instance = pick.instance;
+        if (!pick.copy) throw pick.error;
+        const copy = pick.copy;
 
         let dueDate = new Date(now.getTime() + loanPeriodMs(policy));
         for (const [field, candidate] of [
@@ -293,11 +289,11 @@ export class LoanService extends ServiceBase {
         loan.approvalDate = now;
         loan.dueDate = dueDate;
         loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
-        loan.instance = ref(instance);
+        loan.copy = ref(copy);
         fixLoanTerms(loan, terms);
-        this.#instanceChange(scope, instance, 'loaned', 'prestado', loan, a.id, null);
+        this.#copyChange(scope, copy, 'loaned', 'prestado', loan, a.id, null);
         this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
-          instanceId: instance.id,
+          copyId: copy.id,
           dueDate: dueDate.toISOString(),
           terms: { ...terms },
         });
@@ -364,7 +360,7 @@ export class LoanService extends ServiceBase {
 
   /**
    * Renews an approved loan: the due date moves by one loan period of the loan's terms (fixed at
-   * approval, DESIGN §11) from the current due date; the status stays `aprobado`. Later edits of
+   * approval, docs/DESIGN.md §11) from the current due date; the status stays `aprobado`. Later edits of
    * the policy, or its deletion, do not change the period or the renewals allowed.
    *
    * Refused, in this order, when the borrower is deactivated (`BORROWER_INACTIVE`, as `approve`
@@ -415,7 +411,7 @@ export class LoanService extends ServiceBase {
           catalogEntry: entry.id,
           status: 'pendiente',
           borrower: { $ne: borrower.id },
-          $or: [{ instance: null }, { instance: loan.instance?.id ?? null }],
+          $or: [{ copy: null }, { copy: loan.copy?.id ?? null }],
         });
         if (waiting > 0) {
           throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
@@ -442,8 +438,8 @@ export class LoanService extends ServiceBase {
    * Checks a loan in (→ `devuelto`): sets `returnDate`, the copy's status from the outcome (`ok` →
    * `disponible`, `damaged` → `mantenimiento`, `lost` → `perdido`) and condition, and the penalty:
    *
-   * - `overdueFine`: the fine rule of DESIGN §5 under the loan's **terms fixed at approval**
-   *   (DESIGN §11) — lowering, raising or deleting the policy afterwards does not change it. A
+   * - `overdueFine`: the fine rule of docs/DESIGN.md §5 under the loan's **terms fixed at approval**
+   *   (docs/DESIGN.md §11) — lowering, raising or deleting the policy afterwards does not change it. A
    *   legacy loan approved before terms were stored falls back to the current policy, and to no
    *   fine when there is none. With `capAtReplacementCost`, the fine is capped only at a known
    *   replacement cost (an unknown cost, `null`, is no cap; a known 0 caps at 0);
@@ -471,9 +467,9 @@ export class LoanService extends ServiceBase {
         await scope.loadActor(a);
         const loan = await this.#lockedLoan(scope, i.loanId);
         assertLoanCommand('return', loan.status, loan.id);
-        const instance = await em.findOneOrFail(
+        const copy = await em.findOneOrFail(
           ItemInstance,
-          (loan.instance as { id: number }).id,
+          (loan.copy as { id: number }).id,
           lockFor(postgres),
         );
         const now = scope.instant(...loanInstants(loan));
@@ -495,16 +491,8 @@ export class LoanService extends ServiceBase {
         loan.replacementCharge = replacementCharge;
         loan.finalPenalty = total.amount;
         if (i.observation) loan.observation = i.observation;
-        if (i.condition) instance.condition = i.condition;
-        this.#instanceChange(
-          scope,
-          instance,
-          'returned',
-          STATUS_AFTER_RETURN[i.outcome],
-          loan,
-          a.id,
-          i.condition,
-        );
+        if (i.condition) copy.condition = i.condition;
+        this.#copyChange(scope, copy, 'returned', STATUS_AFTER_RETURN[i.outcome], loan, a.id, i.condition);
         this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
           outcome: i.outcome,
           fine: { ...fine },
@@ -575,7 +563,7 @@ export class LoanService extends ServiceBase {
     const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', GetLoanInput, input);
     return this.read(async (em) => {
       await loadActor(em, a);
-      const loan = await em.findOne(Loan, i.loanId, { populate: ['instance'] });
+      const loan = await em.findOne(Loan, i.loanId, { populate: ['copy'] });
       if (!loan) throw SwlError.notFound('loan', i.loanId);
       this.#assertOwnOr(a, loan, 'loan:read:any');
       const events = await em.find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
@@ -594,9 +582,9 @@ export class LoanService extends ServiceBase {
     const borrowerId = i.borrowerId ?? a.id;
     if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
     const statuses = {
-      active: ['pendiente', 'aprobado'],
-      past: ['devuelto', 'rechazado'],
-      all: ['pendiente', 'aprobado', 'devuelto', 'rechazado'],
+      active: [LoanStatus.Pending, LoanStatus.Approved],
+      past: [LoanStatus.Returned, LoanStatus.Rejected],
+      all: [LoanStatus.Pending, LoanStatus.Approved, LoanStatus.Returned, LoanStatus.Rejected],
     }[i.scope] as Loan['status'][];
     return this.read(async (em) => {
       await loadActor(em, a);
@@ -604,7 +592,7 @@ export class LoanService extends ServiceBase {
         Loan,
         { borrower: borrowerId, status: { $in: statuses } },
         {
-          populate: ['instance'],
+          populate: ['copy'],
           orderBy: { requestDate: 'desc', id: 'desc' },
           limit: i.limit,
           offset: i.offset,
@@ -625,9 +613,9 @@ export class LoanService extends ServiceBase {
       await loadActor(em, a);
       const [items, total] = await em.findAndCount(
         Loan,
-        { status: 'pendiente' },
+        { status: LoanStatus.Pending },
         {
-          populate: ['instance'],
+          populate: ['copy'],
           // Most pending requests name no copy: a second `where id in (…)` query for the few that do
           // beats a join, which PostgreSQL may plan as a hash join over every copy.
           strategy: 'select-in',
@@ -654,9 +642,9 @@ export class LoanService extends ServiceBase {
       await loadActor(em, a);
       const [loans, total] = await em.findAndCount(
         Loan,
-        { status: 'aprobado', dueDate: { $lt: asOf } },
+        { status: LoanStatus.Approved, dueDate: { $lt: asOf } },
         {
-          populate: ['instance', 'catalogEntry', 'borrower'],
+          populate: ['copy', 'catalogEntry', 'borrower'],
           orderBy: { dueDate: 'asc', id: 'asc' },
           limit: i.limit,
           offset: i.offset,
@@ -678,7 +666,7 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * Whether a borrower may borrow now, and why not (automatic blocks of DESIGN §5).
+   * Whether a borrower may borrow now, and why not (automatic blocks of docs/DESIGN.md §5).
    * @param actor - the borrower (`loan:read:own`) or staff/admin (`loan:read:any`).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
@@ -738,38 +726,38 @@ export class LoanService extends ServiceBase {
     scope: CommandScope,
     loan: Loan,
     entry: CatalogEntry,
-    instanceId: number | undefined,
-  ): Promise<{ instance: ItemInstance; error?: undefined } | { instance?: undefined; error: SwlError }> {
+    copyId: number | undefined,
+  ): Promise<{ copy: ItemInstance; error?: undefined } | { copy?: undefined; error: SwlError }> {
     const { em, postgres } = scope;
-    let instance: ItemInstance | null;
-    if (loan.instance) {
-      if (instanceId !== undefined && instanceId !== loan.instance.id) {
-        return { error: validation('instanceId', 'the request names another copy') };
+    let copy: ItemInstance | null;
+    if (loan.copy) {
+      if (copyId !== undefined && copyId !== loan.copy.id) {
+        return { error: validation('copyId', 'the request names another copy') };
       }
-      instance = await em.findOne(ItemInstance, loan.instance.id, lockFor(postgres));
-    } else if (instanceId !== undefined) {
-      instance = await em.findOne(ItemInstance, instanceId, lockFor(postgres));
-      if (!instance) return { error: SwlError.notFound('instance', instanceId) };
-      if (instance.catalogEntry.id !== entry.id) {
-        return { error: validation('instanceId', 'the copy belongs to another catalog entry') };
+      copy = await em.findOne(ItemInstance, loan.copy.id, lockFor(postgres));
+    } else if (copyId !== undefined) {
+      copy = await em.findOne(ItemInstance, copyId, lockFor(postgres));
+      if (!copy) return { error: SwlError.notFound('copy', copyId) };
+      if (copy.catalogEntry.id !== entry.id) {
+        return { error: validation('copyId', 'the copy belongs to another catalog entry') };
       }
     } else {
-      instance = await this.#lockAnyAvailableCopy(scope, entry);
-      if (!instance) {
+      copy = await this.#lockAnyAvailableCopy(scope, entry);
+      if (!copy) {
         return {
           error: unavailable(`no copy of "${entry.titleOrName}" is available`, { catalogEntryId: entry.id }),
         };
       }
     }
-    if (instance?.status !== 'disponible') {
+    if (copy?.status !== CopyStatus.Available) {
       return {
         error: unavailable('the copy is not available', {
-          instanceId: instance?.id,
-          status: instance?.status,
+          copyId: copy?.id,
+          status: copy?.status,
         }),
       };
     }
-    return { instance };
+    return { copy };
   }
 
   /**
@@ -780,7 +768,7 @@ export class LoanService extends ServiceBase {
    * reported unavailable. Null only when no copy is available.
    */
   async #lockAnyAvailableCopy(scope: CommandScope, entry: CatalogEntry): Promise<ItemInstance | null> {
-    const where = { catalogEntry: entry.id, status: 'disponible' as const };
+    const where = { catalogEntry: entry.id, status: CopyStatus.Available };
     const orderBy = { sequence: 'asc' as const };
     if (!scope.postgres) return scope.em.findOne(ItemInstance, where, { orderBy });
     const free = await scope.em.findOne(ItemInstance, where, {
@@ -831,19 +819,19 @@ export class LoanService extends ServiceBase {
     scope.emit(() => toLoanTransitionEvent(event));
   }
 
-  #instanceChange(
+  #copyChange(
     scope: CommandScope,
-    instance: ItemInstance,
-    type: InstanceEventType,
-    to: InstanceStatus,
+    copy: ItemInstance,
+    type: CopyEventType,
+    to: CopyStatus,
     loan: Loan,
     actorId: number,
     note: string | null | undefined,
   ): void {
-    const from = instance.status;
-    instance.status = to;
-    const event = scope.em.create(InstanceEvent, {
-      instance,
+    const from = copy.status;
+    copy.status = to;
+    const event = scope.em.create(CopyEvent, {
+      copy,
       type,
       fromStatus: from,
       toStatus: to,
@@ -852,7 +840,7 @@ export class LoanService extends ServiceBase {
       at: scope.now,
       note: note ?? null,
     });
-    scope.emit(() => toInstanceChangeEvent(event));
+    scope.emit(() => toCopyChangeEvent(event));
   }
 }
 
@@ -889,7 +877,7 @@ function policyForbids(category: string, role: string): SwlError {
 }
 
 function unavailable(message: string, details: Record<string, unknown>): SwlError {
-  return new SwlError('INSTANCE_UNAVAILABLE', message, details);
+  return new SwlError('COPY_UNAVAILABLE', message, details);
 }
 
 function validation(path: string, message: string): SwlError {

@@ -3,7 +3,7 @@
  * bodies with the same rules (`RequestLoanInput.parse(req.body)`). Each schema is strict: unknown
  * keys are refused. Every command takes an optional `idempotencyKey` ({@link IdempotencyKeyInput}):
  * repeated with the same key, the command returns its first result and writes nothing.
- * Source: DESIGN §3, §6; issue 10 (idempotency keys).
+ * Source: docs/DESIGN.md §3, §6; issue 10 (idempotency keys).
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { IdempotencyKeyInput } from '../internal/idempotency.ts';
 import { IdSchema, InstantSchema, optionalText, PageSchema, requiredText } from '../validation.ts';
 
 /**
- * `request`: a loan request for one copy (`instanceId`) or for any copy of a title/model
+ * `request`: a loan request for one copy (`copyId`) or for any copy of a title/model
  * (`catalogEntryId`) — exactly one of the two.
  * - `borrowerId`: who borrows; default the acting user (staff may request for others).
  * - `environment`: classroom/place of use, ≤ 50 chars (required by some policies).
@@ -23,27 +23,27 @@ import { IdSchema, InstantSchema, optionalText, PageSchema, requiredText } from 
 export const RequestLoanInput = z
   .strictObject({
     borrowerId: IdSchema.optional(),
-    instanceId: IdSchema.optional(),
+    copyId: IdSchema.optional(),
     catalogEntryId: IdSchema.optional(),
     environment: optionalText(50),
     requestedDueDate: InstantSchema.optional(),
     observation: optionalText(2000),
     idempotencyKey: IdempotencyKeyInput.optional(),
   })
-  .refine((v) => (v.instanceId === undefined) !== (v.catalogEntryId === undefined), {
-    message: 'name exactly one of instanceId or catalogEntryId',
-    path: ['instanceId'],
+  .refine((v) => (v.copyId === undefined) !== (v.catalogEntryId === undefined), {
+    message: 'name exactly one of copyId or catalogEntryId',
+    path: ['copyId'],
   });
 /** Input of `LoanService.request` (before parsing). */
 export type RequestLoanInput = z.input<typeof RequestLoanInput>;
 
 /**
- * `approve`: approve a pending request. `instanceId` picks the copy when the request named only
+ * `approve`: approve a pending request. `copyId` picks the copy when the request named only
  * the title; `dueDate` shortens (never extends) the policy's loan period.
  */
 export const ApproveLoanInput = z.strictObject({
   loanId: IdSchema,
-  instanceId: IdSchema.optional(),
+  copyId: IdSchema.optional(),
   dueDate: InstantSchema.optional(),
   idempotencyKey: IdempotencyKeyInput.optional(),
 });

@@ -1,5 +1,5 @@
 /**
- * The terms a loan is approved under (DESIGN §11 "Terms are fixed at approval"): copied from the
+ * The terms a loan is approved under (docs/DESIGN.md §11 "Terms are fixed at approval"): copied from the
  * lending policy into the loan's `terms*` columns at approval, read back at renewal and return.
  *
  * @module
@@ -27,7 +27,7 @@ const TERM_COLUMNS = {
 
 const TERMS = Object.keys(TERM_COLUMNS) as Array<keyof LoanTerms>;
 
-/** The terms a policy gives a loan approved under it (DESIGN §11). @internal */
+/** The terms a policy gives a loan approved under it (docs/DESIGN.md §11). @internal */
 export function policyTerms(policy: LoanPolicy): LoanTerms {
   return Object.fromEntries(TERMS.map((term) => [term, policy[term]])) as unknown as LoanTerms;
 }

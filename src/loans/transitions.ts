@@ -1,5 +1,5 @@
 /**
- * The loan state machine as data. Source: DESIGN §3.
+ * The loan state machine as data. Source: docs/DESIGN.md §3.
  *
  * ```
  *            request                approve                 return
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { LOAN_STATUSES, type LoanStatus } from '../domain/vocabulary.ts';
+import { LOAN_STATUSES, LoanStatus } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
 
 /**
@@ -20,22 +20,22 @@ import { SwlError } from '../errors.ts';
  * returned loan and leaves its status as it is.
  */
 export const LOAN_TRANSITIONS = {
-  approve: { from: 'pendiente', to: 'aprobado' },
-  reject: { from: 'pendiente', to: 'rechazado' },
-  cancel: { from: 'pendiente', to: 'rechazado' },
-  renew: { from: 'aprobado', to: 'aprobado' },
-  return: { from: 'aprobado', to: 'devuelto' },
-  settlePenalty: { from: 'devuelto', to: 'devuelto' },
+  approve: { from: LoanStatus.Pending, to: LoanStatus.Approved },
+  reject: { from: LoanStatus.Pending, to: LoanStatus.Rejected },
+  cancel: { from: LoanStatus.Pending, to: LoanStatus.Rejected },
+  renew: { from: LoanStatus.Approved, to: LoanStatus.Approved },
+  return: { from: LoanStatus.Approved, to: LoanStatus.Returned },
+  settlePenalty: { from: LoanStatus.Returned, to: LoanStatus.Returned },
 } as const satisfies Record<string, { from: LoanStatus; to: LoanStatus }>;
 
 /** A command of {@link LOAN_TRANSITIONS}. */
 export type LoanCommand = keyof typeof LOAN_TRANSITIONS;
 
 /** The state a new request starts in. */
-export const INITIAL_LOAN_STATUS: LoanStatus = 'pendiente';
+export const INITIAL_LOAN_STATUS: LoanStatus = LoanStatus.Pending;
 
 /** States no command leaves (`devuelto`, `rechazado`); `settlePenalty` does not change status. */
-export const TERMINAL_LOAN_STATUSES: readonly LoanStatus[] = ['devuelto', 'rechazado'];
+export const TERMINAL_LOAN_STATUSES: readonly LoanStatus[] = [LoanStatus.Returned, LoanStatus.Rejected];
 
 const STATUS_GRAPH: Readonly<Record<LoanStatus, readonly LoanStatus[]>> = Object.fromEntries(
   LOAN_STATUSES.map((s) => [

@@ -22,7 +22,7 @@ import type { FineBreakdown } from './fines.ts';
 import { loanTerms } from './terms.ts';
 
 /**
- * The terms a loan was approved under (DESIGN §11): copied from the lending policy at approval and
+ * The terms a loan was approved under (docs/DESIGN.md §11): copied from the lending policy at approval and
  * used for the loan's renewals and its fine at return, so later policy edits — or deleting the
  * policy — never change a loan already out. Money in integer minor units.
  */
@@ -52,9 +52,9 @@ export interface LoanView {
   borrowerId: number;
   catalogEntryId: number;
   /** The copy: set at request (a named copy) or at approval. */
-  instanceId: number | null;
+  copyId: number | null;
   /** The copy's code (`XXX-{catalogId}-{n}`) when the copy is known. */
-  instanceCode: string | null;
+  copyCode: string | null;
   environment: string | null;
   requestDate: Date;
   requestedDueDate: Date | null;
@@ -156,14 +156,14 @@ export interface BorrowerStanding {
 
 /** @internal */
 export function toLoanView(loan: Loan): LoanView {
-  const instance = loan.instance;
+  const copy = loan.copy;
   return {
     id: loan.id,
     status: loan.status,
     borrowerId: loan.borrower.id,
     catalogEntryId: loan.catalogEntry.id,
-    instanceId: instance?.id ?? null,
-    instanceCode: instance?.isInitialized() ? instance.unwrap().code : null,
+    copyId: copy?.id ?? null,
+    copyCode: copy?.isInitialized() ? copy.unwrap().code : null,
     environment: loan.environment ?? null,
     requestDate: loan.requestDate,
     requestedDueDate: loan.requestedDueDate ?? null,

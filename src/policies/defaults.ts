@@ -1,5 +1,5 @@
 /**
- * The lending policies a new installation starts with. Source: DESIGN §5 "Seeded defaults".
+ * The lending policies a new installation starts with. Source: docs/DESIGN.md §5 "Seeded defaults".
  *
  * @module
  */
@@ -39,7 +39,7 @@ const PREMIUM = {
 const STAFF_LIKE = { loanPeriod: 7, loanPeriodUnit: 'days', maxActiveLoans: 5, maxRenewals: 2 } as const;
 
 /**
- * The seeded lending policies of DESIGN §5. Amounts are **COP minor units** (1 COP = 100):
+ * The seeded lending policies of docs/DESIGN.md §5. Amounts are **COP minor units** (1 COP = 100):
  *
  * | category | roles | period | max active | renewals | fine | grace | max fine | environment |
  * |---|---|---|---|---|---|---|---|---|

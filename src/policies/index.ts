@@ -1,6 +1,6 @@
 /**
  * Lending policies: {@link PolicyService}, its input schemas and views, and the seeded
- * {@link DEFAULT_LOAN_POLICIES}. Source: DESIGN §5.
+ * {@link DEFAULT_LOAN_POLICIES}. Source: docs/DESIGN.md §5.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Lending policies per (category × role): reading them, and — for admins — creating, changing and
- * removing them. Source: DESIGN §5 ("a missing row means that role may not borrow that category";
+ * removing them. Source: docs/DESIGN.md §5 ("a missing row means that role may not borrow that category";
  * seeded with defaults, editable by admins).
  *
  * @module
@@ -35,15 +35,15 @@ function missing(category: string, role: string): SwlError {
 }
 
 /**
- * The lending rules (DESIGN §5): loan period, limits, renewals, environment, fines and grace, per
+ * The lending rules (docs/DESIGN.md §5): loan period, limits, renewals, environment, fines and grace, per
  * (category, role). The loan commands read them; this service manages them.
  *
- * Capabilities (DESIGN §6): `list` and `get` `policy:read` (every role — borrowers may see the
+ * Capabilities (docs/DESIGN.md §6): `list` and `get` `policy:read` (every role — borrowers may see the
  * rules); `upsert`, `update` and `delete` `policy:manage` (admin only). Every method takes the
  * acting user first, validates its input with the exported zod schema and checks the capability
  * before touching the database. Changes apply to requests and approvals made afterwards: a loan
  * keeps the terms it was approved under — loan period, renewals allowed and fine fields are copied
- * onto the loan at approval and govern its renewals and its fine at return (DESIGN §11), so an
+ * onto the loan at approval and govern its renewals and its fine at return (docs/DESIGN.md §11), so an
  * edit never changes a loan already out. A policy's `version` guards against lost updates. Only
  * {@link SwlError} is thrown.
  *
@@ -184,7 +184,7 @@ export class PolicyService extends ServiceBase {
    * (new requests, and approvals of pending ones, get `POLICY_FORBIDS`).
    *
    * Allowed while loans approved under it are still out: each such loan carries the terms fixed
-   * at its approval (DESIGN §11), so it keeps running without the row — it renews with its own
+   * at its approval (docs/DESIGN.md §11), so it keeps running without the row — it renews with its own
    * period and renewals, and an overdue return still charges its own fine. Only a legacy loan
    * approved before terms were stored (none were stored when no policy was in force at the
    * upgrade) reads the current policy; without one it cannot be renewed and is returned without

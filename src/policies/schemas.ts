@@ -1,7 +1,7 @@
 /**
  * Input schemas of the {@link PolicyService}. Exported so hosts validate request bodies with the
  * same rules. Every schema is strict: unknown keys are refused (`VALIDATION_FAILED`). Money is
- * integer minor units; durations in the stated units. Source: DESIGN §5.
+ * integer minor units; durations in the stated units. Source: docs/DESIGN.md §5.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
- * What a new database is seeded with. Source: `seeds/000` "Default Admin Account" and "Initial
- * Inventory Data"; DESIGN §5 (default policies) and §8 (admin without a fixed password).
+ * What a new database is seeded with. Source: `docs/legacy/000_266b31aaf8610e4d.txt` "Default Admin
+ * Account" and "Initial Inventory Data"; docs/DESIGN.md §5 (default policies) and §8 (admin without
+ * a fixed password).
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
- * One call that makes a database ready: pending migrations, then the default data.
- * Source: DESIGN §8; `seeds/000` "Automatic Initialization" (tables, default admin, inventory).
+ * One call that makes a database ready: pending migrations, then the default data. Source:
+ * docs/DESIGN.md §8; `docs/legacy/000_266b31aaf8610e4d.txt` "Automatic Initialization" (tables,
+ * default admin, inventory).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * Idempotent seeding of a new database. Source: `seeds/000` "Default Admin Account", "Initial
- * Inventory Data"; DESIGN §5, §8.
+ * Idempotent seeding of a new database. Source: `docs/legacy/000_266b31aaf8610e4d.txt` "Default
+ * Admin Account", "Initial Inventory Data"; docs/DESIGN.md §5, §8.
  *
  * @module
  */

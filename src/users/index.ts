@@ -1,7 +1,7 @@
 /**
  * Users and sign-in: {@link UserService}, its input schemas and views, the argon2id password
  * hashing it uses, and the hook for legacy hashes of imported users ({@link LegacyPasswordVerifier},
- * {@link werkzeugPasswordVerifier}). Source: DESIGN §2, §6, §8.
+ * {@link werkzeugPasswordVerifier}). Source: docs/DESIGN.md §2, §6, §8.
  *
  * @module
  */

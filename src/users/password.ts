@@ -1,6 +1,6 @@
 /**
  * Password hashing: argon2id through `@node-rs/argon2` (a maintained Rust binding), with
- * parameters at OWASP's minimum for argon2id. Source: DESIGN §8 ("argon2id or scrypt through a
+ * parameters at OWASP's minimum for argon2id. Source: docs/DESIGN.md §8 ("argon2id or scrypt through a
  * maintained implementation, constant-time verification"); OWASP Password Storage Cheat Sheet
  * (argon2id, m = 19 MiB, t = 2, p = 1).
  *

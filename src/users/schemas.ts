@@ -1,7 +1,8 @@
 /**
  * Input schemas of the {@link UserService} commands and reads. Exported so hosts validate request
  * bodies with the same rules. Every schema is strict: unknown keys are refused
- * (`VALIDATION_FAILED`). Source: DESIGN §2 (User), §6, §8; `seeds/000` User Table.
+ * (`VALIDATION_FAILED`). Source: docs/DESIGN.md §2 (User), §6, §8;
+ * `docs/legacy/000_266b31aaf8610e4d.txt` User Table.
  *
  * @module
  */

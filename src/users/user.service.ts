@@ -1,7 +1,7 @@
 /**
  * People and sign-in: creating and editing users, roles, deactivation, passwords (argon2id) and
- * authentication. Source: DESIGN §2 (User), §6 (permissions), §8 (passwords); `seeds/000` User
- * Table.
+ * authentication. Source: docs/DESIGN.md §2 (User), §6 (permissions), §8 (passwords);
+ * `docs/legacy/000_266b31aaf8610e4d.txt` User Table.
  *
  * @module
  */
@@ -112,7 +112,7 @@ function duplicateUser(error: unknown): SwlError {
 /**
  * Users of the desk and their sign-in.
  *
- * Who may do what (DESIGN §6; `ROLE_CAPABILITIES`):
+ * Who may do what (docs/DESIGN.md §6; `ROLE_CAPABILITIES`):
  * - `createUser` (`user:create`: staff, admin). Creating an `admin` or `staff` user also needs
  *   `user:change-role` (admin only): staff register borrowers, only admins grant desk roles.
  * - `updateUser` (`user:update`: staff, admin). Editing another `admin`/`staff` user needs

@@ -1,6 +1,6 @@
 /**
  * The visitor entry log: {@link VisitorLogService}, its input schemas and views. Source:
- * `seeds/000` LibraryLog Table; DESIGN §2.
+ * `docs/legacy/000_266b31aaf8610e4d.txt` LibraryLog Table; docs/DESIGN.md §2.
  *
  * @module
  */

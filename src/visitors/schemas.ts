@@ -1,8 +1,9 @@
 /**
  * Input schemas of the {@link VisitorLogService}. Exported so hosts validate request bodies with
- * the same rules. Every schema is strict: unknown keys are refused (`VALIDATION_FAILED`).
- * Instants are `Date`s or ISO 8601 strings with an offset, stored in UTC. Source: `seeds/000`
- * LibraryLog Table and "Cleaning Up Old Data"; DESIGN §2 (LibraryLog).
+ * the same rules. Every schema is strict: unknown keys are refused (`VALIDATION_FAILED`). Instants
+ * are `Date`s or ISO 8601 strings with an offset, stored in UTC. Source:
+ * `docs/legacy/000_266b31aaf8610e4d.txt` LibraryLog Table and "Cleaning Up Old Data";
+ * docs/DESIGN.md §2 (LibraryLog).
  *
  * @module
  */

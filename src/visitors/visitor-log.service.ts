@@ -1,7 +1,8 @@
 /**
  * The visitor entry log: who came into the library, when and what for; listings, statistics
- * computed by the database, and a retention purge. Source: `seeds/000` LibraryLog Table and
- * "Cleaning Up Old Data"; DESIGN §2 (LibraryLog: "make it good (stats, retention)").
+ * computed by the database, and a retention purge. Source: `docs/legacy/000_266b31aaf8610e4d.txt`
+ * LibraryLog Table and "Cleaning Up Old Data"; docs/DESIGN.md §2 (LibraryLog: "make it good (stats,
+ * retention)").
  *
  * @module
  */
@@ -44,7 +45,7 @@ function groupExpression(groupBy: VisitGrouping, postgres: boolean): string {
 /**
  * Records and reports visits to the library.
  *
- * Capabilities (DESIGN §6): `recordVisit` `visitor-log:record`, `list` and `statistics`
+ * Capabilities (docs/DESIGN.md §6): `recordVisit` `visitor-log:record`, `list` and `statistics`
  * `visitor-log:read` (staff, admin); `purge` `visitor-log:purge` (admin only). Every method takes
  * the acting user first, validates its input with the exported zod schema and checks the
  * capability before touching the database. Instants are UTC; the default entry time and the

@@ -18,7 +18,7 @@ import { SwlSqliteDialect } from '../../src/sqlite.ts';
 
 /** What the worker prints after its approval. */
 export type WorkerOutcome =
-  | { ok: true; status: string; instanceId: number | null }
+  | { ok: true; status: string; copyId: number | null }
   | { ok: false; code: string | null; message: string };
 
 const [file, barrier, actorId, loanId, instant] = process.argv.slice(2);
@@ -51,7 +51,7 @@ let outcome: WorkerOutcome;
 try {
   const loans = new LoanService(orm.em.fork(), { clock: new ManualClock(instant) });
   const loan = await loans.approve({ id: Number(actorId), role: 'staff' }, { loanId: Number(loanId) });
-  outcome = { ok: true, status: loan.status, instanceId: loan.instanceId };
+  outcome = { ok: true, status: loan.status, copyId: loan.copyId };
 } catch (error) {
   outcome = {
     ok: false,

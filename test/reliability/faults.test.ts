@@ -20,7 +20,7 @@ import { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InstanceEvent } from '../../src/entities/instance-event.entity.ts';
+import { CopyEvent } from '../../src/entities/copy-event.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { LoanEvent } from '../../src/entities/loan-event.entity.ts';
@@ -36,7 +36,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 async function snapshot(orm: MikroORM, copyId: number) {
   const em = orm.em.fork();
   const copy = await em.findOneOrFail(ItemInstance, copyId);
-  const loans = await em.find(Loan, { instance: copyId }, { orderBy: { id: 'asc' } });
+  const loans = await em.find(Loan, { copy: copyId }, { orderBy: { id: 'asc' } });
   return {
     copy: { status: copy.status, version: copy.version },
     loans: loans.map((l) => ({
@@ -45,8 +45,8 @@ async function snapshot(orm: MikroORM, copyId: number) {
       version: l.version,
       approvalDate: l.approvalDate,
     })),
-    loanEvents: await em.count(LoanEvent, { loan: { instance: copyId } }),
-    instanceEvents: await em.count(InstanceEvent, { instance: copyId }),
+    loanEvents: await em.count(LoanEvent, { loan: { copy: copyId } }),
+    copyEvents: await em.count(CopyEvent, { copy: copyId }),
   };
 }
 
@@ -137,8 +137,8 @@ describe('[postgresql] faults', () => {
     const entry = await desk.entry('general', 1);
     const copy = entry.copies[0] as number;
     const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
-    const a = await loans.request(await desk.user('student'), { instanceId: copy });
-    const b = await loans.request(await desk.user('student'), { instanceId: copy });
+    const a = await loans.request(await desk.user('student'), { copyId: copy });
+    const b = await loans.request(await desk.user('student'), { copyId: copy });
     return { copy, loanId: a.id, otherLoanId: b.id };
   }
 
@@ -199,7 +199,7 @@ describe('[postgresql] faults', () => {
       const again = await new LoanService(t.orm.em.fork(), { clock: desk.clock }).approve(desk.staff, {
         loanId,
       });
-      expect(again).toMatchObject({ status: 'aprobado', instanceId: copy });
+      expect(again).toMatchObject({ status: 'aprobado', copyId: copy });
       const after = await snapshot(t.orm, copy);
       expect(after.copy.status).toBe('prestado');
       expect(after.loanEvents).toBe(before.loanEvents + 1);
@@ -236,7 +236,7 @@ describe('[postgresql] faults', () => {
       const again = await new LoanService(timed.em.fork(), { clock: desk.clock }).approve(desk.staff, {
         loanId,
       });
-      expect(again).toMatchObject({ status: 'aprobado', instanceId: copy });
+      expect(again).toMatchObject({ status: 'aprobado', copyId: copy });
       expect((await snapshot(t.orm, copy)).loanEvents).toBe(before.loanEvents + 1);
     });
   }
@@ -294,8 +294,8 @@ describe('[sqlite] faults', () => {
       const entry = await desk.entry('general', 1);
       const copy = entry.copies[0] as number;
       const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
-      const a = await loans.request(await desk.user('student'), { instanceId: copy });
-      const b = await loans.request(await desk.user('teacher'), { instanceId: copy });
+      const a = await loans.request(await desk.user('student'), { copyId: copy });
+      const b = await loans.request(await desk.user('teacher'), { copyId: copy });
 
       const barrier = join(dirname(t.db.location), `start-${round}`);
       const workers = [a.id, b.id].map((loanId) =>
@@ -308,16 +308,16 @@ describe('[sqlite] faults', () => {
       const won = outcomes.filter((o) => o.ok);
       const lost = outcomes.filter((o): o is Extract<WorkerOutcome, { ok: false }> => !o.ok);
       expect(won, JSON.stringify(outcomes)).toHaveLength(1);
-      expect(won[0]).toMatchObject({ status: 'aprobado', instanceId: copy });
+      expect(won[0]).toMatchObject({ status: 'aprobado', copyId: copy });
       expect(lost).toHaveLength(1);
-      expect(['INSTANCE_UNAVAILABLE', 'CONFLICT'], JSON.stringify(lost[0])).toContain(lost[0]?.code);
+      expect(['COPY_UNAVAILABLE', 'CONFLICT'], JSON.stringify(lost[0])).toContain(lost[0]?.code);
 
       const em = t.orm.em.fork();
-      expect(await em.count(Loan, { instance: copy, status: 'aprobado' })).toBe(1);
-      expect(await em.count(Loan, { instance: copy, status: 'pendiente' })).toBe(1);
+      expect(await em.count(Loan, { copy, status: 'aprobado' })).toBe(1);
+      expect(await em.count(Loan, { copy, status: 'pendiente' })).toBe(1);
       expect((await em.findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
-      expect(await em.count(LoanEvent, { loan: { instance: copy }, type: 'approved' })).toBe(1);
-      expect(await em.count(InstanceEvent, { instance: copy, type: 'loaned' })).toBe(1);
+      expect(await em.count(LoanEvent, { loan: { copy }, type: 'approved' })).toBe(1);
+      expect(await em.count(CopyEvent, { copy, type: 'loaned' })).toBe(1);
     }
     const check = await (t.orm.em.fork() as SqlEntityManager).execute('pragma integrity_check');
     expect(check).toEqual([{ integrity_check: 'ok' }]);

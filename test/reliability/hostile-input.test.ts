@@ -206,15 +206,15 @@ const page = { limit: 'int', offset: 'int' } as const;
 const copyOp = (op: 'sendToMaintenance' | 'repair' | 'markLost' | 'markFound' | 'withdrawCopy'): Command => ({
   name: `catalog.${op}`,
   call: (s, a, i) => s.catalog[op](a as Actor, i as never),
-  valid: { instanceId: 1, note: 'n', condition: 'c', expectedVersion: 1 },
+  valid: { copyId: 1, note: 'n', condition: 'c', expectedVersion: 1 },
   fields: {
-    instanceId: 'id',
+    copyId: 'id',
     note: 'optionalText',
     condition: 'optionalText',
     expectedVersion: 'int',
     idempotencyKey: 'idempotencyKey',
   },
-  live: (f) => ({ instanceId: f.copyIds[1] }),
+  live: (f) => ({ copyId: f.copyIds[1] }),
 });
 
 const COMMANDS: Command[] = [
@@ -230,7 +230,7 @@ const COMMANDS: Command[] = [
     },
     fields: {
       borrowerId: 'id',
-      instanceId: 'id',
+      copyId: 'id',
       catalogEntryId: 'id',
       environment: 'optionalText',
       requestedDueDate: 'instant',
@@ -242,8 +242,8 @@ const COMMANDS: Command[] = [
   {
     name: 'loans.approve',
     call: (s, a, i) => s.loans.approve(a as Actor, i as never),
-    valid: { loanId: 1, instanceId: 1, dueDate: '2026-03-03T00:00:00Z' },
-    fields: { loanId: 'id', instanceId: 'id', dueDate: 'instant', idempotencyKey: 'idempotencyKey' },
+    valid: { loanId: 1, copyId: 1, dueDate: '2026-03-03T00:00:00Z' },
+    fields: { loanId: 'id', copyId: 'id', dueDate: 'instant', idempotencyKey: 'idempotencyKey' },
     live: (f) => ({ loanId: f.pendingLoanId }),
   },
   {
@@ -411,9 +411,9 @@ const COMMANDS: Command[] = [
   {
     name: 'catalog.copyHistory',
     call: (s, a, i) => s.catalog.copyHistory(a as Actor, i as never),
-    valid: { instanceId: 1 },
-    fields: { instanceId: 'id' },
-    live: (f) => ({ instanceId: f.copyIds[0] }),
+    valid: { copyId: 1 },
+    fields: { copyId: 'id' },
+    live: (f) => ({ copyId: f.copyIds[0] }),
   },
   copyOp('sendToMaintenance'),
   copyOp('repair'),
@@ -1015,11 +1015,11 @@ describeEachDialect('hostile input', (dialect) => {
       const shelf = await s.catalog.listCopies(desk.admin, { catalogEntryId: entry.id });
       same(shelf.items[0]?.condition, prefixOf(text, 100), `${name}: condition`);
       await s.catalog.sendToMaintenance(desk.admin, {
-        instanceId: copy.id,
+        copyId: copy.id,
         note: text,
         condition: `${text}?`,
       });
-      const history = await s.catalog.copyHistory(desk.admin, { instanceId: copy.id });
+      const history = await s.catalog.copyHistory(desk.admin, { copyId: copy.id });
       same(history.at(-1)?.note, text, `${name}: copy note`);
       same(
         (await s.catalog.getCopyByCode(desk.admin, { code: copy.code })).condition,

@@ -99,7 +99,7 @@ describeEachDialect('row ids at 2³¹ − 1', (dialect) => {
     expect(made.copies.map((c) => c.id)).toEqual([MAX_ID - 2, MAX_ID - 1]);
     const one = await catalog().addCopies(desk.staff, { catalogEntryId: made.entry.id, count: 1 });
     expect(one.copies.map((c) => c.id)).toEqual([MAX_ID]);
-    await catalog().sendToMaintenance(desk.staff, { instanceId: MAX_ID, note: 'sticky wheel' });
+    await catalog().sendToMaintenance(desk.staff, { copyId: MAX_ID, note: 'sticky wheel' });
 
     await expectRefused(() => catalog().addCopies(desk.staff, { catalogEntryId: made.entry.id, count: 3 }));
     // createEntry writes the entry first: it is rolled back with the copies.
@@ -116,9 +116,9 @@ describeEachDialect('row ids at 2³¹ − 1', (dialect) => {
       copies: 1,
     });
     expect(desk.received.at(-1)).toMatchObject({
-      kind: 'instance',
+      kind: 'copy',
       id: MAX_ID - 1,
-      instanceId: one.copies[0]?.id,
+      copyId: one.copies[0]?.id,
     });
     // Two more events would take 2³¹ − 1 and 2³¹.
     const error = await expectRefused(() =>

@@ -93,10 +93,10 @@ describeEachDialect('idempotency keys', (dialect) => {
       catalog().addCopies(desk.staff, { catalogEntryId: made.entry.id, count: 3, idempotencyKey: key }),
     );
     const copy = made.copies[0]?.id as number;
-    await twice((key) => catalog().sendToMaintenance(desk.staff, { instanceId: copy, idempotencyKey: key }));
-    await twice((key) => catalog().repair(desk.staff, { instanceId: copy, idempotencyKey: key }));
-    await twice((key) => catalog().markLost(desk.staff, { instanceId: copy, idempotencyKey: key }));
-    await twice((key) => catalog().markFound(desk.staff, { instanceId: copy, idempotencyKey: key }));
+    await twice((key) => catalog().sendToMaintenance(desk.staff, { copyId: copy, idempotencyKey: key }));
+    await twice((key) => catalog().repair(desk.staff, { copyId: copy, idempotencyKey: key }));
+    await twice((key) => catalog().markLost(desk.staff, { copyId: copy, idempotencyKey: key }));
+    await twice((key) => catalog().markFound(desk.staff, { copyId: copy, idempotencyKey: key }));
     await twice((key) =>
       visits().recordVisit(desk.staff, {
         visitorName: 'Ana',
@@ -116,7 +116,7 @@ describeEachDialect('idempotency keys', (dialect) => {
     const loan = await loans().request(student, { catalogEntryId: entry.id, idempotencyKey: key });
     const before = await rowCounts(t.orm);
     await expectSwlError(
-      loans().request(student, { instanceId: entry.copies[0], idempotencyKey: key }),
+      loans().request(student, { copyId: entry.copies[0], idempotencyKey: key }),
       'IDEMPOTENCY_KEY_REUSED',
     );
     await expectSwlError(
@@ -144,7 +144,7 @@ describeEachDialect('idempotency keys', (dialect) => {
     expect(
       await loans().request(student, {
         catalogEntryId: entry.id,
-        instanceId: undefined,
+        copyId: undefined,
         observation: undefined,
         idempotencyKey: key,
       }),

@@ -7,7 +7,7 @@
  * (paid / waived), the direct copy operations (maintenance, repair, lost, found), deactivating and
  * reactivating users, policy edits, deletions and re-creations (amounts up to `MAX_MONEY`), and
  * clock advances — and runs them against the real services and against a small in-memory model
- * written below. The model fixes a loan's terms at approval (DESIGN §11: renewals and the fine at
+ * written below. The model fixes a loan's terms at approval (docs/DESIGN.md §11: renewals and the fine at
  * return follow them, whatever happens to the policy later), caps a fine only at a known
  * replacement cost (an unknown one, `null`, is no cap and is charged 0 for a lost copy, reported
  * as `replacementCostUnknown`), and holds every amount at `MAX_MONEY`. The model predicts, for every command, success or the exact
@@ -46,14 +46,14 @@ import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ManualClock } from '../../src/clock.ts';
 import type {
   Category,
-  InstanceStatus,
+  CopyStatus,
   LoanStatus,
   PenaltySettlement,
   ReturnOutcome,
   Role,
 } from '../../src/domain/vocabulary.ts';
 import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
-import { InstanceEvent } from '../../src/entities/instance-event.entity.ts';
+import { CopyEvent } from '../../src/entities/copy-event.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
@@ -101,13 +101,13 @@ interface MCopy {
   id: number;
   entry: number;
   sequence: number;
-  status: InstanceStatus;
+  status: CopyStatus;
 }
 interface MLoan {
   id: number;
   borrower: number;
   entry: number;
-  instance: number | null;
+  copy: number | null;
   status: LoanStatus;
   requestDate: number;
   requestedDue: number | null;
@@ -117,7 +117,7 @@ interface MLoan {
   renewalCount: number;
   finalPenalty: number;
   settlement: PenaltySettlement | null;
-  /** The policy as it was at approval (DESIGN §11); null before. */
+  /** The policy as it was at approval (docs/DESIGN.md §11); null before. */
   terms: LoanPolicyRule | null;
   /** Successful transitions so far = LoanEvents the database must hold for this loan. */
   events: number;
@@ -184,7 +184,7 @@ class Model {
     return this.policies.find((p) => p.category === category && p.role === role);
   }
 
-  /** DESIGN §5 automatic blocks at the model's now. */
+  /** docs/DESIGN.md §5 automatic blocks at the model's now. */
   blocked(borrower: number): boolean {
     return this.loans.some(
       (l) =>
@@ -195,7 +195,7 @@ class Model {
   }
 
   /**
-   * DESIGN §5 fine rule under the loan's terms, written out again (not the package's calculator):
+   * docs/DESIGN.md §5 fine rule under the loan's terms, written out again (not the package's calculator):
    * exact (BigInt), capped only at a known replacement cost, held at MAX_MONEY.
    */
   fine(loan: MLoan, replacementCost: number | null): number {
@@ -529,7 +529,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
     };
     const loanOf = (p: LoanPick, fits: LoanStatus | ((l: MLoan) => boolean)) =>
       choose(p, model.loans, typeof fits === 'string' ? (l) => l.status === fits : fits);
-    const copyOf = (p: CopyPick, ...statuses: InstanceStatus[]) =>
+    const copyOf = (p: CopyPick, ...statuses: CopyStatus[]) =>
       choose(p, model.copies, (c) => statuses.includes(c.status));
     const actorOf = (pick: ActorPick, loan?: MLoan): MUser => {
       if (pick === 'owner')
@@ -559,7 +559,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
         const input = {
           ...(borrowerId === actor.id ? {} : { borrowerId }),
           ...('copy' in step.target
-            ? { instanceId: copy?.id ?? MISSING_ID }
+            ? { copyId: copy?.id ?? MISSING_ID }
             : {
                 catalogEntryId: entryPick === 'missing' ? MISSING_ID : model.entries[entryPick as 0 | 1]?.id,
               }),
@@ -581,7 +581,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
           if ('copy' in step.target) {
             if (!copy) return refuse('NOT_FOUND', 'no such copy');
             if (copy.status === 'perdido' || copy.status === 'mantenimiento')
-              return refuse('INSTANCE_UNAVAILABLE', `copy is ${copy.status}`);
+              return refuse('COPY_UNAVAILABLE', `copy is ${copy.status}`);
             entry = model.entry(copy.entry);
           } else {
             entry = entryPick === 'missing' ? undefined : model.entries[entryPick as 0 | 1];
@@ -611,18 +611,18 @@ describeEachDialect('model-based lending desk', (dialect) => {
                 id: number;
                 status: string;
                 borrowerId: number;
-                instanceId: number | null;
+                copyId: number | null;
               };
               expect(view).toMatchObject({
                 status: 'pendiente',
                 borrowerId: borrower.id,
-                instanceId: copy?.id ?? null,
+                copyId: copy?.id ?? null,
               });
               model.loans.push({
                 id: view.id,
                 borrower: borrower.id,
                 entry: e.id,
-                instance: copy?.id ?? null,
+                copy: copy?.id ?? null,
                 status: 'pendiente',
                 requestDate: now,
                 requestedDue,
@@ -647,7 +647,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
         const chosen = step.copy === null ? undefined : copyOf(step.copy, 'disponible');
         const input = {
           loanId: loan?.id ?? MISSING_ID,
-          ...(step.copy === null ? {} : { instanceId: chosen?.id ?? MISSING_ID }),
+          ...(step.copy === null ? {} : { copyId: chosen?.id ?? MISSING_ID }),
         };
         const call = () => services.loans.approve({ id: actor.id, role: actor.role }, input);
         const label = `approve ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
@@ -664,10 +664,10 @@ describeEachDialect('model-based lending desk', (dialect) => {
           if (!policy) return refuse('POLICY_FORBIDS', `${borrower.role} × ${entry.category} (deleted)`);
           const terms = { ...policy };
           let copy: MCopy | undefined;
-          if (loan.instance !== null) {
-            if (step.copy !== null && chosen?.id !== loan.instance)
+          if (loan.copy !== null) {
+            if (step.copy !== null && chosen?.id !== loan.copy)
               return refuse('VALIDATION_FAILED', 'the request names another copy');
-            copy = model.copy(loan.instance);
+            copy = model.copy(loan.copy);
           } else if (step.copy !== null) {
             if (!chosen) return refuse('NOT_FOUND', 'no such copy');
             if (chosen.entry !== entry.id) return refuse('VALIDATION_FAILED', 'copy of another entry');
@@ -676,10 +676,10 @@ describeEachDialect('model-based lending desk', (dialect) => {
             copy = model.copies
               .filter((c) => c.entry === entry.id && c.status === 'disponible')
               .sort((a, b) => a.sequence - b.sequence)[0];
-            if (!copy) return refuse('INSTANCE_UNAVAILABLE', 'no copy available');
+            if (!copy) return refuse('COPY_UNAVAILABLE', 'no copy available');
           }
           const held = copy as MCopy;
-          if (held.status !== 'disponible') return refuse('INSTANCE_UNAVAILABLE', `copy is ${held.status}`);
+          if (held.status !== 'disponible') return refuse('COPY_UNAVAILABLE', `copy is ${held.status}`);
           let due = now + policy.loanPeriod * UNIT_MS[policy.loanPeriodUnit];
           if (loan.requestedDue !== null && loan.requestedDue > now && loan.requestedDue < due)
             due = loan.requestedDue;
@@ -688,7 +688,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
             apply: (result) => {
               expect(result).toMatchObject({
                 status: 'aprobado',
-                instanceId: held.id,
+                copyId: held.id,
                 dueDate: new Date(due),
                 terms: termsOf(terms),
               });
@@ -696,7 +696,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
                 status: 'aprobado',
                 approvalDate: now,
                 dueDate: due,
-                instance: held.id,
+                copy: held.id,
                 terms,
               });
               loan.events += 1;
@@ -763,7 +763,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
               l.entry === loan.entry &&
               l.status === 'pendiente' &&
               l.borrower !== loan.borrower &&
-              (l.instance === null || l.instance === loan.instance),
+              (l.copy === null || l.copy === loan.copy),
           );
           if (waiting) return refuse('HOLD_PENDING', 'someone is waiting');
           const next = due + terms.loanPeriod * UNIT_MS[terms.loanPeriodUnit];
@@ -804,7 +804,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
               ? BIG_MAX_MONEY
               : BigInt(fine) + BigInt(replacement),
           );
-          const copy = model.copy(loan.instance as number) as MCopy;
+          const copy = model.copy(loan.copy as number) as MCopy;
           return {
             ok: true,
             apply: (result) => {
@@ -855,14 +855,14 @@ describeEachDialect('model-based lending desk', (dialect) => {
 
       case 'copy': {
         const actor = actorOf(step.actor);
-        const moves: Record<typeof step.op, Partial<Record<InstanceStatus, InstanceStatus>>> = {
+        const moves: Record<typeof step.op, Partial<Record<CopyStatus, CopyStatus>>> = {
           sendToMaintenance: { disponible: 'mantenimiento', perdido: 'mantenimiento' },
           repair: { mantenimiento: 'disponible' },
           markLost: { disponible: 'perdido' },
           markFound: { perdido: 'disponible' },
         };
-        const copy = copyOf(step.copy, ...(Object.keys(moves[step.op]) as InstanceStatus[]));
-        const input = { instanceId: copy?.id ?? MISSING_ID, note: 'model' };
+        const copy = copyOf(step.copy, ...(Object.keys(moves[step.op]) as CopyStatus[]));
+        const input = { copyId: copy?.id ?? MISSING_ID, note: 'model' };
         const call = () => services.catalog[step.op]({ id: actor.id, role: actor.role }, input);
         const label = `${step.op} ${JSON.stringify(input)} by ${actor.role}#${actor.id}`;
         const expectation = ((): Expectation => {
@@ -958,7 +958,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
       loans.map((l) => ({
         id: l.id,
         status: l.status,
-        instance: l.instance?.id ?? null,
+        copy: l.copy?.id ?? null,
         requestDate: l.requestDate.getTime(),
         approvalDate: l.approvalDate?.getTime() ?? null,
         dueDate: l.dueDate?.getTime() ?? null,
@@ -987,7 +987,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
       model.loans.map((l) => ({
         id: l.id,
         status: l.status,
-        instance: l.instance,
+        copy: l.copy,
         requestDate: l.requestDate,
         approvalDate: l.approvalDate,
         dueDate: l.dueDate,
@@ -1166,12 +1166,12 @@ describeEachDialect('model-based lending desk', (dialect) => {
     const staff = { id: (model.people[1] as MUser).id, role: 'staff' as const };
     const [inRepair, lost] = model.copies as [MCopy, MCopy];
     const catalog = () => new CatalogService(t.orm.em.fork());
-    await catalog().sendToMaintenance(staff, { instanceId: inRepair.id });
-    await catalog().markLost(staff, { instanceId: lost.id });
-    const events = await t.orm.em.fork().count(InstanceEvent);
+    await catalog().sendToMaintenance(staff, { copyId: inRepair.id });
+    await catalog().markLost(staff, { copyId: lost.id });
+    const events = await t.orm.em.fork().count(CopyEvent);
 
     const notFound = await catalog()
-      .markFound(staff, { instanceId: inRepair.id })
+      .markFound(staff, { copyId: inRepair.id })
       .then(
         () => null,
         (e: unknown) => e,
@@ -1182,7 +1182,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
       details: { from: 'mantenimiento', operation: 'markFound' },
     });
     const notRepaired = await catalog()
-      .repair(staff, { instanceId: lost.id })
+      .repair(staff, { copyId: lost.id })
       .then(
         () => null,
         (e: unknown) => e,
@@ -1195,13 +1195,11 @@ describeEachDialect('model-based lending desk', (dialect) => {
     const em = t.orm.em.fork();
     expect((await em.findOneOrFail(ItemInstance, inRepair.id)).status).toBe('mantenimiento');
     expect((await em.findOneOrFail(ItemInstance, lost.id)).status).toBe('perdido');
-    expect(await em.count(InstanceEvent)).toBe(events);
+    expect(await em.count(CopyEvent)).toBe(events);
     // The right operations still work, and record the right event.
-    expect((await catalog().repair(staff, { instanceId: inRepair.id })).status).toBe('disponible');
-    expect((await catalog().markFound(staff, { instanceId: lost.id })).status).toBe('disponible');
-    const types = (await t.orm.em.fork().find(InstanceEvent, {}, { orderBy: { id: 'asc' } })).map(
-      (e) => e.type,
-    );
+    expect((await catalog().repair(staff, { copyId: inRepair.id })).status).toBe('disponible');
+    expect((await catalog().markFound(staff, { copyId: lost.id })).status).toBe('disponible');
+    const types = (await t.orm.em.fork().find(CopyEvent, {}, { orderBy: { id: 'asc' } })).map((e) => e.type);
     expect(types.slice(-2)).toEqual(['repaired', 'found']);
   });
 });

@@ -161,8 +161,8 @@ async function copyIn(cell: Cell, status: 'disponible' | 'mantenimiento' | 'perd
   });
   const copy = copies[0] as { id: number; code: string };
   if (status === 'mantenimiento')
-    await cell.admin.catalog.sendToMaintenance(cell.desk.admin, { instanceId: copy.id });
-  if (status === 'perdido') await cell.admin.catalog.markLost(cell.desk.admin, { instanceId: copy.id });
+    await cell.admin.catalog.sendToMaintenance(cell.desk.admin, { copyId: copy.id });
+  if (status === 'perdido') await cell.admin.catalog.markLost(cell.desk.admin, { copyId: copy.id });
   return { entryId: entry.id, copyId: copy.id, code: copy.code };
 }
 
@@ -311,32 +311,32 @@ const ROWS: Record<string, Row> = {
   },
   'catalog.copyHistory': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'disponible')).copyId }),
     run: (s, a, i) => s.catalog.copyHistory(a, i as never),
   },
   'catalog.sendToMaintenance': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'disponible')).copyId }),
     run: (s, a, i) => s.catalog.sendToMaintenance(a, i as never),
   },
   'catalog.repair': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'mantenimiento')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'mantenimiento')).copyId }),
     run: (s, a, i) => s.catalog.repair(a, i as never),
   },
   'catalog.markLost': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'disponible')).copyId }),
     run: (s, a, i) => s.catalog.markLost(a, i as never),
   },
   'catalog.markFound': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'perdido')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'perdido')).copyId }),
     run: (s, a, i) => s.catalog.markFound(a, i as never),
   },
   'catalog.withdrawCopy': {
     needs: ['inventory:manage'],
-    prepare: async (c) => ({ instanceId: (await copyIn(c, 'disponible')).copyId }),
+    prepare: async (c) => ({ copyId: (await copyIn(c, 'disponible')).copyId }),
     run: (s, a, i) => s.catalog.withdrawCopy(a, i as never),
   },
   'catalog.withdrawEntry': {

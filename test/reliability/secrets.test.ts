@@ -226,7 +226,7 @@ describeEachDialect('secrets', (dialect) => {
     await keep(
       'copyHistory',
       new CatalogService(t.orm.em.fork(), { clock }).copyHistory(admin, {
-        instanceId: entry.copies[0] as number,
+        copyId: entry.copies[0] as number,
       }),
     );
     await keep('policies.list', new PolicyService(t.orm.em.fork()).list(admin));

@@ -452,7 +452,7 @@ async function step(rng: Rng, lane: number): Promise<void> {
       await command(name, rng, lane, (idempotencyKey) =>
         loansOf().request(actor, {
           ...(byDesk ? { borrowerId: borrower.id } : {}),
-          ...(copy ? { instanceId: copy.id } : { catalogEntryId: entry.id }),
+          ...(copy ? { copyId: copy.id } : { catalogEntryId: entry.id }),
           ...(environment ? { environment } : {}),
           ...(idempotencyKey ? { idempotencyKey } : {}),
         }),
@@ -463,12 +463,12 @@ async function step(rng: Rng, lane: number): Promise<void> {
       const loan = await pendingLoan(rng);
       if (!loan) return skipped('approve');
       const candidates = copies.filter((c) => c.entry === loan.catalogEntryId);
-      const named = loan.instanceId === null && rng.chance(0.3) ? rng.pick(candidates) : undefined;
+      const named = loan.copyId === null && rng.chance(0.3) ? rng.pick(candidates) : undefined;
       const actor = staff(); // chosen once: a repeat by another user is another call
       await command('approve', rng, lane, (idempotencyKey) =>
         loansOf().approve(actor, {
           loanId: loan.id,
-          ...(named ? { instanceId: named.id } : {}),
+          ...(named ? { copyId: named.id } : {}),
           ...(idempotencyKey ? { idempotencyKey } : {}),
         }),
       );
@@ -565,7 +565,7 @@ async function step(rng: Rng, lane: number): Promise<void> {
       const expectedVersion = rng.chance(0.3) ? copy.version : undefined;
       await command(op, rng, lane, (idempotencyKey) =>
         catalogOf()[op](actor, {
-          instanceId: copy.id,
+          copyId: copy.id,
           note: `soak worker ${workerIndex}`,
           ...(expectedVersion !== undefined ? { expectedVersion } : {}),
           ...(idempotencyKey ? { idempotencyKey } : {}),

@@ -169,7 +169,7 @@ async function eventRowKeys(orm: MikroORM): Promise<string[]> {
     .fork()
     .getConnection()
     .execute(
-      "select 'loan' as kind, id from swl_loan_event union all select 'instance' as kind, id from swl_instance_event",
+      "select 'loan' as kind, id from swl_loan_event union all select 'copy' as kind, id from swl_instance_event",
     )) as Row[];
   return rows.map((r) => `${String(r.kind)}:${Number(r.id)}`);
 }

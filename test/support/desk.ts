@@ -13,7 +13,7 @@ import type { SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
 import type { Actor } from '../../src/permissions.ts';
 import { recordingBus } from './fixtures.ts';
 
-/** DESIGN §5 defaults, COP minor units (1 COP = 100). */
+/** docs/DESIGN.md §5 defaults, COP minor units (1 COP = 100). */
 export const TEST_POLICIES = [
   ...(['student'] as const).map((role) => ({
     category: 'general' as const,

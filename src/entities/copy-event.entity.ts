@@ -1,25 +1,27 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { INSTANCE_EVENT_TYPES, INSTANCE_STATUSES } from '../domain/vocabulary.ts';
+import { COPY_EVENT_TYPES, COPY_STATUSES } from '../domain/vocabulary.ts';
 import { currentTransactionId } from './common.ts';
 import { ItemInstance } from './item-instance.entity.ts';
 import { Loan } from './loan.entity.ts';
 import { User } from './user.entity.ts';
 
 /**
- * Schema of {@link InstanceEvent} (table `swl_instance_event`).
+ * Schema of {@link CopyEvent} (table `swl_instance_event`).
  *
- * Append-only history of a copy's status changes (DESIGN §4): loans, returns, maintenance, loss
+ * Append-only history of a copy's status changes (docs/DESIGN.md §4): loans, returns, maintenance, loss
  * and recovery, each with its actor and, for loan-driven changes, the loan.
  */
-export const InstanceEventSchema = defineEntity({
-  name: 'InstanceEvent',
+export const CopyEventSchema = defineEntity({
+  name: 'CopyEvent',
   tableName: 'swl_instance_event',
   properties: {
     id: p.integer().primary().autoincrement(),
-    instance: () => p.manyToOne(ItemInstance).ref().deleteRule('restrict').updateRule('cascade'),
-    type: p.enum(INSTANCE_EVENT_TYPES),
-    fromStatus: p.enum(INSTANCE_STATUSES).nullable(),
-    toStatus: p.enum(INSTANCE_STATUSES),
+    /** The copy whose status changed. Column `instance_id`. */
+    copy: () =>
+      p.manyToOne(ItemInstance).ref().fieldName('instance_id').deleteRule('restrict').updateRule('cascade'),
+    type: p.enum(COPY_EVENT_TYPES),
+    fromStatus: p.enum(COPY_STATUSES).nullable(),
+    toStatus: p.enum(COPY_STATUSES),
     loan: () => p.manyToOne(Loan).ref().nullable().deleteRule('restrict').updateRule('cascade'),
     actor: () => p.manyToOne(User).ref().nullable().deleteRule('restrict').updateRule('cascade'),
     at: p.datetime(),
@@ -38,12 +40,12 @@ export const InstanceEventSchema = defineEntity({
   },
   indexes: [
     { name: 'swl_instance_event_tx_id_id_index', properties: ['txId', 'id'] },
-    { name: 'swl_instance_event_instance_index', properties: ['instance'] },
+    { name: 'swl_instance_event_instance_index', properties: ['copy'] },
   ],
 });
 
 /** One status change of one copy. */
-export class InstanceEvent extends InstanceEventSchema.class {}
-InstanceEventSchema.setClass(InstanceEvent);
-/** Plain shape of an {@link InstanceEvent} row. */
-export type IInstanceEvent = InferEntity<typeof InstanceEventSchema>;
+export class CopyEvent extends CopyEventSchema.class {}
+CopyEventSchema.setClass(CopyEvent);
+/** Plain shape of a {@link CopyEvent} row. */
+export type ICopyEvent = InferEntity<typeof CopyEventSchema>;

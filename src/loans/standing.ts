@@ -1,5 +1,5 @@
 /**
- * Reading lending policies and borrower standing. Source: DESIGN §5.
+ * Reading lending policies and borrower standing. Source: docs/DESIGN.md §5.
  * @module
  */
 import { type EntityManager, raw } from '@mikro-orm/core';
@@ -35,7 +35,7 @@ export interface StandingFigures {
 }
 
 /**
- * The automatic blocks of DESIGN §5 for a borrower at `now`: an approved loan past its due date,
+ * The automatic blocks of docs/DESIGN.md §5 for a borrower at `now`: an approved loan past its due date,
  * or a returned loan whose penalty is neither paid nor waived; plus the pending + approved count.
  * `unsettledAmount` (minor units) is held at `MAX_MONEY`.
  *
