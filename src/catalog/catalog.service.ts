@@ -6,22 +6,22 @@
  *
  * @module
  */
-import { type EntityManager, LockMode, raw } from '@mikro-orm/core';
+import { type EntityManager, raw } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { nowFor } from '../db/clock-context.ts';
-import { CopyStatus, LoanStatus } from '../domain/vocabulary.ts';
+import { CopyStatus } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { currentTransactionId } from '../entities/common.ts';
 import { CopyEvent } from '../entities/copy-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
-import { Loan } from '../entities/loan.entity.ts';
-import type { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { CopyChangeEvent } from '../events.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
-  loadActor,
+  type CommandSpec,
+  defineCommand,
+  defineQuery,
   lockFor,
   ServiceBase,
   type ServiceOptions,
@@ -31,7 +31,13 @@ import { rethrowConverted } from '../internal/translate-error.ts';
 import { type Actor, assertCan } from '../permissions.ts';
 import { MAX_ID, type Page } from '../validation.ts';
 import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
-import { assertCopyOperation, type CopyOperation } from './copy-transitions.ts';
+import { countPendingRequests, readCopyView, readEntryCopyViews } from './copy-queries.ts';
+import {
+  applyCopyTransition,
+  COPY_MACHINE,
+  type CopyOperation,
+  type CopyTransition,
+} from './copy-transitions.ts';
 import {
   AddCopiesInput,
   ChangeCopyStatusInput,
@@ -53,12 +59,72 @@ import {
   type EntryView,
   type EntryWithCopiesView,
   NO_COPIES,
-  toCopyChangeEvent,
   toCopyEventView,
   toCopyView,
   toEntrySummaryView,
   toEntryView,
+  toMovedCopyView,
 } from './views.ts';
+
+/** The creation row of the copy machine: the status and event type of every new copy. */
+const CREATE: CopyTransition = creationRow();
+
+function creationRow(): CopyTransition {
+  const row = COPY_MACHINE.find('create', null);
+  if (!row) throw new Error('the copy machine has no creation row');
+  return row;
+}
+
+const CREATE_ENTRY = defineCommand({
+  name: 'catalog.createEntry',
+  capability: 'catalog:manage',
+  input: CreateCatalogEntryInput,
+  authorize: (actor, input) => {
+    if (input.copies > 0) assertCan(actor, 'inventory:manage');
+  },
+});
+const ADD_COPIES = defineCommand({
+  name: 'catalog.addCopies',
+  capability: 'inventory:manage',
+  input: AddCopiesInput,
+});
+const UPDATE_ENTRY = defineCommand({
+  name: 'catalog.updateEntry',
+  capability: 'catalog:manage',
+  input: UpdateCatalogEntryInput,
+});
+const WITHDRAW_ENTRY = defineCommand({
+  name: 'catalog.withdrawEntry',
+  capability: 'catalog:manage',
+  input: WithdrawEntryInput,
+  authorize: (actor) => assertCan(actor, 'inventory:manage'),
+});
+
+/** One command per direct copy operation; `withdraw` keeps its idempotency name `catalog.withdraw`. */
+const COPY_COMMANDS: Readonly<Record<CopyOperation, CommandSpec<typeof ChangeCopyStatusInput>>> = {
+  sendToMaintenance: copyCommand('sendToMaintenance'),
+  repair: copyCommand('repair'),
+  markLost: copyCommand('markLost'),
+  markFound: copyCommand('markFound'),
+  withdraw: copyCommand('withdraw'),
+};
+
+function copyCommand(operation: CopyOperation): CommandSpec<typeof ChangeCopyStatusInput> {
+  return defineCommand({
+    name: `catalog.${operation}`,
+    capability: 'inventory:manage',
+    input: ChangeCopyStatusInput,
+  });
+}
+
+/** Copies whose withdrawal `withdrawEntry` sends in one write batch (≈ 14 bind parameters each). */
+const WITHDRAW_SLICE = 1000;
+
+const SEARCH = defineQuery({ capability: 'catalog:read', input: SearchCatalogInput });
+const GET_ENTRY = defineQuery({ capability: 'catalog:read', input: GetCatalogEntryInput });
+const LIST_COPIES = defineQuery({ capability: 'catalog:read', input: ListCopiesInput });
+const GET_COPY_BY_CODE = defineQuery({ capability: 'catalog:read', input: GetCopyByCodeInput });
+const COPY_HISTORY = defineQuery({ capability: 'inventory:manage', input: CopyHistoryInput });
 
 /**
  * Loads and (PostgreSQL) locks a catalog entry that is still in circulation.
@@ -76,32 +142,6 @@ async function lockedEntryInCirculation(
     throw SwlError.invalidTransition('catalogEntry', 'withdrawn', 'withdrawn', { catalogEntryId, reason });
   }
   return entry;
-}
-
-/**
- * Applies the direct `operation` to `copy` (checked against `COPY_TRANSITIONS`) and records its
- * `CopyEvent`, to be written by the next flush (the copy's update is version-checked).
- * @throws SwlError `INVALID_TRANSITION` when the operation does not apply to the copy's status.
- */
-function applyCopyOperation(
-  em: EntityManager,
-  copy: ItemInstance,
-  operation: CopyOperation,
-  actor: User,
-  at: Date,
-  note: string | null | undefined,
-): CopyEvent {
-  const transition = assertCopyOperation(operation, copy.status, copy.id);
-  copy.status = transition.to;
-  return em.create(CopyEvent, {
-    copy,
-    type: transition.event,
-    fromStatus: transition.from,
-    toStatus: transition.to,
-    actor,
-    at,
-    note: note ?? null,
-  });
 }
 
 function sql(em: EntityManager): SqlEntityManager {
@@ -142,10 +182,12 @@ export async function availabilityCounts(
  * touching the database (`VALIDATION_FAILED`, `FORBIDDEN`), then loads the acting user and refuses
  * an unknown, inactive or re-roled one (`FORBIDDEN`). Commands run atomically in
  * `em.transactional()` on the EntityManager given to the constructor (joining a host transaction
- * as a savepoint); every copy status change writes a `CopyEvent` row in the same transaction
- * and is published to the event bus after the outermost commit. Instants come from the injected
- * clock. Only {@link SwlError} is thrown; driver errors are translated (`DUPLICATE`, `CONFLICT`,
- * `UNAVAILABLE`, `INTERNAL`).
+ * as a savepoint). Every copy status change goes through `applyCopyTransition` (the copy state
+ * machine, `copy-transitions.ts`): it is checked against `COPY_TRANSITIONS` (`INVALID_TRANSITION`),
+ * written as a version-checked update of the copy (a concurrent change fails with `CONFLICT`) with
+ * its `CopyEvent` row in the same transaction, and published to the event bus after the outermost
+ * commit. Instants come from the injected clock. Only {@link SwlError} is thrown; driver errors
+ * are translated (`DUPLICATE`, `CONFLICT`, `UNAVAILABLE`, `INTERNAL`).
  *
  * Capabilities: reads `catalog:read` (every role); entry changes `catalog:manage`; copies and
  * their status `inventory:manage` (staff, admin).
@@ -170,10 +212,11 @@ export class CatalogService extends ServiceBase {
   }
 
   /**
-   * Creates a catalog entry and `copies` copies of it (`disponible`), coded
+   * Creates a catalog entry and `copies` copies of it, coded
    * `XXX-{entryId}-1` … `XXX-{entryId}-{copies}` where `XXX` = {@link codePrefix}(`titleOrName`).
-   * Writes one `CopyEvent` of type `created` per copy. The copies, then their events, are
-   * written with one multi-row insert each.
+   * Each copy gets the status and event of the copy machine's `create` row (`disponible`, one
+   * `CopyEvent` of type `created` per copy). The copies, then their events, are written with one
+   * multi-row insert each.
    *
    * @param actor - acting user; capability `catalog:manage`, plus `inventory:manage` when `copies > 0`.
    * @param input - {@link CreateCatalogEntryInput}.
@@ -182,38 +225,31 @@ export class CatalogService extends ServiceBase {
    *   `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async createEntry(actor: Actor, input: CreateCatalogEntryInput): Promise<EntryWithCopiesView> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', CreateCatalogEntryInput, input);
-    if (i.copies > 0) assertCan(a, 'inventory:manage');
-    return this.command(
-      async (scope) => {
-        const { em } = scope;
-        const user = await scope.loadActor(a);
-        const fields = {
-          titleOrName: i.titleOrName,
-          authorOrBrand: i.authorOrBrand ?? null,
-          identifier: i.identifier ?? null,
-        };
-        const entry = em.create(CatalogEntry, {
-          ...fields,
-          category: i.category,
-          replacementCost: i.replacementCost,
-          searchText: catalogSearchText(fields),
-        });
-        await em.flush(); // the entry id is part of the copy codes
-        const copies = await this.#createCopies(
-          scope,
-          user,
-          entry,
-          codePrefix(entry.titleOrName),
-          1,
-          i.copies,
-          i.condition ?? null,
-        );
-        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
-        return { entry: toEntryView(entry, counts), copies };
-      },
-      this.idempotent('catalog.createEntry', a, i),
-    );
+    return this.command(CREATE_ENTRY, actor, input, async (s) => {
+      const { em, input: i } = s;
+      const fields = {
+        titleOrName: i.titleOrName,
+        authorOrBrand: i.authorOrBrand ?? null,
+        identifier: i.identifier ?? null,
+      };
+      const entry = em.create(CatalogEntry, {
+        ...fields,
+        category: i.category,
+        replacementCost: i.replacementCost,
+        searchText: catalogSearchText(fields),
+      });
+      await em.flush(); // the entry id is part of the copy codes
+      const copies = await this.#createCopies(
+        s,
+        entry,
+        codePrefix(entry.titleOrName),
+        1,
+        i.copies,
+        i.condition ?? null,
+      );
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return { entry: toEntryView(entry, counts), copies };
+    });
   }
 
   /**
@@ -232,32 +268,26 @@ export class CatalogService extends ServiceBase {
    *   `UNAVAILABLE`.
    */
   async addCopies(actor: Actor, input: AddCopiesInput): Promise<EntryWithCopiesView> {
-    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', AddCopiesInput, input);
-    return this.command(
-      async (scope) => {
-        const { em, postgres } = scope;
-        const user = await scope.loadActor(a);
-        const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'withdrawn');
-        const last = await em.findOne(
-          ItemInstance,
-          { catalogEntry: entry.id },
-          { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
-        );
-        const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
-        const copies = await this.#createCopies(
-          scope,
-          user,
-          entry,
-          prefix,
-          (last?.sequence ?? 0) + 1,
-          i.count,
-          i.condition ?? null,
-        );
-        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
-        return { entry: toEntryView(entry, counts), copies };
-      },
-      this.idempotent('catalog.addCopies', a, i),
-    );
+    return this.command(ADD_COPIES, actor, input, async (s) => {
+      const { em, postgres, input: i } = s;
+      const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'withdrawn');
+      const last = await em.findOne(
+        ItemInstance,
+        { catalogEntry: entry.id },
+        { orderBy: { sequence: 'desc' }, fields: ['sequence', 'code'] },
+      );
+      const prefix = (last && prefixOfCode(last.code)) ?? codePrefix(entry.titleOrName);
+      const copies = await this.#createCopies(
+        s,
+        entry,
+        prefix,
+        (last?.sequence ?? 0) + 1,
+        i.count,
+        i.condition ?? null,
+      );
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return { entry: toEntryView(entry, counts), copies };
+    });
   }
 
   /**
@@ -269,9 +299,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async updateEntry(actor: Actor, input: UpdateCatalogEntryInput): Promise<EntryView> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', UpdateCatalogEntryInput, input);
-    return this.command(async ({ em, postgres, loadActor }) => {
-      await loadActor(a);
+    return this.command(UPDATE_ENTRY, actor, input, async ({ em, postgres, input: i }) => {
       const entry = await em.findOne(CatalogEntry, i.catalogEntryId, lockFor(postgres));
       if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
       if (i.titleOrName !== undefined) entry.titleOrName = i.titleOrName;
@@ -298,9 +326,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async search(actor: Actor, input: SearchCatalogInput = {}): Promise<Page<EntryView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', SearchCatalogInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(SEARCH, actor, input, async (em, _a, i) => {
       const qb = sql(em).createQueryBuilder(CatalogEntry, 'c').select('*');
       if (i.category) qb.andWhere({ category: i.category });
       for (const term of searchTerms(i.text ?? '')) {
@@ -332,9 +358,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async getEntry(actor: Actor, input: GetCatalogEntryInput): Promise<EntryView> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', GetCatalogEntryInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(GET_ENTRY, actor, input, async (em, _a, i) => {
       const entry = await em.findOne(CatalogEntry, i.catalogEntryId);
       if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
       const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
@@ -350,9 +374,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (entry), `UNAVAILABLE`.
    */
   async listCopies(actor: Actor, input: ListCopiesInput): Promise<Page<CopyView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', ListCopiesInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(LIST_COPIES, actor, input, async (em, _a, i) => {
       const entry = await em.findOne(CatalogEntry, i.catalogEntryId, { fields: ['id'] });
       if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
       const [copies, total] = await em.findAndCount(
@@ -372,9 +394,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async getCopyByCode(actor: Actor, input: GetCopyByCodeInput): Promise<CopyDetailView> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:read', GetCopyByCodeInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(GET_COPY_BY_CODE, actor, input, async (em, _a, i) => {
       const copy = await em.findOne(ItemInstance, { code: i.code }, { populate: ['catalogEntry'] });
       if (!copy) throw SwlError.notFound('copy', i.code);
       return { ...toCopyView(copy), entry: toEntrySummaryView(copy.catalogEntry.unwrap()) };
@@ -389,9 +409,7 @@ export class CatalogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async copyHistory(actor: Actor, input: CopyHistoryInput): Promise<CopyEventView[]> {
-    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', CopyHistoryInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(COPY_HISTORY, actor, input, async (em, _a, i) => {
       const copy = await em.findOne(ItemInstance, i.copyId, { fields: ['id'] });
       if (!copy) throw SwlError.notFound('copy', i.copyId);
       const events = await em.find(CopyEvent, { copy: copy.id }, { orderBy: { id: 'asc' } });
@@ -400,7 +418,10 @@ export class CatalogService extends ServiceBase {
   }
 
   /**
-   * `disponible` or `perdido` → `mantenimiento` (docs/DESIGN.md §4).
+   * `disponible` or `perdido` → `mantenimiento` (docs/DESIGN.md §4). Like every direct operation,
+   * it reads the copy (locked `FOR UPDATE` on PostgreSQL), checks `expectedVersion`, and moves it
+   * through `applyCopyTransition`: a version-checked update with its `CopyEvent`, and a bus event
+   * after commit. `condition`, when given, replaces the copy's condition in the same update.
    *
    * @param actor - acting user; capability `inventory:manage`.
    * @param input - {@link ChangeCopyStatusInput}.
@@ -458,7 +479,8 @@ export class CatalogService extends ServiceBase {
    * copy that is not already `retirado` (each with a `withdrawn` event and a bus event). The entry
    * keeps its loans and history; it can no longer be requested (`COPY_UNAVAILABLE`) nor get
    * copies (`INVALID_TRANSITION`). Refused while a copy is on loan or a request for the entry is
-   * pending — return or decide those first.
+   * pending — return or decide those first. The entry row, then its copies in id order, are locked
+   * on PostgreSQL; each copy is moved through `applyCopyTransition` (version-checked).
    *
    * @param actor - acting user; capabilities `catalog:manage` and `inventory:manage`.
    * @param input - {@link WithdrawEntryInput}.
@@ -468,74 +490,83 @@ export class CatalogService extends ServiceBase {
    *   `UNAVAILABLE`.
    */
   async withdrawEntry(actor: Actor, input: WithdrawEntryInput): Promise<EntryView> {
-    const { actor: a, input: i } = this.authorize(actor, 'catalog:manage', WithdrawEntryInput, input);
-    assertCan(a, 'inventory:manage');
-    return this.command(
-      async ({ em, instant, postgres, loadActor, emit }) => {
-        const user = await loadActor(a);
-        const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'already_withdrawn');
-        const now = instant();
-        const copies = await em.find(
-          ItemInstance,
-          { catalogEntry: entry.id },
-          { orderBy: { sequence: 'asc' }, ...(postgres ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) },
-        );
-        const onLoan = copies.filter((c) => c.status === CopyStatus.OnLoan).length;
-        if (onLoan > 0) {
-          throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
-            catalogEntryId: entry.id,
-            reason: 'copies_on_loan',
-            copiesOnLoan: onLoan,
-          });
-        }
-        const pending = await em.count(Loan, { catalogEntry: entry.id, status: LoanStatus.Pending });
-        if (pending > 0) {
-          throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
-            catalogEntryId: entry.id,
-            reason: 'pending_requests',
-            pendingRequests: pending,
-          });
-        }
-        entry.withdrawnAt = now;
-        const events = copies
-          .filter((copy) => copy.status !== CopyStatus.Withdrawn)
-          .map((copy) => applyCopyOperation(em, copy, 'withdraw', user, now, i.note));
-        await em.flush();
-        for (const event of events) emit(() => toCopyChangeEvent(event));
-        const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
-        return toEntryView(entry, counts);
-      },
-      this.idempotent('catalog.withdrawEntry', a, i),
-    );
+    return this.command(WITHDRAW_ENTRY, actor, input, async (s) => {
+      const { em, db, postgres, input: i } = s;
+      const entry = await lockedEntryInCirculation(em, postgres, i.catalogEntryId, 'already_withdrawn');
+      const copies = await readEntryCopyViews(db, entry.id, postgres);
+      const onLoan = copies.filter((c) => c.status === CopyStatus.OnLoan).length;
+      if (onLoan > 0) {
+        throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
+          catalogEntryId: entry.id,
+          reason: 'copies_on_loan',
+          copiesOnLoan: onLoan,
+        });
+      }
+      const pending = await countPendingRequests(db, entry.id);
+      if (pending > 0) {
+        throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
+          catalogEntryId: entry.id,
+          reason: 'pending_requests',
+          pendingRequests: pending,
+        });
+      }
+      const now = s.now;
+      entry.withdrawnAt = now;
+      await em.flush();
+      const moving = copies.filter((c) => c.status !== CopyStatus.Withdrawn);
+      for (const [k, copy] of moving.entries()) {
+        applyCopyTransition(s, {
+          copy,
+          command: 'withdraw',
+          loanId: null,
+          actorId: s.actor.id,
+          at: now,
+          note: i.note ?? null,
+        });
+        // One version-checked update and one event row per copy; sent in slices so that one
+        // PostgreSQL statement stays far below its 65 535 bind parameters however many copies.
+        if ((k + 1) % WITHDRAW_SLICE === 0) await s.writes.run();
+      }
+      await s.writes.run();
+      const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
+      return toEntryView(entry, counts);
+    });
   }
 
+  /**
+   * A direct operation on one copy: reads (on PostgreSQL, locks) the copy, checks
+   * `expectedVersion`, moves it with {@link applyCopyTransition} and returns the copy as the
+   * version-checked update left it.
+   */
   async #changeStatus(
     operation: CopyOperation,
     actor: Actor,
     input: ChangeCopyStatusInput,
   ): Promise<CopyView> {
-    const { actor: a, input: i } = this.authorize(actor, 'inventory:manage', ChangeCopyStatusInput, input);
-    return this.command(
-      async ({ em, instant, postgres, loadActor, emit }) => {
-        const user = await loadActor(a);
-        const copy = await em.findOne(ItemInstance, i.copyId, lockFor(postgres));
-        if (!copy) throw SwlError.notFound('copy', i.copyId);
-        const now = instant();
-        if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
-          throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
-            copyId: copy.id,
-            expectedVersion: i.expectedVersion,
-            version: copy.version,
-          });
-        }
-        const event = applyCopyOperation(em, copy, operation, user, now, i.note);
-        if (i.condition !== undefined) copy.condition = i.condition;
-        await em.flush(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
-        emit(() => toCopyChangeEvent(event));
-        return toCopyView(copy);
-      },
-      this.idempotent(`catalog.${operation}`, a, i),
-    );
+    return this.command(COPY_COMMANDS[operation], actor, input, async (s) => {
+      const { db, postgres, input: i } = s;
+      const copy = await readCopyView(db, i.copyId, postgres);
+      if (!copy) throw SwlError.notFound('copy', i.copyId);
+      const now = s.now;
+      if (i.expectedVersion !== undefined && copy.version !== i.expectedVersion) {
+        throw new SwlError('CONFLICT', `copy ${copy.code} was changed since version ${i.expectedVersion}`, {
+          copyId: copy.id,
+          expectedVersion: i.expectedVersion,
+          version: copy.version,
+        });
+      }
+      const transition = applyCopyTransition(s, {
+        copy,
+        command: operation,
+        ...(i.condition !== undefined ? { condition: i.condition } : {}),
+        loanId: null,
+        actorId: s.actor.id,
+        at: now,
+        note: i.note ?? null,
+      });
+      await s.writes.run(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
+      return toMovedCopyView(copy, { status: transition.to, at: now, condition: i.condition });
+    });
   }
 
   /**
@@ -546,8 +577,7 @@ export class CatalogService extends ServiceBase {
    * unit of work would have produced.
    */
   async #createCopies(
-    { em, now, emit }: CommandScope,
-    user: User,
+    { em, now, emit, actor }: CommandScope,
     entry: CatalogEntry,
     prefix: string,
     first: number,
@@ -570,7 +600,7 @@ export class CatalogService extends ServiceBase {
         catalogEntryId: entry.id,
         sequence,
         code: copyCode(prefix, entry.id, sequence),
-        status: CopyStatus.Available,
+        status: CREATE.to,
         condition,
         version: 1,
         createdAt: stamp,
@@ -605,10 +635,10 @@ export class CatalogService extends ServiceBase {
       .insert(
         copies.map((c) => ({
           copy: c.id,
-          type: 'created' as const,
-          fromStatus: null,
-          toStatus: CopyStatus.Available,
-          actor: user.id,
+          type: CREATE.event,
+          fromStatus: CREATE.from,
+          toStatus: CREATE.to,
+          actor: actor.id,
           at: now,
           note: null,
           txId: currentTransactionId(em), // what the onCreate hook would set (the outbox watermark)
@@ -623,11 +653,11 @@ export class CatalogService extends ServiceBase {
         kind: 'copy',
         id: eventIds[k] as number,
         copyId: c.id,
-        type: 'created',
-        from: null,
-        to: CopyStatus.Available,
+        type: CREATE.event,
+        from: CREATE.from,
+        to: CREATE.to,
         loanId: null,
-        actorId: user.id,
+        actorId: actor.id,
         at: now,
         note: null,
       };

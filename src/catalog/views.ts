@@ -151,6 +151,24 @@ export function toCopyView(copy: ItemInstance): CopyView {
 }
 
 /**
+ * `copy` (as the command read it) after a transition to `status` at `at`: what the
+ * version-checked update of `applyCopyTransition` wrote (status, the new `condition` when the move
+ * records one, version + 1, `updatedAt`). @internal
+ */
+export function toMovedCopyView(
+  copy: CopyView,
+  change: { status: CopyStatus; at: Date; condition?: string | null | undefined },
+): CopyView {
+  return {
+    ...copy,
+    status: change.status,
+    condition: change.condition !== undefined ? change.condition : copy.condition,
+    version: copy.version + 1,
+    updatedAt: change.at,
+  };
+}
+
+/**
  * One entry of a copy's status history (`swl_instance_event`): the fields of an
  * {@link CopyChangeEvent} without `kind` (instants UTC, from the service clock).
  */

@@ -1,17 +1,18 @@
 import { type EntityManager, LockMode } from '@mikro-orm/core';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.ts';
 import { bindClock } from '../db/clock-context.ts';
 import { isPostgres } from '../db/dialect.ts';
 import { IdempotencyKey } from '../entities/idempotency-key.entity.ts';
-import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
+import { kyselyOf, toBool } from '../kernel/db.ts';
+import { type TransitionScope, WriteBatch } from '../kernel/writes.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
 import { watchRowIds } from './id-ceiling.ts';
 import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
-import { toSwlError } from './translate-error.ts';
+import { convertDriverError, toSwlError } from './translate-error.ts';
 
 /**
  * Options every service takes.
@@ -23,8 +24,63 @@ export interface ServiceOptions {
   events?: SwlEventBus;
 }
 
-/** What a command body gets: its transactional EntityManager, its instant, and helpers. */
-export interface CommandScope {
+/**
+ * What the pipeline checks before a command or query touches the database.
+ * @internal
+ */
+export interface QuerySpec<S extends z.ZodType = z.ZodType> {
+  /** The capability the acting role needs (checked after the actor is validated), or null. */
+  capability: Capability | null;
+  /** The input schema (`VALIDATION_FAILED`). */
+  input: S;
+  /** Further checks of the valid input against the actor, before any read (e.g. acting for another borrower). */
+  authorize?: (actor: Actor, input: z.output<S>) => void;
+}
+
+/**
+ * A command: a {@link QuerySpec} with the name its idempotency records are stored under.
+ * @internal
+ */
+export interface CommandSpec<S extends z.ZodType = z.ZodType, P = undefined> extends QuerySpec<S> {
+  /** e.g. `loan.approve`. */
+  name: string;
+  /**
+   * Slow work on the valid input that must not hold the transaction (hashing a password): runs
+   * after the checks, before the transaction opens; its result is `scope.prepared`.
+   */
+  prepare?: (actor: Actor, input: z.output<S>) => Promise<P>;
+  /**
+   * Runs in the transaction before the acting user is loaded: for rows the actor check itself
+   * depends on (the user commands lock every active admin first, so two admins demoting each other
+   * cannot both pass the check).
+   */
+  beforeActor?: (scope: CommandScope<z.output<S>, P>) => Promise<void>;
+}
+
+/** Declares a command (keeps the schema's type for `authorize`). @internal */
+export function defineCommand<S extends z.ZodType, P = undefined>(
+  spec: CommandSpec<S, P>,
+): CommandSpec<S, P> {
+  return spec;
+}
+
+/** Declares a query (keeps the schema's type for `authorize`). @internal */
+export function defineQuery<S extends z.ZodType>(spec: QuerySpec<S>): QuerySpec<S> {
+  return spec;
+}
+
+/**
+ * What a command body gets: the acting user and input (both valid), its transaction (as an
+ * EntityManager and as typed Kysely), its instant, its write batch and its event queue.
+ * @internal
+ */
+export interface CommandScope<I = unknown, P = unknown> extends TransitionScope {
+  /** The acting user: validated, and loaded (exists, active, has the claimed role). */
+  actor: Actor;
+  /** The parsed input. */
+  input: I;
+  /** What the spec's `prepare` returned (undefined without one). */
+  prepared: P;
   /** EntityManager bound to the command's transaction. */
   em: EntityManager;
   /**
@@ -37,18 +93,14 @@ export interface CommandScope {
   instant(...floors: Array<Date | null | undefined>): Date;
   /** `instant()` with no floors: the command's instant (fixed on first read). */
   readonly now: Date;
-  /** True on PostgreSQL (row locks are taken there; SQLite serializes writers with BEGIN IMMEDIATE). */
-  postgres: boolean;
-  /** Queue a domain event; it is published after the outermost commit. Pass a function to build it after flush (ids). */
-  emit(event: () => SwlDomainEvent): void;
-  /** Loads the acting user and checks it is active and still has the role it claims. */
-  loadActor(actor: Actor): Promise<User>;
 }
 
 /**
- * Shared plumbing of the services: validation, the capability check before any read, the
- * transaction on the caller's EntityManager (joining a host transaction as a savepoint),
- * driver-error translation and after-commit events.
+ * Shared plumbing of the services — one pipeline for every command, in this order: input and
+ * actor validation, the capability check (both before touching the database), the transaction on
+ * the caller's EntityManager (joining a host transaction as a savepoint), the idempotency record,
+ * loading the acting user, the body, driver-error translation, and publishing the events after the
+ * outermost commit. Queries take the same path without the transaction.
  * @internal
  */
 export abstract class ServiceBase {
@@ -64,42 +116,36 @@ export abstract class ServiceBase {
     watchRowIds(em);
   }
 
-  /** Validates `actor` and `input`, then checks `capability` — all before touching the database. */
-  protected authorize<S extends z.ZodType>(
-    actor: unknown,
-    capability: Capability | null,
-    schema: S,
-    input: unknown,
-  ): { actor: Actor; input: z.output<S> } {
-    const a = parseInput(ActorSchema, actor);
-    if (capability) assertCan(a, capability);
-    return { actor: a, input: parseInput(schema, input) };
-  }
-
-  /** The idempotency record of a command when its input carries an `idempotencyKey`. */
-  protected idempotent(
-    command: string,
-    actor: Actor,
-    input: { idempotencyKey?: string | undefined },
-  ): IdempotentCall | undefined {
-    if (input.idempotencyKey === undefined) return undefined;
-    return { key: input.idempotencyKey, command, actorId: actor.id, input };
-  }
-
   protected get postgres(): boolean {
     return isPostgres(this.em);
   }
 
   /**
-   * Runs `body` atomically in `em.transactional()` on the caller's EntityManager. With an
-   * idempotency key, a result already stored under it is returned instead (nothing written, no
-   * event), and a new result is stored under it in the same transaction; when the command fails,
-   * the key is looked up once more, so a repeat that lost a race with its first try, or whose
-   * first try committed before the connection dropped, still gets the first result.
+   * Runs the command `spec` with `body` atomically in `em.transactional()` on the caller's
+   * EntityManager. With an `idempotencyKey` in the input, a result already stored under it is
+   * returned instead (nothing written, no event), and a new result is stored under it in the same
+   * transaction; when the command fails, the key is looked up once more, so a repeat that lost a
+   * race with its first try, or whose first try committed before the connection dropped, still
+   * gets the first result.
    */
-  protected async command<T>(
-    body: (scope: CommandScope) => Promise<T>,
-    idempotency?: IdempotentCall,
+  protected async command<S extends z.ZodType, P, T>(
+    spec: CommandSpec<S, P>,
+    actor: unknown,
+    input: unknown,
+    body: (scope: CommandScope<z.output<S>, P>) => Promise<T>,
+  ): Promise<T> {
+    const { actor: a, input: i } = this.#authorize(spec, actor, input);
+    const prepared = (spec.prepare ? await spec.prepare(a, i) : undefined) as P;
+    return this.#run(spec, a, i, prepared, idempotencyOf(spec.name, a, i), body);
+  }
+
+  async #run<S extends z.ZodType, P, T>(
+    spec: CommandSpec<S, P>,
+    a: Actor | null,
+    i: z.output<S>,
+    prepared: P,
+    idempotency: IdempotentCall | undefined,
+    body: (scope: CommandScope<z.output<S>, P>) => Promise<T>,
   ): Promise<T> {
     const events: Array<() => SwlDomainEvent> = [];
     const postgres = this.postgres;
@@ -118,16 +164,25 @@ export abstract class ServiceBase {
               return stored.result;
             }
           }
-          const value = await body({
+          const db = kyselyOf(em);
+          const scope: CommandScope<z.output<S>, P> = {
+            actor: a as Actor,
+            input: i,
+            prepared,
             em,
+            db,
+            postgres,
+            writes: new WriteBatch(db, postgres),
             instant: (...floors) => instant.take(floors),
             get now() {
               return instant.take([]);
             },
-            postgres,
             emit: (event) => events.push(event),
-            loadActor: (actor) => loadActor(em, actor),
-          });
+          };
+          await spec.beforeActor?.(scope);
+          if (a) await loadActor(em, a);
+          const value = await body(scope);
+          await scope.writes.run();
           if (idempotency) {
             em.create(IdempotencyKey, {
               key: idempotency.key,
@@ -145,7 +200,7 @@ export abstract class ServiceBase {
       );
     } catch (error) {
       if (idempotency && !isSwlErrorCode(error, 'IDEMPOTENCY_KEY_REUSED')) {
-        const stored = await this.read((em) => findStoredResult<T>(em, idempotency, fingerprint)).catch(
+        const stored = await this.#read((em) => findStoredResult<T>(em, idempotency, fingerprint)).catch(
           (lookupError: unknown) => {
             if (isSwlErrorCode(lookupError, 'IDEMPOTENCY_KEY_REUSED')) throw lookupError;
             return undefined;
@@ -153,7 +208,7 @@ export abstract class ServiceBase {
         );
         if (stored) return stored.result;
       }
-      throw toSwlError(error);
+      throw toSwlError(convertDriverError(this.em, error));
     }
     if (replayed) return result;
     if (events.length > 0 && this.events) {
@@ -165,17 +220,65 @@ export abstract class ServiceBase {
   }
 
   /**
-   * Runs a read, translating driver errors. Outside a transaction it opens none; inside the
-   * caller's open transaction it reads in it (SQLite has one connection, which that transaction
-   * holds: a read beside it would wait for it forever).
+   * Runs a command that has no acting user (e.g. upgrading a password hash at sign-in) through the
+   * same pipeline as {@link command}: transaction, driver-error translation, after-commit events.
+   * `scope.actor` is not set.
    */
-  protected async read<T>(body: (em: EntityManager) => Promise<T>): Promise<T> {
+  protected async commandWithoutActor<T>(
+    name: string,
+    body: (scope: CommandScope<undefined, undefined>) => Promise<T>,
+  ): Promise<T> {
+    const spec: CommandSpec<z.ZodUndefined> = { name, capability: null, input: z.undefined() };
+    return this.#run(spec, null, undefined, undefined, undefined, body);
+  }
+
+  /**
+   * Runs the query `spec`: validation and capability first, then `body` after the acting user is
+   * loaded, translating driver errors. Outside a transaction it opens none; inside the caller's
+   * open transaction it reads in it (SQLite has one connection, which that transaction holds: a
+   * read beside it would wait for it forever).
+   */
+  protected async query<S extends z.ZodType, T>(
+    spec: QuerySpec<S>,
+    actor: unknown,
+    input: unknown,
+    body: (em: EntityManager, actor: Actor, input: z.output<S>) => Promise<T>,
+  ): Promise<T> {
+    const { actor: a, input: i } = this.#authorize(spec, actor, input);
+    return this.#read(async (em) => {
+      await loadActor(em, a);
+      return body(em, a, i);
+    });
+  }
+
+  /** A read without an acting user (sign-in), on a fork as {@link query} reads; driver errors translated. */
+  protected async anonymousRead<T>(body: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.#read(body);
+  }
+
+  #authorize<S extends z.ZodType>(spec: QuerySpec<S>, actor: unknown, input: unknown) {
+    const a = parseInput(ActorSchema, actor);
+    if (spec.capability) assertCan(a, spec.capability);
+    const i = parseInput(spec.input, input);
+    spec.authorize?.(a, i);
+    return { actor: a, input: i };
+  }
+
+  async #read<T>(body: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = this.em.fork({ clear: true, keepTransactionContext: true });
     try {
-      return await body(this.em.fork({ clear: true, keepTransactionContext: true }));
+      return await body(em);
     } catch (error) {
-      throw toSwlError(error);
+      throw toSwlError(convertDriverError(em, error));
     }
   }
+}
+
+/** The idempotency record of a command when its input carries an `idempotencyKey`. */
+function idempotencyOf(command: string, actor: Actor, input: unknown): IdempotentCall | undefined {
+  const key = (input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+  if (typeof key !== 'string') return undefined;
+  return { key, command, actorId: actor.id, input: input as IdempotentCall['input'] };
 }
 
 /** The instant of one command: the clock read once, raised to the given floors. */
@@ -225,17 +328,21 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
 }
 
 /**
- * Loads the acting user: it must exist, be active and have the role the host claimed.
+ * Checks the acting user: it must exist, be active and have the role the host claimed. One typed
+ * Kysely read on `em`'s transaction (or connection).
  * @throws SwlError `FORBIDDEN`
  */
-export async function loadActor(em: EntityManager, actor: Actor): Promise<User> {
-  const user = await em.findOne(User, actor.id);
-  if (!user?.active || user.role !== actor.role) {
+async function loadActor(em: EntityManager, actor: Actor): Promise<void> {
+  const user = await kyselyOf(em)
+    .selectFrom('swl_user')
+    .select(['role', 'active'])
+    .where('id', '=', actor.id)
+    .executeTakeFirst();
+  if (!user || !toBool(user.active) || user.role !== actor.role) {
     throw SwlError.forbidden('the acting user is unknown, inactive, or does not have the claimed role', {
       actorId: actor.id,
     });
   }
-  return user;
 }
 
 /** Locks `entity`'s row for update on PostgreSQL (a no-op on SQLite, where writers are serialized). */

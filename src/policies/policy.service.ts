@@ -8,7 +8,13 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import { isSwlError, SwlError } from '../errors.ts';
-import { loadActor, lockFor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import {
+  defineCommand,
+  defineQuery,
+  lockFor,
+  ServiceBase,
+  type ServiceOptions,
+} from '../internal/service-base.ts';
 import { toSwlError } from '../internal/translate-error.ts';
 import type { Actor } from '../permissions.ts';
 import {
@@ -33,6 +39,39 @@ function missing(category: string, role: string): SwlError {
     role,
   });
 }
+
+/**
+ * A unique violation on inserting the (category, role) policy: another upsert created it first —
+ * `CONFLICT` (retry to replace it). Other errors as {@link toSwlError} makes them.
+ */
+function createdConcurrently(key: { category: string; role: string }, error: unknown): SwlError {
+  const e = toSwlError(error);
+  if (!isSwlError(e, 'DUPLICATE')) return e;
+  return new SwlError(
+    'CONFLICT',
+    `the ${key.category} policy for ${key.role} was created concurrently; try again`,
+    { category: key.category, role: key.role },
+    { cause: e },
+  );
+}
+
+const LIST = defineQuery({ capability: 'policy:read', input: ListLoanPoliciesInput });
+const GET = defineQuery({ capability: 'policy:read', input: LoanPolicyKeyInput });
+const UPSERT = defineCommand({
+  name: 'policy.upsert',
+  capability: 'policy:manage',
+  input: UpsertLoanPolicyInput,
+});
+const UPDATE = defineCommand({
+  name: 'policy.update',
+  capability: 'policy:manage',
+  input: UpdateLoanPolicyInput,
+});
+const DELETE = defineCommand({
+  name: 'policy.delete',
+  capability: 'policy:manage',
+  input: LoanPolicyKeyInput,
+});
 
 /**
  * The lending rules (docs/DESIGN.md §5): loan period, limits, renewals, environment, fines and grace, per
@@ -72,9 +111,7 @@ export class PolicyService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async list(actor: Actor, input: ListLoanPoliciesInput = {}): Promise<LoanPolicyView[]> {
-    const { actor: a, input: i } = this.authorize(actor, 'policy:read', ListLoanPoliciesInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(LIST, actor, input, async (em, _actor, i) => {
       const policies = await em.find(
         LoanPolicy,
         { ...(i.category ? { category: i.category } : {}), ...(i.role ? { role: i.role } : {}) },
@@ -92,9 +129,7 @@ export class PolicyService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND` (that role may not borrow that category), `UNAVAILABLE`.
    */
   async get(actor: Actor, input: LoanPolicyKeyInput): Promise<LoanPolicyView> {
-    const { actor: a, input: i } = this.authorize(actor, 'policy:read', LoanPolicyKeyInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(GET, actor, input, async (em, _actor, i) => {
       const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role });
       if (!policy) throw missing(i.category, i.role);
       return toLoanPolicyView(policy);
@@ -112,10 +147,8 @@ export class PolicyService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `CONFLICT`, `UNAVAILABLE`.
    */
   async upsert(actor: Actor, input: UpsertLoanPolicyInput): Promise<UpsertLoanPolicyResult> {
-    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', UpsertLoanPolicyInput, input);
-    try {
-      return await this.command(async ({ em, postgres, loadActor }) => {
-        await loadActor(a);
+    return this.command(UPSERT, actor, input, async ({ em, postgres, input: i }) => {
+      try {
         const existing = await em.findOne(
           LoanPolicy,
           { category: i.category, role: i.role },
@@ -129,19 +162,10 @@ export class PolicyService extends ServiceBase {
         const policy = em.create(LoanPolicy, i);
         await em.flush();
         return { policy: toLoanPolicyView(policy), created: true };
-      });
-    } catch (error) {
-      const e = toSwlError(error);
-      if (isSwlError(e, 'DUPLICATE')) {
-        throw new SwlError(
-          'CONFLICT',
-          `the ${i.category} policy for ${i.role} was created concurrently; try again`,
-          { category: i.category, role: i.role },
-          { cause: e },
-        );
+      } catch (error) {
+        throw createdConcurrently(i, error);
       }
-      throw e;
-    }
+    });
   }
 
   /**
@@ -154,9 +178,7 @@ export class PolicyService extends ServiceBase {
    *   or a concurrent change), `UNAVAILABLE`.
    */
   async update(actor: Actor, input: UpdateLoanPolicyInput): Promise<LoanPolicyView> {
-    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', UpdateLoanPolicyInput, input);
-    return this.command(async ({ em, postgres, loadActor }) => {
-      await loadActor(a);
+    return this.command(UPDATE, actor, input, async ({ em, postgres, input: i }) => {
       const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role }, lockFor(postgres));
       if (!policy) throw missing(i.category, i.role);
       const { category: _c, role: _r, expectedVersion, ...changes } = i;
@@ -196,9 +218,7 @@ export class PolicyService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async delete(actor: Actor, input: LoanPolicyKeyInput): Promise<LoanPolicyView> {
-    const { actor: a, input: i } = this.authorize(actor, 'policy:manage', LoanPolicyKeyInput, input);
-    return this.command(async ({ em, postgres, loadActor }) => {
-      await loadActor(a);
+    return this.command(DELETE, actor, input, async ({ em, postgres, input: i }) => {
       const policy = await em.findOne(LoanPolicy, { category: i.category, role: i.role }, lockFor(postgres));
       if (!policy) throw missing(i.category, i.role);
       const view = toLoanPolicyView(policy);

@@ -10,7 +10,9 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { User } from '../entities/user.entity.ts';
 import { isSwlError, SwlError } from '../errors.ts';
 import {
-  loadActor,
+  type CommandScope,
+  defineCommand,
+  defineQuery,
   lockFor,
   parseInput,
   ServiceBase,
@@ -41,10 +43,11 @@ const AUTH_FAILED_MESSAGE = 'invalid login or password';
 /**
  * Reads the active admins for the "at least one active admin remains" rule, in id order, and on
  * PostgreSQL locks their rows (`select … where role = 'admin' and active = true order by id for
- * update`). Call it first in the command, before any other lock, so two such commands always lock
- * in the same order (no deadlock) and the second waits for the first to commit. After waiting,
- * PostgreSQL re-checks the condition on each row's latest version, so an admin the other command
- * just deactivated or demoted drops out of the set. On SQLite writers are already serialized
+ * update`). It runs first in the command, before the acting user is loaded and before any other
+ * lock, so two such commands always lock in the same order (no deadlock) and the second waits for
+ * the first to commit. After waiting, PostgreSQL re-checks the condition on each row's latest
+ * version, so an admin the other command just deactivated or demoted drops out of the set — and
+ * the actor check that follows sees that commit too. On SQLite writers are already serialized
  * (`BEGIN IMMEDIATE`), so a plain read is exact. Returns the ids; while the transaction lasts none
  * of them can stop being an active admin.
  */
@@ -57,9 +60,28 @@ async function lockActiveAdmins(em: EntityManager, postgres: boolean): Promise<R
   return new Set(admins.map((u) => u.id));
 }
 
+/** The active admins locked by each running command's `beforeActor`, by its transaction's EntityManager. */
+const lockedAdmins = new WeakMap<EntityManager, ReadonlySet<number>>();
+
+/**
+ * The `beforeActor` of the commands that may remove the last active admin (`changeRole`,
+ * `deactivate`): locks every active admin's row ({@link lockActiveAdmins}) before the pipeline
+ * checks the acting user, and keeps the locked set for the body ({@link adminsLockedBy}).
+ */
+async function lockActiveAdminsFirst({ em, postgres }: CommandScope<unknown>): Promise<void> {
+  lockedAdmins.set(em, await lockActiveAdmins(em, postgres));
+}
+
+/** The active admins {@link lockActiveAdminsFirst} locked in the transaction of `em`. */
+function adminsLockedBy(em: EntityManager): ReadonlySet<number> {
+  const admins = lockedAdmins.get(em);
+  if (!admins) throw new Error('the active admins were not locked before the actor check');
+  return admins;
+}
+
 /**
  * Refuses a change that would leave no active admin: `user` is an active admin losing that status
- * and no other (locked) active admin remains. With the self-checks and `loadActor` this never
+ * and no other (locked) active admin remains. With the self-checks and the actor check this never
  * fires for an admin acting on someone else; it is the rule itself, counted from the locked set.
  */
 function assertAnotherAdminRemains(
@@ -107,6 +129,99 @@ function duplicateUser(error: unknown): SwlError {
     { entity: 'user', field },
     { cause: e.cause },
   );
+}
+
+/** `FORBIDDEN` with `details.reason: 'self'`: nobody changes their own role or deactivates themself. */
+function refuseSelf(action: string, actor: Actor): never {
+  throw SwlError.forbidden(`you cannot ${action}`, { reason: 'self', userId: actor.id });
+}
+
+const CREATE_USER = defineCommand({
+  name: 'user.createUser',
+  capability: 'user:create',
+  input: CreateUserInput,
+  authorize: (actor, input) => {
+    if (PRIVILEGED_ROLES.has(input.role) && !can(actor.role, 'user:change-role')) {
+      throw SwlError.forbidden(`role ${actor.role} may not create ${input.role} users`, {
+        capability: 'user:change-role',
+        role: actor.role,
+      });
+    }
+  },
+  // Hashed before the transaction opens: argon2 must not hold SQLite's write lock.
+  prepare: async (_actor, input) =>
+    input.password === undefined ? null : await hashPassword(input.password),
+});
+const UPDATE_USER = defineCommand({
+  name: 'user.updateUser',
+  capability: 'user:update',
+  input: UpdateUserInput,
+});
+const CHANGE_ROLE = defineCommand({
+  name: 'user.changeRole',
+  capability: 'user:change-role',
+  input: ChangeRoleInput,
+  authorize: (actor, input) => {
+    if (input.userId === actor.id) refuseSelf('change your own role', actor);
+  },
+  beforeActor: lockActiveAdminsFirst,
+});
+const DEACTIVATE = defineCommand({
+  name: 'user.deactivate',
+  capability: 'user:deactivate',
+  input: UserIdInput,
+  authorize: (actor, input) => {
+    if (input.userId === actor.id) refuseSelf('deactivate yourself', actor);
+  },
+  beforeActor: lockActiveAdminsFirst,
+});
+const REACTIVATE = defineCommand({
+  name: 'user.reactivate',
+  capability: 'user:deactivate',
+  input: UserIdInput,
+});
+const CHANGE_PASSWORD = defineCommand({
+  name: 'user.changePassword',
+  capability: null,
+  input: ChangePasswordInput,
+  authorize: (actor, input) => {
+    const own = isOwnPassword(actor, input);
+    if (!own) assertCan(actor, 'user:change-role');
+    if (own && input.currentPassword === undefined) {
+      throw new SwlError('VALIDATION_FAILED', 'the current password is required to change your own', {
+        issues: [{ path: ['currentPassword'], code: 'custom', message: 'required' }],
+      });
+    }
+  },
+  // Hashed before the transaction opens: argon2 must not hold SQLite's write lock.
+  prepare: (_actor, input) => hashPassword(input.newPassword),
+});
+
+const GET_USER = defineQuery({
+  capability: null,
+  input: UserIdInput,
+  authorize: (actor, input) => {
+    if (input.userId !== actor.id) assertCan(actor, 'user:read');
+  },
+});
+const LIST_USERS = defineQuery({ capability: 'user:read', input: ListUsersInput });
+
+/** `changePassword` on the actor's own account (`userId` absent or the actor's). */
+function isOwnPassword(actor: Actor, input: { userId?: number | undefined }): boolean {
+  return input.userId === undefined || input.userId === actor.id;
+}
+
+/** `deactivate`/`reactivate`: sets `active` on the user, after the last-admin rule when deactivating. */
+async function setActive(
+  { em, postgres, input }: CommandScope<{ userId: number }>,
+  active: boolean,
+): Promise<UserView> {
+  const user = await em.findOne(User, input.userId, lockFor(postgres));
+  if (!user) throw SwlError.notFound('user', input.userId);
+  if (!active) assertAnotherAdminRemains(adminsLockedBy(em), user, { active });
+  user.active = active;
+  await em.flush();
+  return toUserView(user);
 }
 
 /**
@@ -166,31 +281,27 @@ export class UserService extends ServiceBase {
    *   `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async createUser(actor: Actor, input: CreateUserInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:create', CreateUserInput, input);
-    if (PRIVILEGED_ROLES.has(i.role) && !can(a.role, 'user:change-role')) {
-      throw SwlError.forbidden(`role ${a.role} may not create ${i.role} users`, {
-        capability: 'user:change-role',
-        role: a.role,
-      });
-    }
-    const passwordHash = i.password === undefined ? null : await hashPassword(i.password);
     try {
-      return await this.command(async ({ em, loadActor }) => {
-        await loadActor(a);
-        const user = em.create(User, {
-          documentId: i.documentId,
-          fullName: i.fullName,
-          email: i.email ?? null,
-          phone: i.phone ?? null,
-          role: i.role,
-          programName: i.programName ?? null,
-          passwordHash,
-          active: true,
-          mustChangePassword: i.mustChangePassword ?? passwordHash !== null,
-        });
-        await em.flush();
-        return toUserView(user);
-      });
+      return await this.command(
+        CREATE_USER,
+        actor,
+        input,
+        async ({ em, input: i, prepared: passwordHash }) => {
+          const user = em.create(User, {
+            documentId: i.documentId,
+            fullName: i.fullName,
+            email: i.email ?? null,
+            phone: i.phone ?? null,
+            role: i.role,
+            programName: i.programName ?? null,
+            passwordHash,
+            active: true,
+            mustChangePassword: i.mustChangePassword ?? passwordHash !== null,
+          });
+          await em.flush();
+          return toUserView(user);
+        },
+      );
     } catch (error) {
       throw duplicateUser(error);
     }
@@ -205,10 +316,8 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `DUPLICATE` (`email`), `CONFLICT`, `UNAVAILABLE`.
    */
   async updateUser(actor: Actor, input: UpdateUserInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:update', UpdateUserInput, input);
     try {
-      return await this.command(async ({ em, postgres, loadActor }) => {
-        await loadActor(a);
+      return await this.command(UPDATE_USER, actor, input, async ({ em, postgres, actor: a, input: i }) => {
         const user = await em.findOne(User, i.userId, lockFor(postgres));
         if (!user) throw SwlError.notFound('user', i.userId);
         if (user.id !== a.id && PRIVILEGED_ROLES.has(user.role)) assertCan(a, 'user:change-role');
@@ -240,17 +349,11 @@ export class UserService extends ServiceBase {
    *   `'last-admin'` if no other active admin would remain), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async changeRole(actor: Actor, input: ChangeRoleInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:change-role', ChangeRoleInput, input);
-    if (i.userId === a.id) {
-      throw SwlError.forbidden('you cannot change your own role', { reason: 'self', userId: a.id });
-    }
-    return this.command(async ({ em, postgres, loadActor }) => {
-      // Lock what the last-admin rule reads, before anything else (same order in every command).
-      const admins = await lockActiveAdmins(em, postgres);
-      await loadActor(a);
+    // CHANGE_ROLE's beforeActor locked what the last-admin rule reads, before the actor check.
+    return this.command(CHANGE_ROLE, actor, input, async ({ em, postgres, input: i }) => {
       const user = await em.findOne(User, i.userId, lockFor(postgres));
       if (!user) throw SwlError.notFound('user', i.userId);
-      assertAnotherAdminRemains(admins, user, { role: i.role });
+      assertAnotherAdminRemains(adminsLockedBy(em), user, { role: i.role });
       user.role = i.role;
       await em.flush();
       return toUserView(user);
@@ -274,11 +377,8 @@ export class UserService extends ServiceBase {
    *   `'last-admin'` if no other active admin would remain), `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async deactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
-    if (i.userId === a.id) {
-      throw SwlError.forbidden('you cannot deactivate yourself', { reason: 'self', userId: a.id });
-    }
-    return this.#setActive(a, i.userId, false);
+    // DEACTIVATE's beforeActor locked what the last-admin rule reads, before the actor check.
+    return this.command(DEACTIVATE, actor, input, (s) => setActive(s, false));
   }
 
   /**
@@ -290,8 +390,7 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`.
    */
   async reactivate(actor: Actor, input: UserIdInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:deactivate', UserIdInput, input);
-    return this.#setActive(a, i.userId, true);
+    return this.command(REACTIVATE, actor, input, (s) => setActive(s, true));
   }
 
   /**
@@ -330,7 +429,7 @@ export class UserService extends ServiceBase {
     const { login, password } = parseInput(AuthenticateInput, input);
     const attempt = await SignInAttempt.begin(password, this.#legacyVerifiers);
     const where = login.includes('@') ? { email: login.toLowerCase() } : { documentId: login };
-    const user = await this.read((em) => em.findOne(User, where, { populate: ['passwordHash'] }));
+    const user = await this.anonymousRead((em) => em.findOne(User, where, { populate: ['passwordHash'] }));
     const stored = user?.passwordHash ?? null;
     const { ok, rehash } = await attempt.check(stored);
     if (!user || !ok || !user.active || stored === null) {
@@ -354,7 +453,7 @@ export class UserService extends ServiceBase {
   async #upgradeHash(user: User, verified: string, password: string): Promise<UserView> {
     const upgraded = await hashPassword(password);
     try {
-      return await this.command(async ({ em, postgres }) => {
+      return await this.commandWithoutActor('user.upgradeHash', async ({ em, postgres }) => {
         const fresh = await em.findOne(User, user.id, { populate: ['passwordHash'], ...lockFor(postgres) });
         if (!fresh?.active) throw authFailed();
         if (fresh.passwordHash !== verified) {
@@ -395,40 +494,36 @@ export class UserService extends ServiceBase {
    *   current password), `CONFLICT`, `UNAVAILABLE`.
    */
   async changePassword(actor: Actor, input: ChangePasswordInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, null, ChangePasswordInput, input);
-    const own = i.userId === undefined || i.userId === a.id;
-    if (!own) assertCan(a, 'user:change-role');
-    if (own && i.currentPassword === undefined) {
-      throw new SwlError('VALIDATION_FAILED', 'the current password is required to change your own', {
-        issues: [{ path: ['currentPassword'], code: 'custom', message: 'required' }],
-      });
-    }
-    const newHash = await hashPassword(i.newPassword);
-    return this.command(async ({ em, postgres, loadActor }) => {
-      await loadActor(a);
-      const targetId = i.userId ?? a.id;
-      const user = await em.findOne(User, targetId, { populate: ['passwordHash'], ...lockFor(postgres) });
-      if (!user) throw SwlError.notFound('user', targetId);
-      if (own) {
-        const current = i.currentPassword as string;
-        const legacyVerifiers = this.#legacyVerifiers;
-        if (!(await verifyPassword(user.passwordHash, current, { legacyVerifiers }))) {
-          throw new SwlError('AUTH_FAILED', 'the current password is incorrect', {});
+    return this.command(
+      CHANGE_PASSWORD,
+      actor,
+      input,
+      async ({ em, postgres, actor: a, input: i, prepared: newHash }) => {
+        const own = isOwnPassword(a, i);
+        const targetId = i.userId ?? a.id;
+        const user = await em.findOne(User, targetId, { populate: ['passwordHash'], ...lockFor(postgres) });
+        if (!user) throw SwlError.notFound('user', targetId);
+        if (own) {
+          const current = i.currentPassword as string;
+          const legacyVerifiers = this.#legacyVerifiers;
+          if (!(await verifyPassword(user.passwordHash, current, { legacyVerifiers }))) {
+            throw new SwlError('AUTH_FAILED', 'the current password is incorrect', {});
+          }
+          if (user.mustChangePassword && current.normalize('NFC') === i.newPassword.normalize('NFC')) {
+            const message = 'choose a new password: the current one was set for you';
+            throw new SwlError('VALIDATION_FAILED', message, {
+              issues: [{ path: ['newPassword'], code: 'custom', message }],
+            });
+          }
+          user.mustChangePassword = false;
+        } else {
+          user.mustChangePassword = true;
         }
-        if (user.mustChangePassword && current.normalize('NFC') === i.newPassword.normalize('NFC')) {
-          const message = 'choose a new password: the current one was set for you';
-          throw new SwlError('VALIDATION_FAILED', message, {
-            issues: [{ path: ['newPassword'], code: 'custom', message }],
-          });
-        }
-        user.mustChangePassword = false;
-      } else {
-        user.mustChangePassword = true;
-      }
-      user.passwordHash = newHash;
-      await em.flush();
-      return toUserView(user);
-    });
+        user.passwordHash = newHash;
+        await em.flush();
+        return toUserView(user);
+      },
+    );
   }
 
   /**
@@ -439,10 +534,7 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async getUser(actor: Actor, input: UserIdInput): Promise<UserView> {
-    const { actor: a, input: i } = this.authorize(actor, null, UserIdInput, input);
-    if (i.userId !== a.id) assertCan(a, 'user:read');
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(GET_USER, actor, input, async (em, _actor, i) => {
       const user = await em.findOne(User, i.userId);
       if (!user) throw SwlError.notFound('user', i.userId);
       return toUserView(user);
@@ -458,9 +550,7 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async listUsers(actor: Actor, input: ListUsersInput = {}): Promise<Page<UserView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'user:read', ListUsersInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(LIST_USERS, actor, input, async (em, _actor, i) => {
       const qb = (em as unknown as SqlEntityManager).createQueryBuilder(User, 'u').select('*');
       if (i.role) qb.andWhere({ role: i.role });
       if (i.active !== undefined) qb.andWhere({ active: i.active });
@@ -478,20 +568,6 @@ export class UserService extends ServiceBase {
         .offset(i.offset)
         .getResultAndCount();
       return { items: users.map(toUserView), total, limit: i.limit, offset: i.offset };
-    });
-  }
-
-  #setActive(a: Actor, userId: number, active: boolean): Promise<UserView> {
-    return this.command(async ({ em, postgres, loadActor }) => {
-      // Deactivating can remove an active admin: lock what the last-admin rule reads, first.
-      const admins = active ? null : await lockActiveAdmins(em, postgres);
-      await loadActor(a);
-      const user = await em.findOne(User, userId, lockFor(postgres));
-      if (!user) throw SwlError.notFound('user', userId);
-      if (admins) assertAnotherAdminRemains(admins, user, { active });
-      user.active = active;
-      await em.flush();
-      return toUserView(user);
     });
   }
 }

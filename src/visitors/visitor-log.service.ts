@@ -11,7 +11,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { LibraryLog } from '../entities/library-log.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
-import { loadActor, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
+import { defineCommand, defineQuery, ServiceBase, type ServiceOptions } from '../internal/service-base.ts';
 import type { Actor } from '../permissions.ts';
 import type { Page } from '../validation.ts';
 import {
@@ -41,6 +41,19 @@ function groupExpression(groupBy: VisitGrouping, postgres: boolean): string {
       return 'l.activity';
   }
 }
+
+const RECORD_VISIT = defineCommand({
+  name: 'visitor.recordVisit',
+  capability: 'visitor-log:record',
+  input: RecordVisitInput,
+});
+const PURGE = defineCommand({
+  name: 'visitor.purge',
+  capability: 'visitor-log:purge',
+  input: PurgeVisitsInput,
+});
+const LIST = defineQuery({ capability: 'visitor-log:read', input: ListVisitsInput });
+const STATISTICS = defineQuery({ capability: 'visitor-log:read', input: VisitStatisticsInput });
 
 /**
  * Records and reports visits to the library.
@@ -78,32 +91,27 @@ export class VisitorLogService extends ServiceBase {
    *   `NOT_FOUND` (`userId`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async recordVisit(actor: Actor, input: RecordVisitInput): Promise<VisitView> {
-    const { actor: a, input: i } = this.authorize(actor, 'visitor-log:record', RecordVisitInput, input);
-    return this.command(
-      async ({ em, now, loadActor }) => {
-        const recorder = await loadActor(a);
-        const entryTime = i.entryTime ?? now;
-        if (entryTime.getTime() > now.getTime()) {
-          throw new SwlError('VALIDATION_FAILED', 'the entry time is in the future', {
-            issues: [{ path: ['entryTime'], code: 'too_big', message: 'must not be after the current time' }],
-          });
-        }
-        const user = i.userId === undefined ? null : await em.findOne(User, i.userId);
-        if (i.userId !== undefined && !user) throw SwlError.notFound('user', i.userId);
-        const log = em.create(LibraryLog, {
-          visitorName: i.visitorName,
-          visitorId: i.visitorId,
-          role: i.role,
-          activity: i.activity,
-          entryTime,
-          user,
-          recordedBy: recorder,
+    return this.command(RECORD_VISIT, actor, input, async ({ em, now, actor: a, input: i }) => {
+      const entryTime = i.entryTime ?? now;
+      if (entryTime.getTime() > now.getTime()) {
+        throw new SwlError('VALIDATION_FAILED', 'the entry time is in the future', {
+          issues: [{ path: ['entryTime'], code: 'too_big', message: 'must not be after the current time' }],
         });
-        await em.flush();
-        return toVisitView(log);
-      },
-      this.idempotent('visitor.recordVisit', a, i),
-    );
+      }
+      const user = i.userId === undefined ? null : await em.findOne(User, i.userId);
+      if (i.userId !== undefined && !user) throw SwlError.notFound('user', i.userId);
+      const log = em.create(LibraryLog, {
+        visitorName: i.visitorName,
+        visitorId: i.visitorId,
+        role: i.role,
+        activity: i.activity,
+        entryTime,
+        user,
+        recordedBy: em.getReference(User, a.id),
+      });
+      await em.flush();
+      return toVisitView(log);
+    });
   }
 
   /**
@@ -116,9 +124,7 @@ export class VisitorLogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async list(actor: Actor, input: ListVisitsInput): Promise<Page<VisitView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'visitor-log:read', ListVisitsInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(LIST, actor, input, async (em, _actor, i) => {
       const [logs, total] = await em.findAndCount(
         LibraryLog,
         {
@@ -143,10 +149,8 @@ export class VisitorLogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async statistics(actor: Actor, input: VisitStatisticsInput): Promise<VisitStatistics> {
-    const { actor: a, input: i } = this.authorize(actor, 'visitor-log:read', VisitStatisticsInput, input);
-    const expression = groupExpression(i.groupBy, this.postgres);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(STATISTICS, actor, input, async (em, _actor, i) => {
+      const expression = groupExpression(i.groupBy, this.postgres);
       const period = { entryTime: { $gte: i.from, $lt: i.to } };
       const grouped = await (em as unknown as SqlEntityManager)
         .createQueryBuilder(LibraryLog, 'l')
@@ -172,9 +176,7 @@ export class VisitorLogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `CONFLICT`, `UNAVAILABLE`.
    */
   async purge(actor: Actor, input: PurgeVisitsInput): Promise<VisitPurgeResult> {
-    const { actor: a, input: i } = this.authorize(actor, 'visitor-log:purge', PurgeVisitsInput, input);
-    return this.command(async ({ em, now, loadActor }) => {
-      await loadActor(a);
+    return this.command(PURGE, actor, input, async ({ em, now, input: i }) => {
       const cutoff = new Date(now.getTime() - i.olderThanDays * DAY_MS);
       const deleted = await em.nativeDelete(LibraryLog, { entryTime: { $lt: cutoff } });
       return { deleted, cutoff };
