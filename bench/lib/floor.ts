@@ -19,7 +19,7 @@
  */
 
 import { calculateFine } from '../../src/loans/fines.ts';
-import { loanPeriodMs } from '../../src/loans/standing.ts';
+import { loanPeriodMs } from '../../src/loans/rules.ts';
 import type { Actor } from '../../src/permissions.ts';
 import type { RawDb, RawSql } from './db.ts';
 

@@ -1,31 +1,60 @@
 /**
  * The loan state machine as commands, with lending policies, automatic blocks and fines.
- * Source: docs/DESIGN.md §3 (state machine), §5 (policies, blocks, fines), §6 (errors, validation,
- * permissions), §7 (transactions and concurrency).
+ * Source: `docs/DESIGN.md` §3 (state machine), §5 (policies, blocks, fines), §6 (errors,
+ * validation, permissions), §7 (transactions and concurrency).
+ *
+ * The lifecycle commands read and write through typed Kysely queries on the command's transaction
+ * (`src/loans/loan-queries.ts`, `src/kernel/`); status changes go through `applyLoanTransition`
+ * and `applyCopyTransition`; the rules they apply are the pure functions of `src/loans/rules.ts`.
  *
  * @module
  */
-import { type EntityManager, LockMode, ref } from '@mikro-orm/core';
-import { toCopyChangeEvent } from '../catalog/views.ts';
-import { type CopyEventType, CopyStatus, LoanStatus, type ReturnOutcome } from '../domain/vocabulary.ts';
-import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
-import { CopyEvent } from '../entities/copy-event.entity.ts';
-import { ItemInstance } from '../entities/item-instance.entity.ts';
+import type { EntityManager } from '@mikro-orm/core';
+import { applyCopyTransition } from '../catalog/copy-transitions.ts';
+import { type CopyStatus, LoanStatus, type ReturnOutcome } from '../domain/vocabulary.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
-import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
+import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
-  loadActor,
-  lockFor,
+  defineCommand,
+  defineQuery,
   ServiceBase,
   type ServiceOptions,
 } from '../internal/service-base.ts';
+import { instantParam, kyselyOf, toBool, toInt } from '../kernel/db.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
-import { addMoney, calculateFine, type FineBreakdown, overdueMinutes } from './fines.ts';
+import { calculateFine, overdueMinutes } from './fines.ts';
+import {
+  type CopyRecord,
+  countWaitingRequests,
+  type LendingFacts,
+  type LoanRecord,
+  loanRecordFromRow,
+  pickAvailableCopy,
+  readBorrowerFigures,
+  readCopy,
+  readLendingFacts,
+  readLoan,
+} from './loan-queries.ts';
+import {
+  blockReasons,
+  blockRefusal,
+  chargesAtReturn,
+  copyUnavailable,
+  dueDateAtApproval,
+  inactiveBorrower,
+  loanLimitRefusal,
+  NO_FINE,
+  policyForbids,
+  renewalRefusal,
+  renewedDueDate,
+  requestedCopyRefusal,
+  validationError,
+} from './rules.ts';
 import {
   ApproveLoanInput,
   BorrowerStandingInput,
@@ -40,36 +69,70 @@ import {
   ReturnLoanInput,
   SettlePenaltyInput,
 } from './schemas.ts';
-import { borrowerFigures, findPolicy, loanPeriodMs } from './standing.ts';
-import { fixLoanTerms, loanTerms, policyTerms } from './terms.ts';
-import { assertLoanCommand } from './transitions.ts';
+import { loanTerms, policyTerms } from './terms.ts';
+import {
+  applyLoanTransition,
+  assertLoanCommand,
+  LOAN_MACHINE,
+  type LoanCommand,
+  type LoanTransition,
+  recordLoanEvent,
+} from './transitions.ts';
 import {
   type BorrowerStanding,
   type LoanDetails,
-  type LoanTerms,
   type LoanView,
   type OverdueLoanView,
   type ReturnedLoanView,
   toLoanEventView,
-  toLoanTransitionEvent,
   toLoanView,
 } from './views.ts';
 
-/** Copy status after a return with each outcome (docs/DESIGN.md §3 "return"). */
+const { Pending, Approved, Returned, Rejected } = LoanStatus;
+
+/** The copy status after a check-in with each outcome (`docs/DESIGN.md` §3 "return"). */
 const STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, CopyStatus>> = {
-  ok: CopyStatus.Available,
-  damaged: CopyStatus.Maintenance,
-  lost: CopyStatus.Lost,
+  ok: 'disponible',
+  damaged: 'mantenimiento',
+  lost: 'perdido',
 };
 
-const NO_FINE: FineBreakdown = {
-  overdueMinutes: 0,
-  chargedMinutes: 0,
-  intervals: 0,
-  uncapped: 0,
-  amount: 0,
-  cappedBy: null,
-};
+const REQUEST = defineCommand({
+  name: 'loan.request',
+  capability: 'loan:request:own',
+  input: RequestLoanInput,
+  authorize: (actor, input) => {
+    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:request:any');
+  },
+});
+const APPROVE = defineCommand({ name: 'loan.approve', capability: 'loan:approve', input: ApproveLoanInput });
+const REJECT = defineCommand({ name: 'loan.reject', capability: 'loan:reject', input: RejectLoanInput });
+const CANCEL = defineCommand({ name: 'loan.cancel', capability: 'loan:cancel:own', input: CancelLoanInput });
+const RENEW = defineCommand({ name: 'loan.renew', capability: 'loan:renew:own', input: RenewLoanInput });
+const RETURN = defineCommand({ name: 'loan.return', capability: 'loan:return', input: ReturnLoanInput });
+const SETTLE = defineCommand({
+  name: 'loan.settlePenalty',
+  capability: 'loan:settle',
+  input: SettlePenaltyInput,
+});
+
+const GET_LOAN = defineQuery({ capability: 'loan:read:own', input: GetLoanInput });
+const LIST_BORROWER_LOANS = defineQuery({
+  capability: 'loan:read:own',
+  input: ListBorrowerLoansInput,
+  authorize: (actor, input) => {
+    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:read:any');
+  },
+});
+const PENDING_QUEUE = defineQuery({ capability: 'loan:read:any', input: PendingQueueInput });
+const OVERDUE_LOANS = defineQuery({ capability: 'loan:read:any', input: OverdueLoansInput });
+const BORROWER_STANDING = defineQuery({
+  capability: 'loan:read:own',
+  input: BorrowerStandingInput,
+  authorize: (actor, input) => {
+    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:read:any');
+  },
+});
 
 /**
  * Loan requests, approvals, rejections, cancellations, renewals, returns and penalty settlements,
@@ -86,11 +149,11 @@ const NO_FINE: FineBreakdown = {
  * - takes its instant from the injected clock;
  * - throws only {@link SwlError}; driver errors (unique/lock/deadlock/connection) are translated.
  *
- * Concurrency (docs/DESIGN.md §7): on PostgreSQL the loan and copy rows are locked (`FOR UPDATE`; a copy
- * picked for a title-level request with `SKIP LOCKED`), and `version` columns catch what the locks
- * do not; on SQLite, write transactions start with `BEGIN IMMEDIATE` (see `SwlSqliteDialect`). The
- * partial unique index on approved loans is the last line: two approvals of one copy can never
- * both commit.
+ * Concurrency (`docs/DESIGN.md` §7): on PostgreSQL the loan and copy rows are locked (`FOR
+ * UPDATE`; a copy picked for a title-level request with `SKIP LOCKED`), and every update carries
+ * its version check (`where version = ?`, exactly one row changed, else `CONFLICT`); on SQLite,
+ * write transactions start with `BEGIN IMMEDIATE` (see `SwlSqliteDialect`). The partial unique
+ * index on approved loans is the last line: two approvals of one copy can never both commit.
  *
  * @example
  * ```ts
@@ -115,10 +178,10 @@ export class LoanService extends ServiceBase {
    * the acting user, or — staff/admin — for `borrowerId`. Creates a `pendiente` loan.
    *
    * Guards, in order: borrower exists and is active; the copy/entry exists; a named copy is not
-   * `perdido`/`mantenimiento`/`retirado` and the entry is not withdrawn; a policy lets the borrower's role borrow the category; the
-   * environment is given when the policy requires it; the borrower is not blocked (overdue loan,
-   * unsettled penalty); fewer than the policy's `maxActiveLoans` pending + approved loans in the
-   * category; `requestedDueDate` is in the future.
+   * `perdido`/`mantenimiento`/`retirado` and the entry is not withdrawn; a policy lets the
+   * borrower's role borrow the category; the environment is given when the policy requires it;
+   * the borrower is not blocked (overdue loan, unsettled penalty); fewer than the policy's
+   * `maxActiveLoans` pending + approved loans in the category; `requestedDueDate` is in the future.
    *
    * @param actor - acting user (`{ id, role }`); capability `loan:request:own` (`loan:request:any` for others).
    * @param input - {@link RequestLoanInput}.
@@ -128,106 +191,62 @@ export class LoanService extends ServiceBase {
    *   `LOAN_LIMIT_REACHED`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async request(actor: Actor, input: RequestLoanInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:request:own', RequestLoanInput, input);
-    const borrowerId = i.borrowerId ?? a.id;
-    if (borrowerId !== a.id) assertCan(a, 'loan:request:any');
-    return this.command(
-      async (scope) => {
-        const { em } = scope;
-        // Serialize a borrower's requests (limit check) on PostgreSQL by locking the borrower row.
-        let borrower: User;
-        if (borrowerId === a.id) {
-          // Borrowing for themself: one (locked) read of the row serves both checks; loadActor then
-          // finds it in the identity map and still refuses an unknown/inactive/re-roled actor first.
-          const own = await em.findOne(User, a.id, lockFor(scope.postgres));
-          borrower = await scope.loadActor(a);
-          if (own !== borrower) throw SwlError.notFound('user', borrowerId);
-        } else {
-          await scope.loadActor(a);
-          borrower = await this.#lockedUser(scope, borrowerId);
-        }
-        if (!borrower.active) throw inactive(borrower.id);
-        const now = scope.instant();
+    return this.command(REQUEST, actor, input, async (s) => {
+      const { db, postgres, input: i } = s;
+      const borrowerId = i.borrowerId ?? s.actor.id;
+      // Serialize a borrower's requests (the limit check) on PostgreSQL by locking the borrower row.
+      if (postgres)
+        await db.selectFrom('swl_user').select('id').where('id', '=', borrowerId).forUpdate().execute();
+      const now = s.instant();
+      const copy = i.copyId === undefined ? undefined : await readCopy(db, i.copyId, false);
+      const entryId = i.copyId === undefined ? (i.catalogEntryId as number) : (copy?.catalogEntryId ?? 0);
+      const { borrower, entry, policy, figures } = await readLendingFacts(
+        db,
+        borrowerId,
+        entryId,
+        now,
+        postgres,
+      );
 
-        let entry: CatalogEntry;
-        let copy: ItemInstance | null = null;
-        if (i.copyId !== undefined) {
-          copy = await em.findOne(ItemInstance, i.copyId);
-          if (!copy) throw SwlError.notFound('copy', i.copyId);
-          if (copy.status === 'perdido' || copy.status === 'mantenimiento' || copy.status === 'retirado') {
-            throw unavailable(`copy ${copy.code} is ${copy.status}`, {
-              copyId: copy.id,
-              status: copy.status,
-            });
-          }
-          entry = await em.findOneOrFail(CatalogEntry, copy.catalogEntry.id);
-        } else {
-          const found = await em.findOne(CatalogEntry, i.catalogEntryId as number);
-          if (!found) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
-          entry = found;
-        }
-        if (entry.withdrawnAt) {
-          throw unavailable(`"${entry.titleOrName}" was withdrawn from circulation`, {
-            catalogEntryId: entry.id,
-            withdrawnAt: entry.withdrawnAt.toISOString(),
-          });
-        }
-
-        const policy = await findPolicy(em, entry.category, borrower.role);
-        if (!policy) throw policyForbids(entry.category, borrower.role);
-        if (policy.environmentRequired && !i.environment) {
-          throw new SwlError(
-            'ENVIRONMENT_REQUIRED',
-            `${entry.category} items need the environment where they will be used`,
-            {
-              category: entry.category,
-            },
-          );
-        }
-        const figures = await borrowerFigures(em, borrower.id, now);
-        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-        const active = await em.count(Loan, {
-          borrower: borrower.id,
-          status: { $in: ['pendiente', 'aprobado'] },
-          catalogEntry: { category: entry.category },
-        });
-        if (active >= policy.maxActiveLoans) {
-          throw new SwlError(
-            'LOAN_LIMIT_REACHED',
-            `the borrower already has ${active} active ${entry.category} loans`,
-            {
-              borrowerId: borrower.id,
-              category: entry.category,
-              active,
-              limit: policy.maxActiveLoans,
-            },
-          );
-        }
-        if (i.requestedDueDate && i.requestedDueDate.getTime() <= now.getTime()) {
-          throw validation('requestedDueDate', 'must be in the future');
-        }
-
-        const loan = em.create(Loan, {
-          borrower,
-          catalogEntry: entry,
-          copy,
-          environment: i.environment,
-          status: 'pendiente',
-          requestDate: now,
-          requestedDueDate: i.requestedDueDate ?? null,
-          observation: i.observation,
-          requestedBy: a.id,
-        });
-        this.#loanEvent(scope, loan, 'requested', null, a.id, {
-          copyId: copy?.id ?? null,
+      if (!borrower) throw SwlError.notFound('user', borrowerId);
+      if (!borrower.active) throw inactiveBorrower(borrower.id);
+      if (i.copyId !== undefined) {
+        if (!copy) throw SwlError.notFound('copy', i.copyId);
+        const unavailable = requestedCopyRefusal(copy);
+        if (unavailable) throw unavailable;
+      }
+      if (!entry) throw SwlError.notFound('catalogEntry', i.catalogEntryId);
+      if (entry.withdrawnAt) {
+        throw copyUnavailable(`"${entry.titleOrName}" was withdrawn from circulation`, {
           catalogEntryId: entry.id,
-          requestedDueDate: i.requestedDueDate?.toISOString() ?? null,
+          withdrawnAt: entry.withdrawnAt.toISOString(),
         });
-        await em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.request', a, i),
-    );
+      }
+      if (!policy) throw policyForbids(entry.category, borrower.role);
+      if (policy.environmentRequired && !i.environment) {
+        throw new SwlError(
+          'ENVIRONMENT_REQUIRED',
+          `${entry.category} items need the environment where they will be used`,
+          { category: entry.category },
+        );
+      }
+      const refusal =
+        blockRefusal(borrower.id, figures) ??
+        loanLimitRefusal(borrower.id, entry.category, figures.activeInCategory, policy.maxActiveLoans);
+      if (refusal) throw refusal;
+      if (i.requestedDueDate && i.requestedDueDate.getTime() <= now.getTime()) {
+        throw validationError('requestedDueDate', 'must be in the future');
+      }
+      return this.#createLoan(s, {
+        borrowerId: borrower.id,
+        catalogEntryId: entry.id,
+        copy: copy ?? null,
+        environment: i.environment ?? null,
+        requestedDueDate: i.requestedDueDate ?? null,
+        observation: i.observation ?? null,
+        at: now,
+      });
+    });
   }
 
   /**
@@ -235,13 +254,13 @@ export class LoanService extends ServiceBase {
    * first available copy of the entry; sets `approvalDate`, `dueDate` (approval + policy period,
    * or the requested/given due date when earlier) and the copy → `prestado`.
    *
-   * Fixes the loan's terms (docs/DESIGN.md §11): the policy's loan period, renewals allowed and fine
-   * fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and govern
-   * its renewals and its fine at return, whatever later happens to the policy.
+   * Fixes the loan's terms (`docs/DESIGN.md` §11): the policy's loan period, renewals allowed and
+   * fine fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and
+   * govern its renewals and its fine at return, whatever later happens to the policy.
    *
-   * Two concurrent approvals for one copy: exactly one wins; the other gets
-   * `COPY_UNAVAILABLE` (or `CONFLICT`). The same loan approved twice at once: one succeeds, the
-   * other gets `INVALID_TRANSITION` (or `CONFLICT`).
+   * Two concurrent approvals for one copy: exactly one wins; the other gets `COPY_UNAVAILABLE`
+   * (or `CONFLICT`). The same loan approved twice at once: one succeeds, the other gets
+   * `INVALID_TRANSITION` (or `CONFLICT`).
    *
    * @param actor - staff/admin (capability `loan:approve`).
    * @param input - {@link ApproveLoanInput}.
@@ -250,58 +269,49 @@ export class LoanService extends ServiceBase {
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:approve', ApproveLoanInput, input);
-    return this.command(
-      async (scope) => {
-        const { em } = scope;
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        assertLoanCommand('approve', loan.status, loan.id);
-        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-        // The copy is locked before the instant is taken; what is wrong with it is reported after
-        // the borrower checks, in the order the guards are documented.
-        const pick = await this.#lockCopyForApproval(scope, loan, entry, i.copyId);
-        const now = scope.instant(...loanInstants(loan));
-        const borrower = await em.findOneOrFail(User, loan.borrower.id);
-        if (!borrower.active) throw inactive(borrower.id);
-        const figures = await borrowerFigures(em, borrower.id, now);
-        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-        const policy = await findPolicy(em, entry.category, borrower.role);
-        if (!policy) throw policyForbids(entry.category, borrower.role);
-        if (!pick.copy) throw pick.error;
-        const copy = pick.copy;
-
-        let dueDate = new Date(now.getTime() + loanPeriodMs(policy));
-        for (const [field, candidate] of [
-          ['requestedDueDate', loan.requestedDueDate],
-          ['dueDate', i.dueDate],
-        ] as const) {
-          if (!candidate) continue;
-          if (candidate.getTime() <= now.getTime()) {
-            if (field === 'dueDate') throw validation('dueDate', 'must be in the future');
-            continue; // a requested due date that has passed while pending is ignored
-          }
-          if (candidate.getTime() < dueDate.getTime()) dueDate = candidate;
-        }
-
-        const terms = policyTerms(policy);
-        loan.status = 'aprobado';
-        loan.approvalDate = now;
-        loan.dueDate = dueDate;
-        loan.approvedBy = em.getReference(User, a.id, { wrapped: true });
-        loan.copy = ref(copy);
-        fixLoanTerms(loan, terms);
-        this.#copyChange(scope, copy, 'loaned', 'prestado', loan, a.id, null);
-        this.#loanEvent(scope, loan, 'approved', 'pendiente', a.id, {
+    return this.command(APPROVE, actor, input, async (s) => {
+      const { db, postgres, input: i } = s;
+      const { view: loan, instants, copy: namedCopy } = await this.#loan(s, 'approve', i.loanId);
+      // The copy is locked before the instant is taken; what is wrong with it is reported after
+      // the borrower checks, in the order the guards are documented.
+      const pick = await this.#lockCopyForApproval(s, loan, namedCopy, i.copyId);
+      const now = s.instant(...instants);
+      const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
+      const { borrower, entry, policy } = present(facts);
+      if (!borrower.active) throw inactiveBorrower(borrower.id);
+      const blocked = blockRefusal(borrower.id, facts.figures);
+      if (blocked) throw blocked;
+      if (!policy) throw policyForbids(entry.category, borrower.role);
+      if (!pick.copy) throw pick.error(entry.titleOrName);
+      const copy = pick.copy;
+      const dueDate = dueDateAtApproval(now, policy.terms, loan.requestedDueDate, i.dueDate);
+      const terms = policy.terms;
+      applyCopyTransition(s, {
+        copy,
+        command: 'lend',
+        loanId: loan.id,
+        actorId: s.actor.id,
+        at: now,
+        note: null,
+      });
+      const approved = applyLoanTransition(s, {
+        loan,
+        command: 'approve',
+        changes: {
           copyId: copy.id,
-          dueDate: dueDate.toISOString(),
-          terms: { ...terms },
-        });
-        await em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.approve', a, i),
-    );
+          copyCode: copy.code,
+          approvalDate: now,
+          dueDate,
+          approvedById: s.actor.id,
+          terms,
+        },
+        actorId: s.actor.id,
+        at: now,
+        data: { copyId: copy.id, dueDate: dueDate.toISOString(), terms: { ...terms } },
+      });
+      await s.writes.run();
+      return approved;
+    });
   }
 
   /**
@@ -312,21 +322,8 @@ export class LoanService extends ServiceBase {
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async reject(actor: Actor, input: RejectLoanInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:reject', RejectLoanInput, input);
-    return this.command(
-      async (scope) => {
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        assertLoanCommand('reject', loan.status, loan.id);
-        loan.status = 'rechazado';
-        loan.rejectionDate = scope.instant(...loanInstants(loan));
-        loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
-        loan.rejectionReason = i.reason;
-        this.#loanEvent(scope, loan, 'rejected', 'pendiente', a.id, { reason: i.reason });
-        await scope.em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.reject', a, i),
+    return this.command(REJECT, actor, input, (s) =>
+      this.#refuse(s, 'reject', s.input.loanId, s.input.reason),
     );
   }
 
@@ -339,29 +336,15 @@ export class LoanService extends ServiceBase {
    *   `INVALID_TRANSITION`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async cancel(actor: Actor, input: CancelLoanInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:cancel:own', CancelLoanInput, input);
-    return this.command(
-      async (scope) => {
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        this.#assertOwnOr(a, loan, 'loan:cancel:any');
-        assertLoanCommand('cancel', loan.status, loan.id);
-        loan.status = 'rechazado';
-        loan.rejectionDate = scope.instant(...loanInstants(loan));
-        loan.rejectedBy = scope.em.getReference(User, a.id, { wrapped: true });
-        loan.rejectionReason = i.reason;
-        this.#loanEvent(scope, loan, 'cancelled', 'pendiente', a.id, { reason: i.reason });
-        await scope.em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.cancel', a, i),
+    return this.command(CANCEL, actor, input, (s) =>
+      this.#refuse(s, 'cancel', s.input.loanId, s.input.reason),
     );
   }
 
   /**
    * Renews an approved loan: the due date moves by one loan period of the loan's terms (fixed at
-   * approval, docs/DESIGN.md §11) from the current due date; the status stays `aprobado`. Later edits of
-   * the policy, or its deletion, do not change the period or the renewals allowed.
+   * approval, `docs/DESIGN.md` §11) from the current due date; the status stays `aprobado`. Later
+   * edits of the policy, or its deletion, do not change the period or the renewals allowed.
    *
    * Refused, in this order, when the borrower is deactivated (`BORROWER_INACTIVE`, as `approve`
    * refuses — whoever renews, staff included), a legacy loan without terms has no policy either
@@ -377,69 +360,51 @@ export class LoanService extends ServiceBase {
    *   `BORROWER_BLOCKED`, `HOLD_PENDING`, `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async renew(actor: Actor, input: RenewLoanInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:renew:own', RenewLoanInput, input);
-    return this.command(
-      async (scope) => {
-        const { em } = scope;
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        this.#assertOwnOr(a, loan, 'loan:renew:any');
-        assertLoanCommand('renew', loan.status, loan.id);
-        const now = scope.instant(...loanInstants(loan));
-        const borrower = await em.findOneOrFail(User, loan.borrower.id);
-        if (!borrower.active) throw inactive(borrower.id);
-        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-        const terms = await this.#termsOf(em, loan, entry, borrower);
-        if (!terms) throw policyForbids(entry.category, borrower.role);
-        const due = loan.dueDate as Date;
-        if (due.getTime() <= now.getTime()) {
-          throw new SwlError('LOAN_OVERDUE', 'an overdue loan cannot be renewed; return it', {
-            loanId: loan.id,
-            dueDate: due.toISOString(),
-          });
-        }
-        if (loan.renewalCount >= terms.maxRenewals) {
-          throw new SwlError('RENEWAL_LIMIT_REACHED', `no renewals left (${terms.maxRenewals} allowed)`, {
-            loanId: loan.id,
-            renewals: loan.renewalCount,
-            limit: terms.maxRenewals,
-          });
-        }
-        const figures = await borrowerFigures(em, borrower.id, now);
-        if (figures.reasons.length > 0) throw blocked(borrower.id, figures);
-        const waiting = await em.count(Loan, {
-          catalogEntry: entry.id,
-          status: 'pendiente',
-          borrower: { $ne: borrower.id },
-          $or: [{ copy: null }, { copy: loan.copy?.id ?? null }],
+    return this.command(RENEW, actor, input, async (s) => {
+      const { db, postgres } = s;
+      const { view: loan, instants } = await this.#loan(s, 'renew', s.input.loanId, 'loan:renew:any');
+      const now = s.instant(...instants);
+      const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
+      const { borrower, entry, policy } = present(facts);
+      if (!borrower.active) throw inactiveBorrower(borrower.id);
+      const terms = loan.terms ?? policy?.terms;
+      if (!terms) throw policyForbids(entry.category, borrower.role);
+      const dueDate = loan.dueDate as Date;
+      const refusal =
+        renewalRefusal({ id: loan.id, dueDate, renewalCount: loan.renewalCount }, terms, now) ??
+        blockRefusal(borrower.id, facts.figures);
+      if (refusal) throw refusal;
+      const waiting = await countWaitingRequests(db, loan);
+      if (waiting > 0) {
+        throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
+          loanId: loan.id,
+          waiting,
         });
-        if (waiting > 0) {
-          throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
-            loanId: loan.id,
-            waiting,
-          });
-        }
-        const previous = due;
-        loan.dueDate = new Date(due.getTime() + loanPeriodMs(terms));
-        loan.renewalCount += 1;
-        this.#loanEvent(scope, loan, 'renewed', 'aprobado', a.id, {
-          previousDueDate: previous.toISOString(),
-          dueDate: loan.dueDate.toISOString(),
-          renewalCount: loan.renewalCount,
-        });
-        await em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.renew', a, i),
-    );
+      }
+      const next = { dueDate: renewedDueDate(dueDate, terms), renewalCount: loan.renewalCount + 1 };
+      const renewed = applyLoanTransition(s, {
+        loan,
+        command: 'renew',
+        changes: next,
+        actorId: s.actor.id,
+        at: now,
+        data: {
+          previousDueDate: dueDate.toISOString(),
+          dueDate: next.dueDate.toISOString(),
+          renewalCount: next.renewalCount,
+        },
+      });
+      await s.writes.run();
+      return renewed;
+    });
   }
 
   /**
    * Checks a loan in (→ `devuelto`): sets `returnDate`, the copy's status from the outcome (`ok` →
    * `disponible`, `damaged` → `mantenimiento`, `lost` → `perdido`) and condition, and the penalty:
    *
-   * - `overdueFine`: the fine rule of docs/DESIGN.md §5 under the loan's **terms fixed at approval**
-   *   (docs/DESIGN.md §11) — lowering, raising or deleting the policy afterwards does not change it. A
+   * - `overdueFine`: the fine rule of `docs/DESIGN.md` §5 under the loan's **terms fixed at
+   *   approval** (§11) — lowering, raising or deleting the policy afterwards does not change it. A
    *   legacy loan approved before terms were stored falls back to the current policy, and to no
    *   fine when there is none. With `capAtReplacementCost`, the fine is capped only at a known
    *   replacement cost (an unknown cost, `null`, is no cap; a known 0 caps at 0);
@@ -460,55 +425,55 @@ export class LoanService extends ServiceBase {
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:return', ReturnLoanInput, input);
-    return this.command(
-      async (scope) => {
-        const { em, postgres } = scope;
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        assertLoanCommand('return', loan.status, loan.id);
-        const copy = await em.findOneOrFail(
-          ItemInstance,
-          (loan.copy as { id: number }).id,
-          lockFor(postgres),
-        );
-        const now = scope.instant(...loanInstants(loan));
-        const entry = await em.findOneOrFail(CatalogEntry, loan.catalogEntry.id);
-        const fixed = loanTerms(loan);
-        const terms = fixed ?? (await this.#termsOf(em, loan, entry));
-        const cost = entry.replacementCost ?? null;
-        const fine = terms ? calculateFine(loan.dueDate as Date, now, terms, cost) : NO_FINE;
-        const lost = i.outcome === 'lost';
-        const replacementCharge = lost ? (cost ?? 0) : 0;
-        const replacementCostUnknown = lost && cost === null;
-        const total = addMoney(fine.amount, replacementCharge);
-
-        loan.status = 'devuelto';
-        loan.returnDate = now;
-        loan.receivedBy = em.getReference(User, a.id, { wrapped: true });
-        loan.returnOutcome = i.outcome;
-        loan.overdueFine = fine.amount;
-        loan.replacementCharge = replacementCharge;
-        loan.finalPenalty = total.amount;
-        if (i.observation) loan.observation = i.observation;
-        if (i.condition) copy.condition = i.condition;
-        this.#copyChange(scope, copy, 'returned', STATUS_AFTER_RETURN[i.outcome], loan, a.id, i.condition);
-        this.#loanEvent(scope, loan, 'returned', 'aprobado', a.id, {
+    return this.command(RETURN, actor, input, async (s) => {
+      const { db, postgres, input: i } = s;
+      const { view: loan, instants, copy: joined } = await this.#loan(s, 'return', i.loanId);
+      const copy = postgres ? await readCopy(db, loan.copyId as number, true) : joined;
+      if (!copy) throw SwlError.notFound('copy', loan.copyId);
+      const now = s.instant(...instants);
+      const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
+      const { entry, policy } = present(facts);
+      const terms = loan.terms ?? policy?.terms ?? null;
+      const charges = chargesAtReturn(loan.dueDate as Date, now, terms, entry.replacementCost, i.outcome);
+      applyCopyTransition(s, {
+        copy,
+        command: 'checkIn',
+        to: STATUS_AFTER_RETURN[i.outcome],
+        ...(i.condition ? { condition: i.condition } : {}),
+        loanId: loan.id,
+        actorId: s.actor.id,
+        at: now,
+        note: i.condition ?? null,
+      });
+      const returned = applyLoanTransition(s, {
+        loan,
+        command: 'return',
+        changes: {
+          returnDate: now,
+          receivedById: s.actor.id,
+          returnOutcome: i.outcome,
+          overdueFine: charges.fine.amount,
+          replacementCharge: charges.replacementCharge,
+          finalPenalty: charges.finalPenalty,
+          ...(i.observation ? { observation: i.observation } : {}),
+        },
+        actorId: s.actor.id,
+        at: now,
+        data: {
           outcome: i.outcome,
-          fine: { ...fine },
+          fine: { ...charges.fine },
           // Where the fine terms came from: the loan (fixed at approval), the current policy (a
           // legacy loan without terms) or nowhere (no fine).
-          termsSource: fixed ? 'loan' : terms ? 'policy' : 'none',
-          replacementCharge,
-          replacementCostUnknown,
-          finalPenalty: loan.finalPenalty,
-          finalPenaltyCappedBy: total.cappedBy,
-        });
-        await em.flush();
-        return { ...toLoanView(loan), replacementCostUnknown };
-      },
-      this.idempotent('loan.return', a, i),
-    );
+          termsSource: loan.terms ? 'loan' : terms ? 'policy' : 'none',
+          replacementCharge: charges.replacementCharge,
+          replacementCostUnknown: charges.replacementCostUnknown,
+          finalPenalty: charges.finalPenalty,
+          finalPenaltyCappedBy: charges.finalPenaltyCappedBy,
+        },
+      });
+      await s.writes.run();
+      return { ...returned, replacementCostUnknown: charges.replacementCostUnknown };
+    });
   }
 
   /**
@@ -520,38 +485,34 @@ export class LoanService extends ServiceBase {
    *   no penalty, or already settled — `details.reason`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async settlePenalty(actor: Actor, input: SettlePenaltyInput): Promise<LoanView> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:settle', SettlePenaltyInput, input);
-    return this.command(
-      async (scope) => {
-        await scope.loadActor(a);
-        const loan = await this.#lockedLoan(scope, i.loanId);
-        assertLoanCommand('settlePenalty', loan.status, loan.id);
-        if (loan.finalPenalty <= 0) {
-          throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
-            loanId: loan.id,
-            reason: 'no_penalty',
-          });
-        }
-        if (loan.penaltySettlement) {
-          throw SwlError.invalidTransition('loan', 'devuelto', 'devuelto', {
-            loanId: loan.id,
-            reason: 'already_settled',
-            settlement: loan.penaltySettlement,
-          });
-        }
-        loan.penaltySettlement = i.settlement;
-        loan.penaltySettledAt = scope.instant(...loanInstants(loan));
-        loan.penaltySettledBy = scope.em.getReference(User, a.id, { wrapped: true });
-        this.#loanEvent(scope, loan, 'penalty_settled', 'devuelto', a.id, {
-          settlement: i.settlement,
-          amount: loan.finalPenalty,
-          note: i.note,
+    return this.command(SETTLE, actor, input, async (s) => {
+      const { input: i } = s;
+      const { view: loan, instants } = await this.#loan(s, 'settlePenalty', i.loanId);
+      if (loan.finalPenalty <= 0) {
+        throw SwlError.invalidTransition('loan', Returned, Returned, {
+          loanId: loan.id,
+          reason: 'no_penalty',
         });
-        await scope.em.flush();
-        return toLoanView(loan);
-      },
-      this.idempotent('loan.settlePenalty', a, i),
-    );
+      }
+      if (loan.penaltySettlement) {
+        throw SwlError.invalidTransition('loan', Returned, Returned, {
+          loanId: loan.id,
+          reason: 'already_settled',
+          settlement: loan.penaltySettlement,
+        });
+      }
+      const now = s.instant(...instants);
+      const settled = applyLoanTransition(s, {
+        loan,
+        command: 'settlePenalty',
+        changes: { penaltySettlement: i.settlement, penaltySettledAt: now, penaltySettledById: s.actor.id },
+        actorId: s.actor.id,
+        at: now,
+        data: { settlement: i.settlement, amount: loan.finalPenalty, note: i.note },
+      });
+      await s.writes.run();
+      return settled;
+    });
   }
 
   /**
@@ -560,12 +521,10 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async getLoan(actor: Actor, input: GetLoanInput): Promise<LoanDetails> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', GetLoanInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(GET_LOAN, actor, input, async (em, a, i) => {
       const loan = await em.findOne(Loan, i.loanId, { populate: ['copy'] });
       if (!loan) throw SwlError.notFound('loan', i.loanId);
-      this.#assertOwnOr(a, loan, 'loan:read:any');
+      assertOwnOr(a, loan.borrower.id, loan.id, 'loan:read:any');
       const events = await em.find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
       return { ...toLoanView(loan), events: events.map(toLoanEventView) };
     });
@@ -578,19 +537,15 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async listBorrowerLoans(actor: Actor, input: ListBorrowerLoansInput = {}): Promise<Page<LoanView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', ListBorrowerLoansInput, input);
-    const borrowerId = i.borrowerId ?? a.id;
-    if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
-    const statuses = {
-      active: [LoanStatus.Pending, LoanStatus.Approved],
-      past: [LoanStatus.Returned, LoanStatus.Rejected],
-      all: [LoanStatus.Pending, LoanStatus.Approved, LoanStatus.Returned, LoanStatus.Rejected],
-    }[i.scope] as Loan['status'][];
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(LIST_BORROWER_LOANS, actor, input, async (em, a, i) => {
+      const statuses = {
+        active: [Pending, Approved],
+        past: [Returned, Rejected],
+        all: [Pending, Approved, Returned, Rejected],
+      }[i.scope];
       const [items, total] = await em.findAndCount(
         Loan,
-        { borrower: borrowerId, status: { $in: statuses } },
+        { borrower: i.borrowerId ?? a.id, status: { $in: statuses } },
         {
           populate: ['copy'],
           orderBy: { requestDate: 'desc', id: 'desc' },
@@ -608,12 +563,10 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async pendingQueue(actor: Actor, input: PendingQueueInput = {}): Promise<Page<LoanView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:read:any', PendingQueueInput, input);
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(PENDING_QUEUE, actor, input, async (em, _a, i) => {
       const [items, total] = await em.findAndCount(
         Loan,
-        { status: LoanStatus.Pending },
+        { status: Pending },
         {
           populate: ['copy'],
           // Most pending requests name no copy: a second `where id in (…)` query for the few that do
@@ -636,13 +589,11 @@ export class LoanService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async overdueLoans(actor: Actor, input: OverdueLoansInput = {}): Promise<Page<OverdueLoanView>> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:read:any', OverdueLoansInput, input);
-    const asOf = i.asOf ?? this.clock.now();
-    return this.read(async (em) => {
-      await loadActor(em, a);
+    return this.query(OVERDUE_LOANS, actor, input, async (em, _a, i) => {
+      const asOf = i.asOf ?? this.clock.now();
       const [loans, total] = await em.findAndCount(
         Loan,
-        { status: LoanStatus.Approved, dueDate: { $lt: asOf } },
+        { status: Approved, dueDate: { $lt: asOf } },
         {
           populate: ['copy', 'catalogEntry', 'borrower'],
           orderBy: { dueDate: 'asc', id: 'asc' },
@@ -658,7 +609,9 @@ export class LoanService extends ServiceBase {
         const policy = policies.find((p) => p.category === entry.category && p.role === role);
         const terms = loanTerms(loan) ?? (policy ? policyTerms(policy) : null);
         const due = loan.dueDate as Date;
-        const accruedFine = terms ? calculateFine(due, asOf, terms, entry.replacementCost ?? null) : NO_FINE;
+        const accruedFine = terms
+          ? calculateFine(due, asOf, terms, entry.replacementCost ?? null)
+          : { ...NO_FINE };
         return { ...toLoanView(loan), overdueMinutes: overdueMinutes(due, asOf), accruedFine };
       });
       return { items, total, limit: i.limit, offset: i.offset };
@@ -666,25 +619,28 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * Whether a borrower may borrow now, and why not (automatic blocks of docs/DESIGN.md §5).
+   * Whether a borrower may borrow now, and why not (automatic blocks of `docs/DESIGN.md` §5).
    * @param actor - the borrower (`loan:read:own`) or staff/admin (`loan:read:any`).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `UNAVAILABLE`.
    */
   async borrowerStanding(actor: Actor, input: BorrowerStandingInput = {}): Promise<BorrowerStanding> {
-    const { actor: a, input: i } = this.authorize(actor, 'loan:read:own', BorrowerStandingInput, input);
-    const borrowerId = i.borrowerId ?? a.id;
-    if (borrowerId !== a.id) assertCan(a, 'loan:read:any');
     const now = this.clock.now();
-    return this.read(async (em) => {
-      await loadActor(em, a);
-      const borrower = await em.findOne(User, borrowerId);
+    return this.query(BORROWER_STANDING, actor, input, async (em, a, i) => {
+      const borrowerId = i.borrowerId ?? a.id;
+      const db = kyselyOf(em);
+      const borrower = await db
+        .selectFrom('swl_user')
+        .select(['id', 'active'])
+        .where('id', '=', borrowerId)
+        .executeTakeFirst();
       if (!borrower) throw SwlError.notFound('user', borrowerId);
-      const f = await borrowerFigures(em, borrowerId, now);
+      const f = await readBorrowerFigures(db, borrowerId, now, this.postgres);
+      const reasons = blockReasons(f);
       return {
         borrowerId,
-        active: borrower.active,
-        blocked: f.reasons.length > 0,
-        reasons: f.reasons,
+        active: toBool(borrower.active),
+        blocked: reasons.length > 0,
+        reasons,
         overdueLoans: f.overdueLoans,
         unsettledPenalties: f.unsettledPenalties,
         unsettledAmount: f.unsettledAmount,
@@ -694,27 +650,47 @@ export class LoanService extends ServiceBase {
   }
 
   /**
-   * The terms that govern `loan`: those fixed at approval, else (a legacy loan) the current policy
-   * for its entry's category and the borrower's role, else null.
+   * The loan a command acts on: read (locked on PostgreSQL), or `NOT_FOUND`; another borrower's
+   * loan is `FORBIDDEN` unless the actor's role has `anyCapability`; then `command` must apply to
+   * its status (`INVALID_TRANSITION`) — in that order.
    */
-  async #termsOf(
-    em: EntityManager,
-    loan: Loan,
-    entry: CatalogEntry,
-    borrower?: User,
-  ): Promise<LoanTerms | null> {
-    const fixed = loanTerms(loan);
-    if (fixed) return fixed;
-    const role = (borrower ?? (await em.findOneOrFail(User, loan.borrower.id))).role;
-    const policy = await findPolicy(em, entry.category, role);
-    return policy ? policyTerms(policy) : null;
+  async #loan(
+    s: CommandScope,
+    command: Exclude<LoanCommand, 'request'>,
+    loanId: number,
+    anyCapability?: 'loan:cancel:any' | 'loan:renew:any',
+  ): Promise<LoanRecord> {
+    const record = await readLoan(s.db, loanId, s.postgres);
+    if (!record) throw SwlError.notFound('loan', loanId);
+    if (anyCapability) assertOwnOr(s.actor, record.view.borrowerId, loanId, anyCapability);
+    assertLoanCommand(command, record.view.status, loanId);
+    return record;
   }
 
-  /** Loads a loan, locking its row on PostgreSQL. */
-  async #lockedLoan(scope: CommandScope, loanId: number): Promise<Loan> {
-    const loan = await scope.em.findOne(Loan, loanId, lockFor(scope.postgres));
-    if (!loan) throw SwlError.notFound('loan', loanId);
-    return loan;
+  /** Rejects (staff) or cancels (the borrower) a pending request: → `rechazado` with a reason. */
+  async #refuse(
+    s: CommandScope,
+    command: 'reject' | 'cancel',
+    loanId: number,
+    reason: string | null | undefined,
+  ): Promise<LoanView> {
+    const { view: loan, instants } = await this.#loan(
+      s,
+      command,
+      loanId,
+      command === 'cancel' ? 'loan:cancel:any' : undefined,
+    );
+    const now = s.instant(...instants);
+    const refused = applyLoanTransition(s, {
+      loan,
+      command,
+      changes: { rejectionDate: now, rejectedById: s.actor.id, rejectionReason: reason ?? null },
+      actorId: s.actor.id,
+      at: now,
+      data: { reason },
+    });
+    await s.writes.run();
+    return refused;
   }
 
   /**
@@ -723,165 +699,113 @@ export class LoanService extends ServiceBase {
    * thrown, so the caller reports them after the borrower checks.
    */
   async #lockCopyForApproval(
-    scope: CommandScope,
-    loan: Loan,
-    entry: CatalogEntry,
+    s: CommandScope,
+    loan: LoanView,
+    joined: CopyRecord | undefined,
     copyId: number | undefined,
-  ): Promise<{ copy: ItemInstance; error?: undefined } | { copy?: undefined; error: SwlError }> {
-    const { em, postgres } = scope;
-    let copy: ItemInstance | null;
-    if (loan.copy) {
-      if (copyId !== undefined && copyId !== loan.copy.id) {
-        return { error: validation('copyId', 'the request names another copy') };
+  ): Promise<
+    { copy: CopyRecord; error?: undefined } | { copy?: undefined; error: (title: string) => SwlError }
+  > {
+    const { db, postgres } = s;
+    let copy: CopyRecord | undefined;
+    if (loan.copyId !== null) {
+      if (copyId !== undefined && copyId !== loan.copyId) {
+        return { error: () => validationError('copyId', 'the request names another copy') };
       }
-      copy = await em.findOne(ItemInstance, loan.copy.id, lockFor(postgres));
+      copy = postgres ? await readCopy(db, loan.copyId, true) : joined;
     } else if (copyId !== undefined) {
-      copy = await em.findOne(ItemInstance, copyId, lockFor(postgres));
-      if (!copy) return { error: SwlError.notFound('copy', copyId) };
-      if (copy.catalogEntry.id !== entry.id) {
-        return { error: validation('copyId', 'the copy belongs to another catalog entry') };
+      copy = await readCopy(db, copyId, postgres);
+      if (!copy) return { error: () => SwlError.notFound('copy', copyId) };
+      if (copy.catalogEntryId !== loan.catalogEntryId) {
+        return { error: () => validationError('copyId', 'the copy belongs to another catalog entry') };
       }
     } else {
-      copy = await this.#lockAnyAvailableCopy(scope, entry);
+      copy = await pickAvailableCopy(db, loan.catalogEntryId, postgres);
       if (!copy) {
         return {
-          error: unavailable(`no copy of "${entry.titleOrName}" is available`, { catalogEntryId: entry.id }),
+          error: (title) =>
+            copyUnavailable(`no copy of "${title}" is available`, { catalogEntryId: loan.catalogEntryId }),
         };
       }
     }
-    if (copy?.status !== CopyStatus.Available) {
-      return {
-        error: unavailable('the copy is not available', {
-          copyId: copy?.id,
-          status: copy?.status,
-        }),
-      };
+    if (copy?.status !== COPY_AVAILABLE) {
+      const details = { copyId: copy?.id, status: copy?.status };
+      return { error: () => copyUnavailable('the copy is not available', details) };
     }
     return { copy };
   }
 
-  /**
-   * The first available copy of `entry` (by copy number), locked. On PostgreSQL a copy another
-   * transaction holds is skipped (`SKIP LOCKED`) while an unlocked one exists; when every available
-   * copy is held, the approval waits for the first one and takes it if it is still available once
-   * released (a transaction that rolled back leaves it available), so an available copy is never
-   * reported unavailable. Null only when no copy is available.
-   */
-  async #lockAnyAvailableCopy(scope: CommandScope, entry: CatalogEntry): Promise<ItemInstance | null> {
-    const where = { catalogEntry: entry.id, status: CopyStatus.Available };
-    const orderBy = { sequence: 'asc' as const };
-    if (!scope.postgres) return scope.em.findOne(ItemInstance, where, { orderBy });
-    const free = await scope.em.findOne(ItemInstance, where, {
-      orderBy,
-      lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE,
+  /** Inserts a `pendiente` loan (the `request` row of the loan table) and its `requested` event. */
+  async #createLoan(
+    s: CommandScope,
+    loan: {
+      borrowerId: number;
+      catalogEntryId: number;
+      copy: CopyRecord | null;
+      environment: string | null;
+      requestedDueDate: Date | null;
+      observation: string | null;
+      at: Date;
+    },
+  ): Promise<LoanView> {
+    const { db, postgres } = s;
+    const creation = LOAN_MACHINE.find('request', null) as LoanTransition;
+    const at = instantParam(postgres, loan.at);
+    const row = {
+      borrower_id: loan.borrowerId,
+      catalog_entry_id: loan.catalogEntryId,
+      instance_id: loan.copy?.id ?? null,
+      environment: loan.environment,
+      status: creation.to,
+      request_date: at,
+      requested_due_date: loan.requestedDueDate && instantParam(postgres, loan.requestedDueDate),
+      observation: loan.observation,
+      requested_by_id: s.actor.id,
+      renewal_count: 0,
+      overdue_fine: 0,
+      replacement_charge: 0,
+      final_penalty: 0,
+      version: 1,
+      created_at: at,
+      updated_at: at,
+    };
+    const { id } = await db.insertInto('swl_loan').values(row).returning('id').executeTakeFirstOrThrow();
+    const loanId = toInt(id);
+    assertRowIds('swl_loan', [loanId]);
+    recordLoanEvent(s, {
+      loanId,
+      transition: creation,
+      actorId: s.actor.id,
+      at: loan.at,
+      data: {
+        copyId: loan.copy?.id ?? null,
+        catalogEntryId: loan.catalogEntryId,
+        requestedDueDate: loan.requestedDueDate?.toISOString() ?? null,
+      },
     });
-    if (free) return free;
-    // Every available copy is locked by another transaction (or none is available): wait. After the
-    // wait PostgreSQL re-checks the row and moves on to the next candidate when it no longer matches.
-    return scope.em.findOne(ItemInstance, where, {
-      orderBy,
-      lockMode: LockMode.PESSIMISTIC_WRITE,
-      refresh: true,
-    });
-  }
-
-  /** Loads a user, locking its row on PostgreSQL. */
-  async #lockedUser(scope: CommandScope, userId: number): Promise<User> {
-    const user = await scope.em.findOne(User, userId, { ...lockFor(scope.postgres), refresh: true });
-    if (!user) throw SwlError.notFound('user', userId);
-    return user;
-  }
-
-  /** The loan must be the actor's own, unless the actor's role has `capability`. */
-  #assertOwnOr(actor: Actor, loan: Loan, capability: 'loan:cancel:any' | 'loan:renew:any' | 'loan:read:any') {
-    if (loan.borrower.id !== actor.id && !can(actor.role, capability)) {
-      throw SwlError.forbidden("another borrower's loan", { loanId: loan.id });
-    }
-  }
-
-  #loanEvent(
-    scope: CommandScope,
-    loan: Loan,
-    type: LoanEvent['type'],
-    from: Loan['status'] | null,
-    actorId: number,
-    data: Record<string, unknown>,
-  ): void {
-    const event = scope.em.create(LoanEvent, {
-      loan,
-      type,
-      fromStatus: from,
-      toStatus: loan.status,
-      actor: actorId,
-      at: scope.now,
-      data,
-    });
-    scope.emit(() => toLoanTransitionEvent(event));
-  }
-
-  #copyChange(
-    scope: CommandScope,
-    copy: ItemInstance,
-    type: CopyEventType,
-    to: CopyStatus,
-    loan: Loan,
-    actorId: number,
-    note: string | null | undefined,
-  ): void {
-    const from = copy.status;
-    copy.status = to;
-    const event = scope.em.create(CopyEvent, {
-      copy,
-      type,
-      fromStatus: from,
-      toStatus: to,
-      loan,
-      actor: actorId,
-      at: scope.now,
-      note: note ?? null,
-    });
-    scope.emit(() => toCopyChangeEvent(event));
+    await s.writes.run();
+    return loanRecordFromRow({ ...row, id: loanId, copy_code: loan.copy?.code ?? null }).view;
   }
 }
 
-/** Every instant recorded on `loan`: a transition is never recorded before the latest of them. */
-function loanInstants(loan: Loan): Array<Date | null | undefined> {
-  return [
-    loan.updatedAt,
-    loan.requestDate,
-    loan.approvalDate,
-    loan.rejectionDate,
-    loan.returnDate,
-    loan.penaltySettledAt,
-  ];
-}
+/** The copy status an approval lends from. */
+const COPY_AVAILABLE: CopyStatus = 'disponible';
 
-function inactive(borrowerId: number): SwlError {
-  return new SwlError('BORROWER_INACTIVE', 'the borrower is deactivated', { borrowerId });
-}
-
-function blocked(
+/** The loan must be the actor's own, unless the actor's role has `capability` (`FORBIDDEN`). */
+function assertOwnOr(
+  actor: Actor,
   borrowerId: number,
-  figures: { reasons: string[]; overdueLoans: number; unsettledAmount: number },
-) {
-  return new SwlError('BORROWER_BLOCKED', `the borrower is blocked: ${figures.reasons.join(', ')}`, {
-    borrowerId,
-    reasons: figures.reasons,
-    overdueLoans: figures.overdueLoans,
-    unsettledAmount: figures.unsettledAmount,
-  });
+  loanId: number,
+  capability: 'loan:cancel:any' | 'loan:renew:any' | 'loan:read:any',
+): void {
+  if (borrowerId !== actor.id && !can(actor.role, capability)) {
+    throw SwlError.forbidden("another borrower's loan", { loanId });
+  }
 }
 
-function policyForbids(category: string, role: string): SwlError {
-  return new SwlError('POLICY_FORBIDS', `role ${role} may not borrow ${category} items`, { category, role });
-}
-
-function unavailable(message: string, details: Record<string, unknown>): SwlError {
-  return new SwlError('COPY_UNAVAILABLE', message, details);
-}
-
-function validation(path: string, message: string): SwlError {
-  return new SwlError('VALIDATION_FAILED', `${path} ${message}`, {
-    issues: [{ path: [path], code: 'custom', message }],
-  });
+/** The borrower and entry of a loan's facts, which its foreign keys guarantee exist. */
+function present(facts: LendingFacts) {
+  const { borrower, entry } = facts;
+  if (!borrower || !entry) throw new SwlError('INTERNAL', 'a loan refers to a missing borrower or entry', {});
+  return { ...facts, borrower, entry };
 }

@@ -48,3 +48,25 @@ export function fixLoanTerms(loan: Loan, terms: LoanTerms): void {
   const columns = loan as unknown as Record<string, unknown>;
   for (const term of TERMS) columns[TERM_COLUMNS[term]] = terms[term];
 }
+
+/** `termsLoanPeriod` → `terms_loan_period`: the `swl_loan` column of a terms property. */
+const columnOf = (property: string) => property.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The `swl_loan` columns and values that store `terms` (at approval), for a typed Kysely update. @internal */
+export function termColumns(terms: LoanTerms): Record<string, unknown> {
+  return Object.fromEntries(TERMS.map((term) => [columnOf(TERM_COLUMNS[term]), terms[term]]));
+}
+
+/**
+ * The terms stored in a raw `swl_loan` row (snake_case columns as a driver returns them: numbers
+ * possibly as text, booleans possibly as 0/1), or null as {@link loanTerms}. @internal
+ */
+export function termsFromRow(row: Record<string, unknown>): LoanTerms | null {
+  const values = TERMS.map((term) => [term, row[columnOf(TERM_COLUMNS[term])]] as const);
+  if (values.some(([, value]) => value == null)) return null;
+  const decoded = values.map(([term, value]) => {
+    if (term === 'capAtReplacementCost') return [term, value === true || value === 1 || value === '1'];
+    return [term, typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value];
+  });
+  return Object.fromEntries(decoded) as unknown as LoanTerms;
+}

@@ -9,7 +9,6 @@ import type {
   FineInterval,
   GraceMode,
   IntervalRounding,
-  LoanEventType,
   LoanStatus,
   PenaltySettlement,
   PeriodUnit,
@@ -108,15 +107,7 @@ export interface ReturnedLoanView extends LoanView {
 }
 
 /** One entry of a loan's audit trail. */
-export interface LoanEventView {
-  id: number;
-  type: LoanEventType;
-  from: LoanStatus | null;
-  to: LoanStatus;
-  actorId: number | null;
-  at: Date;
-  data: Record<string, unknown> | null;
-}
+export type LoanEventView = Omit<LoanTransitionEvent, 'kind' | 'loanId'>;
 
 /** A loan with its audit trail, oldest event first. */
 export interface LoanDetails extends LoanView {

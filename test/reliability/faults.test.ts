@@ -152,11 +152,14 @@ describe('[postgresql] faults', () => {
       await blocker.query('select id from swl_item_instance where id = $1 for update', [copy]);
     } else {
       // Another approval of the same copy, not committed: the command's own `update swl_loan set
-      // status = 'aprobado'` then waits on the partial unique index, after its first writes.
+      // status = 'aprobado'` (on PostgreSQL inside the one statement that carries all its writes)
+      // then waits on the partial unique index, after its first writes.
       await blocker.query(`update swl_loan set status = 'aprobado' where id = $1`, [otherLoanId]);
     }
     const waitsOn =
-      hold === 'row lock (before any write)' ? '%from "swl_item_instance"%for update%' : 'update "swl_loan"%';
+      hold === 'row lock (before any write)'
+        ? '%from "swl_item_instance"%for update%'
+        : '%update "swl_loan"%';
     return { blocker, pid, waitsOn };
   }
 

@@ -16,7 +16,7 @@
  * of each row, and the two must agree — so a change to the capability matrix fails here until
  * this table is updated on purpose. `authenticate` takes no acting user and is not in the matrix.
  */
-import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
+import { DefaultLogger, type LogContext, type LoggerNamespace, type LoggerOptions } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ROLES, type Role } from '../../src/domain/vocabulary.ts';
@@ -504,16 +504,23 @@ function derived(row: Row, role: Role): boolean {
   return row.needs.every((c) => can(role, c)) && (!row.afterRead || can(role, row.afterRead));
 }
 
-/** A logger that records every statement MikroORM sends (and prints them only with `SWL_TEST_SQL_DEBUG=1`). */
+/**
+ * A logger that records every statement sent — by MikroORM, and by the typed Kysely queries, which
+ * the package logs only when the `query` namespace is enabled — and prints them only with
+ * `SWL_TEST_SQL_DEBUG=1`.
+ */
 class RecordingLogger extends DefaultLogger {
   readonly #sink: string[];
   constructor(options: LoggerOptions, sink: string[]) {
     super(options);
     this.#sink = sink;
   }
+  override isEnabled(namespace: LoggerNamespace, context?: LogContext): boolean {
+    return namespace === 'query' || super.isEnabled(namespace, context);
+  }
   override logQuery(context: { query: string } & LogContext): void {
     this.#sink.push(context.query);
-    super.logQuery(context);
+    if (process.env.SWL_TEST_SQL_DEBUG === '1') super.logQuery(context);
   }
 }
 

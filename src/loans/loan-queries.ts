@@ -1,0 +1,383 @@
+/**
+ * The reads of the loan lifecycle commands, as typed Kysely queries on the command's transaction
+ * (`src/kernel/db.ts`), each decoded into plain values. On PostgreSQL the loan and copy reads
+ * lock their rows (`FOR UPDATE`; a copy picked for a title-level request with `SKIP LOCKED`
+ * first); SQLite serializes writers with `BEGIN IMMEDIATE` instead.
+ *
+ * Source: `docs/DESIGN.md` §5 (blocks, limits), §7 (locks).
+ *
+ * @module
+ */
+import { sql } from 'kysely';
+import { type Category, type CopyStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
+import { MAX_MONEY } from '../entities/common.ts';
+import { instantParam, type StoredInstant, type SwlKysely, toBool, toInstant, toInt } from '../kernel/db.ts';
+import type { StandingFigures } from './rules.ts';
+import { termsFromRow } from './terms.ts';
+import type { LoanTerms, LoanView } from './views.ts';
+
+const { Pending, Approved, Returned } = LoanStatus;
+
+/** A loan as read by a command: its view, and the instants a new transition may not precede. */
+export interface LoanRecord {
+  view: LoanView;
+  /** `updated_at` and every recorded instant of the loan: the floors of the command's instant. */
+  instants: Date[];
+  /** The loan's copy as read with it (not locked), when it names one. */
+  copy?: CopyRecord | undefined;
+}
+
+/**
+ * The loan `loanId` with its copy, or undefined. `lock`: `FOR UPDATE` of the loan row only
+ * (PostgreSQL); a command that changes the copy locks it with {@link readCopy}.
+ */
+export async function readLoan(
+  db: SwlKysely,
+  loanId: number,
+  lock: boolean,
+): Promise<LoanRecord | undefined> {
+  let query = db
+    .selectFrom('swl_loan as l')
+    .leftJoin('swl_item_instance as c', 'c.id', 'l.instance_id')
+    .selectAll('l')
+    .select([
+      'c.code as copy_code',
+      'c.status as copy_status',
+      'c.version as copy_version',
+      'c.catalog_entry_id as copy_catalog_entry_id',
+    ])
+    .where('l.id', '=', loanId);
+  if (lock) query = query.forUpdate('l');
+  const row = await query.executeTakeFirst();
+  if (!row) return undefined;
+  const record = loanRecordFromRow(row as unknown as Record<string, unknown>);
+  if (row.instance_id !== null && row.copy_code !== null) {
+    record.copy = copyFromRow({
+      id: row.instance_id,
+      catalog_entry_id: row.copy_catalog_entry_id as number,
+      code: row.copy_code,
+      status: row.copy_status as CopyStatus,
+      version: row.copy_version as number,
+    });
+  }
+  return record;
+}
+
+/** Decodes a `swl_loan` row (plus `copy_code`) into a {@link LoanRecord}. */
+export function loanRecordFromRow(row: Record<string, unknown>): LoanRecord {
+  const at = (column: string) => toInstant(row[column] as StoredInstant | null);
+  const id = (column: string) => toInt(row[column] as number | string | null);
+  const view: LoanView = {
+    id: id('id') as number,
+    status: row.status as LoanStatus,
+    borrowerId: id('borrower_id') as number,
+    catalogEntryId: id('catalog_entry_id') as number,
+    copyId: id('instance_id'),
+    copyCode: (row.copy_code as string | null | undefined) ?? null,
+    environment: (row.environment as string | null) ?? null,
+    requestDate: at('request_date') as Date,
+    requestedDueDate: at('requested_due_date'),
+    approvalDate: at('approval_date'),
+    dueDate: at('due_date'),
+    returnDate: at('return_date'),
+    rejectionDate: at('rejection_date'),
+    observation: (row.observation as string | null) ?? null,
+    requestedById: id('requested_by_id'),
+    approvedById: id('approved_by_id'),
+    rejectedById: id('rejected_by_id'),
+    rejectionReason: (row.rejection_reason as string | null) ?? null,
+    receivedById: id('received_by_id'),
+    returnOutcome: (row.return_outcome as LoanView['returnOutcome']) ?? null,
+    renewalCount: id('renewal_count') as number,
+    overdueFine: id('overdue_fine') as number,
+    replacementCharge: id('replacement_charge') as number,
+    finalPenalty: id('final_penalty') as number,
+    terms: termsFromRow(row),
+    penaltySettlement: (row.penalty_settlement as LoanView['penaltySettlement']) ?? null,
+    penaltySettledAt: at('penalty_settled_at'),
+    penaltySettledById: id('penalty_settled_by_id'),
+    version: id('version') as number,
+  };
+  const instants = [
+    at('updated_at'),
+    view.requestDate,
+    view.approvalDate,
+    view.rejectionDate,
+    view.returnDate,
+    view.penaltySettledAt,
+  ].filter((d): d is Date => d !== null);
+  return { view, instants };
+}
+
+/** A copy as a command sees it. */
+export interface CopyRecord {
+  id: number;
+  catalogEntryId: number;
+  code: string;
+  status: CopyStatus;
+  version: number;
+}
+
+const copyColumns = ['id', 'catalog_entry_id', 'code', 'status', 'version'] as const;
+
+function copyFromRow(row: {
+  id: number | string;
+  catalog_entry_id: number | string;
+  code: string;
+  status: CopyStatus;
+  version: number | string;
+}): CopyRecord {
+  return {
+    id: toInt(row.id),
+    catalogEntryId: toInt(row.catalog_entry_id),
+    code: row.code,
+    status: row.status,
+    version: toInt(row.version),
+  };
+}
+
+/** The copy `copyId`, or undefined; `lock`: `FOR UPDATE` (PostgreSQL). */
+export async function readCopy(
+  db: SwlKysely,
+  copyId: number,
+  lock: boolean,
+): Promise<CopyRecord | undefined> {
+  let query = db.selectFrom('swl_item_instance').select(copyColumns).where('id', '=', copyId);
+  if (lock) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row ? copyFromRow(row) : undefined;
+}
+
+/**
+ * The first available copy of an entry (by copy number), locked on PostgreSQL: a copy another
+ * transaction holds is skipped (`SKIP LOCKED`) while an unlocked one exists; when every available
+ * copy is held, the approval waits for the first one and takes it if it is still available once
+ * released (PostgreSQL re-checks the row after the wait and moves on when it no longer matches), so
+ * an available copy is never reported unavailable. Undefined only when no copy is available.
+ */
+export async function pickAvailableCopy(
+  db: SwlKysely,
+  catalogEntryId: number,
+  postgres: boolean,
+): Promise<CopyRecord | undefined> {
+  const query = db
+    .selectFrom('swl_item_instance')
+    .select(copyColumns)
+    .where('catalog_entry_id', '=', catalogEntryId)
+    .where('status', '=', 'disponible' satisfies CopyStatus)
+    .orderBy('sequence', 'asc')
+    .limit(1);
+  if (!postgres) return (await query.executeTakeFirst().then((r) => r && copyFromRow(r))) ?? undefined;
+  const free = await query.forUpdate().skipLocked().executeTakeFirst();
+  if (free) return copyFromRow(free);
+  const waited = await query.forUpdate().executeTakeFirst();
+  return waited ? copyFromRow(waited) : undefined;
+}
+
+/** A lending policy's row, decoded. */
+export interface PolicyRecord {
+  maxActiveLoans: number;
+  environmentRequired: boolean;
+  terms: LoanTerms;
+}
+
+/** What a lending decision needs about a borrower and a catalog entry, read in one statement. */
+export interface LendingFacts {
+  borrower: { id: number; role: Role; active: boolean } | undefined;
+  entry:
+    | {
+        id: number;
+        category: Category;
+        titleOrName: string;
+        withdrawnAt: Date | null;
+        /** Minor units; null = unknown. */
+        replacementCost: number | null;
+      }
+    | undefined;
+  /** The policy for the entry's category and the borrower's role, or null when there is none. */
+  policy: PolicyRecord | null;
+  /** The borrower's figures at `now` (automatic blocks), plus `activeInCategory`. */
+  figures: StandingFigures & { activeInCategory: number };
+}
+
+/**
+ * The borrower, the entry, the policy between them and the borrower's figures at `now` — one
+ * statement. `borrower`/`entry` are undefined when their row does not exist.
+ */
+export async function readLendingFacts(
+  db: SwlKysely,
+  borrowerId: number,
+  catalogEntryId: number,
+  now: Date,
+  postgres: boolean,
+): Promise<LendingFacts> {
+  const figures = figuresQuery(db, borrowerId, now, postgres, catalogEntryId);
+  const row = await db
+    .selectFrom(figures.as('f'))
+    .leftJoin('swl_user as b', (j) => j.on('b.id', '=', borrowerId))
+    .leftJoin('swl_catalog as e', (j) => j.on('e.id', '=', catalogEntryId))
+    .leftJoin('swl_loan_policy as p', (j) =>
+      j.onRef('p.category', '=', 'e.category').onRef('p.role', '=', 'b.role'),
+    )
+    .selectAll('f')
+    .select([
+      'b.id as borrower_id',
+      'b.role as borrower_role',
+      'b.active as borrower_active',
+      'e.id as entry_id',
+      'e.category as entry_category',
+      'e.title_or_name as entry_title',
+      'e.withdrawn_at as entry_withdrawn_at',
+      'e.replacement_cost as entry_replacement_cost',
+      'p.id as policy_id',
+      'p.max_active_loans as policy_max_active_loans',
+      'p.environment_required as policy_environment_required',
+      'p.loan_period as policy_loan_period',
+      'p.loan_period_unit as policy_loan_period_unit',
+      'p.max_renewals as policy_max_renewals',
+      'p.fine_amount as policy_fine_amount',
+      'p.fine_interval as policy_fine_interval',
+      'p.grace_period_minutes as policy_grace_period_minutes',
+      'p.grace_mode as policy_grace_mode',
+      'p.interval_rounding as policy_interval_rounding',
+      'p.max_fine as policy_max_fine',
+      'p.cap_at_replacement_cost as policy_cap_at_replacement_cost',
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    borrower:
+      row.borrower_id === null
+        ? undefined
+        : {
+            id: toInt(row.borrower_id),
+            role: row.borrower_role as Role,
+            active: toBool(row.borrower_active as boolean),
+          },
+    entry:
+      row.entry_id === null
+        ? undefined
+        : {
+            id: toInt(row.entry_id),
+            category: row.entry_category as Category,
+            titleOrName: row.entry_title as string,
+            withdrawnAt: toInstant(row.entry_withdrawn_at),
+            replacementCost: toInt(row.entry_replacement_cost),
+          },
+    policy:
+      row.policy_id === null
+        ? null
+        : {
+            maxActiveLoans: toInt(row.policy_max_active_loans as number),
+            environmentRequired: toBool(row.policy_environment_required as boolean),
+            terms: {
+              loanPeriod: toInt(row.policy_loan_period as number),
+              loanPeriodUnit: row.policy_loan_period_unit as LoanTerms['loanPeriodUnit'],
+              maxRenewals: toInt(row.policy_max_renewals as number),
+              fineAmount: toInt(row.policy_fine_amount as number),
+              fineInterval: row.policy_fine_interval as LoanTerms['fineInterval'],
+              gracePeriodMinutes: toInt(row.policy_grace_period_minutes as number),
+              graceMode: row.policy_grace_mode as LoanTerms['graceMode'],
+              intervalRounding: row.policy_interval_rounding as LoanTerms['intervalRounding'],
+              maxFine: toInt(row.policy_max_fine as number),
+              capAtReplacementCost: toBool(row.policy_cap_at_replacement_cost as boolean),
+            },
+          },
+    figures: figuresFromRow(row),
+  };
+}
+
+/**
+ * A borrower's figures at `now` (automatic blocks, `docs/DESIGN.md` §5): approved loans past due,
+ * returned loans with an unsettled penalty and their sum, pending + approved loans. One aggregate
+ * over the borrower's loans (index `swl_loan_borrower_status_index`).
+ */
+export async function readBorrowerFigures(
+  db: SwlKysely,
+  borrowerId: number,
+  now: Date,
+  postgres: boolean,
+): Promise<StandingFigures> {
+  return figuresFromRow(await figuresQuery(db, borrowerId, now, postgres, null).executeTakeFirstOrThrow());
+}
+
+const MONEY_CAP = sql.lit(MAX_MONEY);
+
+/** The figures aggregate; with `catalogEntryId`, also the active loans in that entry's category. */
+function figuresQuery(
+  db: SwlKysely,
+  borrowerId: number,
+  now: Date,
+  postgres: boolean,
+  catalogEntryId: number | null,
+) {
+  const at = instantParam(postgres, now);
+  const unsettled = sql`l.status = ${Returned} and l.final_penalty > 0 and l.penalty_settlement is null`;
+  const unsettledSum = sql`coalesce(sum(case when ${unsettled} then l.final_penalty else 0 end), 0)`;
+  const inCategory =
+    catalogEntryId === null
+      ? sql`0`
+      : sql`case when l.status in (${Pending}, ${Approved}) and lc.category = (select category from swl_catalog where id = ${catalogEntryId}) then 1 else 0 end`;
+  return db
+    .selectFrom('swl_loan as l')
+    .leftJoin('swl_catalog as lc', 'lc.id', 'l.catalog_entry_id')
+    .select([
+      sql<
+        number | string
+      >`coalesce(sum(case when l.status = ${Approved} and l.due_date < ${at} then 1 else 0 end), 0)`.as(
+        'overdue_loans',
+      ),
+      sql<number | string>`coalesce(sum(case when ${unsettled} then 1 else 0 end), 0)`.as(
+        'unsettled_penalties',
+      ),
+      // Held at MAX_MONEY in SQL: a sum of several large penalties stays a safe JS number.
+      sql<
+        number | string
+      >`case when ${unsettledSum} > ${MONEY_CAP} then ${MONEY_CAP} else ${unsettledSum} end`.as(
+        'unsettled_amount',
+      ),
+      sql<
+        number | string
+      >`coalesce(sum(case when l.status in (${Pending}, ${Approved}) then 1 else 0 end), 0)`.as(
+        'active_loans',
+      ),
+      sql<number | string>`coalesce(sum(${inCategory}), 0)`.as('active_in_category'),
+    ])
+    .where('l.borrower_id', '=', borrowerId)
+    .where('l.status', 'in', [Pending, Approved, Returned]);
+}
+
+function figuresFromRow(row: {
+  overdue_loans: number | string;
+  unsettled_penalties: number | string;
+  unsettled_amount: number | string;
+  active_loans: number | string;
+  active_in_category: number | string;
+}): StandingFigures & { activeInCategory: number } {
+  return {
+    overdueLoans: toInt(row.overdue_loans),
+    unsettledPenalties: toInt(row.unsettled_penalties),
+    unsettledAmount: Math.min(toInt(row.unsettled_amount), MAX_MONEY),
+    activeLoans: toInt(row.active_loans),
+    activeInCategory: toInt(row.active_in_category),
+  };
+}
+
+/**
+ * Other borrowers' pending requests that wait for the title of `loan`, or for its copy: a renewal
+ * would hold them off (`HOLD_PENDING`).
+ */
+export async function countWaitingRequests(db: SwlKysely, loan: LoanView): Promise<number> {
+  const row = await db
+    .selectFrom('swl_loan')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('catalog_entry_id', '=', loan.catalogEntryId)
+    .where('status', '=', Pending)
+    .where('borrower_id', '!=', loan.borrowerId)
+    .where((eb) =>
+      loan.copyId === null
+        ? eb('instance_id', 'is', null)
+        : eb.or([eb('instance_id', 'is', null), eb('instance_id', '=', loan.copyId)]),
+    )
+    .executeTakeFirstOrThrow();
+  return toInt(row.n);
+}
