@@ -12,6 +12,7 @@ import { MikroORM, type Options } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sql';
 import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
+import { preparePostgresStatements } from './postgres.ts';
 import { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
 
 /** The SQL dialects the package supports. */
@@ -137,7 +138,13 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
     } as Options;
   }
   const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
-  return { ...common, driver: PostgreSqlDriver, clientUrl: database.url, ...options.overrides } as Options;
+  return {
+    ...common,
+    driver: PostgreSqlDriver,
+    clientUrl: database.url,
+    driverOptions: { onPoolCreated: preparePostgresStatements },
+    ...options.overrides,
+  } as Options;
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 import { sql } from 'kysely';
-import { type Category, type CopyStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
+import { type Category, CopyStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
 import { MAX_MONEY } from '../entities/common.ts';
 import { instantParam, type StoredInstant, type SwlKysely, toBool, toInstant, toInt } from '../kernel/db.ts';
 import type { StandingFigures } from './rules.ts';
@@ -164,7 +164,7 @@ export async function pickAvailableCopy(
     .selectFrom('swl_item_instance')
     .select(copyColumns)
     .where('catalog_entry_id', '=', catalogEntryId)
-    .where('status', '=', 'disponible' satisfies CopyStatus)
+    .where('status', '=', CopyStatus.Available)
     .orderBy('sequence', 'asc')
     .limit(1);
   if (!postgres) return (await query.executeTakeFirst().then((r) => r && copyFromRow(r))) ?? undefined;

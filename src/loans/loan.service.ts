@@ -11,7 +11,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { applyCopyTransition } from '../catalog/copy-transitions.ts';
-import { type CopyStatus, LoanStatus, type ReturnOutcome } from '../domain/vocabulary.ts';
+import { CopyStatus, LoanStatus } from '../domain/vocabulary.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
@@ -43,6 +43,7 @@ import {
 import {
   blockReasons,
   blockRefusal,
+  COPY_STATUS_AFTER_RETURN,
   chargesAtReturn,
   copyUnavailable,
   dueDateAtApproval,
@@ -90,12 +91,6 @@ import {
 
 const { Pending, Approved, Returned, Rejected } = LoanStatus;
 
-/** The copy status after a check-in with each outcome (`docs/DESIGN.md` §3 "return"). */
-const STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, CopyStatus>> = {
-  ok: 'disponible',
-  damaged: 'mantenimiento',
-  lost: 'perdido',
-};
 
 const REQUEST = defineCommand({
   name: 'loan.request',
@@ -438,7 +433,7 @@ export class LoanService extends ServiceBase {
       applyCopyTransition(s, {
         copy,
         command: 'checkIn',
-        to: STATUS_AFTER_RETURN[i.outcome],
+        to: COPY_STATUS_AFTER_RETURN[i.outcome],
         ...(i.condition ? { condition: i.condition } : {}),
         loanId: loan.id,
         actorId: s.actor.id,
@@ -728,7 +723,7 @@ export class LoanService extends ServiceBase {
         };
       }
     }
-    if (copy?.status !== COPY_AVAILABLE) {
+    if (copy?.status !== CopyStatus.Available) {
       const details = { copyId: copy?.id, status: copy?.status };
       return { error: () => copyUnavailable('the copy is not available', details) };
     }
@@ -788,8 +783,6 @@ export class LoanService extends ServiceBase {
   }
 }
 
-/** The copy status an approval lends from. */
-const COPY_AVAILABLE: CopyStatus = 'disponible';
 
 /** The loan must be the actor's own, unless the actor's role has `capability` (`FORBIDDEN`). */
 function assertOwnOr(

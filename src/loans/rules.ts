@@ -207,6 +207,13 @@ export function requestedCopyRefusal(copy: {
   return copyUnavailable(`copy ${copy.code} is ${copy.status}`, { copyId: copy.id, status: copy.status });
 }
 
+/** The copy's status after a check-in with each outcome (`docs/DESIGN.md` §3 "return"). */
+export const COPY_STATUS_AFTER_RETURN: Readonly<Record<ReturnOutcome, CopyStatus>> = {
+  ok: CopyStatus.Available,
+  damaged: CopyStatus.Maintenance,
+  lost: CopyStatus.Lost,
+};
+
 /** `COPY_UNAVAILABLE` with `details`. */
 export function copyUnavailable(message: string, details: Record<string, unknown>): SwlError {
   return new SwlError('COPY_UNAVAILABLE', message, details);
