@@ -41,7 +41,11 @@ export {
   ROLE_CAPABILITIES,
 } from './permissions.ts';
 export * from './policies/index.ts';
-export { PREPARED_STATEMENTS_PER_CONNECTION, type PgPoolLike, preparePostgresStatements } from './postgres.ts';
+export {
+  type PgPoolLike,
+  PREPARED_STATEMENTS_PER_CONNECTION,
+  preparePostgresStatements,
+} from './postgres.ts';
 export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';
 export { type InitializeReport, initializeDatabase } from './seeding/initialize.ts';
 export { type SeedOptions, type SeedReport, seedDefaults } from './seeding/seed.ts';
