@@ -91,7 +91,6 @@ import {
 
 const { Pending, Approved, Returned, Rejected } = LoanStatus;
 
-
 const REQUEST = defineCommand({
   name: 'loan.request',
   capability: 'loan:request:own',
@@ -782,7 +781,6 @@ export class LoanService extends ServiceBase {
     return loanRecordFromRow({ ...row, id: loanId, copy_code: loan.copy?.code ?? null }).view;
   }
 }
-
 
 /** The loan must be the actor's own, unless the actor's role has `capability` (`FORBIDDEN`). */
 function assertOwnOr(
