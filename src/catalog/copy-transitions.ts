@@ -23,6 +23,7 @@
  */
 import { COPY_STATUSES, type CopyEventType, CopyStatus } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
+import { compiled } from '../kernel/compiled.ts';
 import { instantParam, txIdParam } from '../kernel/db.ts';
 import { StateMachine, type TransitionRow } from '../kernel/state-machine.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
@@ -159,38 +160,54 @@ export function applyCopyTransition(scope: TransitionScope, move: CopyMove): Cop
   const { copy, at, loanId, actorId, note } = move;
   const t = assertCopyOperation(move.command, copy.status, copy.id, move.to);
   const { db, postgres } = scope;
+  const stamp = instantParam(postgres, at);
+  const withCondition = move.condition !== undefined;
   scope.writes.add({
     table: 'swl_item_instance',
     kind: 'update',
-    query: db
-      .updateTable('swl_item_instance')
-      .set({
-        status: t.to,
-        ...(move.condition !== undefined ? { condition: move.condition } : {}),
-        updated_at: instantParam(postgres, at),
-        version: (eb) => eb('version', '+', 1),
-      })
-      .where('id', '=', copy.id)
-      .where('version', '=', copy.version)
-      .returning('id'),
+    query: compiled(
+      db,
+      postgres,
+      withCondition ? 'copy.update condition' : 'copy.update',
+      [t.to, move.condition ?? null, stamp, copy.id, copy.version],
+      (db, status, condition, updated_at, id, version) =>
+        db
+          .updateTable('swl_item_instance')
+          .set({
+            status,
+            ...(withCondition ? { condition } : {}),
+            updated_at,
+            version: (eb) => eb('version', '+', 1),
+          })
+          .where('id', '=', id)
+          .where('version', '=', version)
+          .returning('id'),
+    ),
   });
   scope.writes.add({
     table: 'swl_instance_event',
     kind: 'insert',
-    query: db
-      .insertInto('swl_instance_event')
-      .values({
-        instance_id: copy.id,
-        type: t.event,
-        from_status: t.from,
-        to_status: t.to,
-        loan_id: loanId,
-        actor_id: actorId,
-        at: instantParam(postgres, at),
-        note,
-        tx_id: txIdParam(postgres),
-      })
-      .returning('id'),
+    query: compiled(
+      db,
+      postgres,
+      'copy_event.insert',
+      [copy.id, t.event, t.from, t.to, loanId, actorId, stamp, note],
+      (db, instance_id, type, from_status, to_status, loan_id, actor_id, at, note) =>
+        db
+          .insertInto('swl_instance_event')
+          .values({
+            instance_id,
+            type,
+            from_status,
+            to_status,
+            loan_id,
+            actor_id,
+            at,
+            note,
+            tx_id: txIdParam(postgres),
+          })
+          .returning('id'),
+    ),
     onId: (id) =>
       scope.emit(() => ({
         kind: 'copy',

@@ -6,6 +6,7 @@ import { isPostgres } from '../db/dialect.ts';
 import { IdempotencyKey } from '../entities/idempotency-key.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent, SwlEventBus } from '../events.ts';
+import { compiled } from '../kernel/compiled.ts';
 import { kyselyOf, toBool } from '../kernel/db.ts';
 import { type TransitionScope, WriteBatch } from '../kernel/writes.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
@@ -333,11 +334,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
  * @throws SwlError `FORBIDDEN`
  */
 async function loadActor(em: EntityManager, actor: Actor): Promise<void> {
-  const user = await kyselyOf(em)
-    .selectFrom('swl_user')
-    .select(['role', 'active'])
-    .where('id', '=', actor.id)
-    .executeTakeFirst();
+  const db = kyselyOf(em);
+  const query = compiled(db, isPostgres(em), 'actor', [actor.id], (db, id) =>
+    db.selectFrom('swl_user').select(['role', 'active']).where('id', '=', id),
+  );
+  const user = (await db.executeQuery(query)).rows[0];
   if (!user || !toBool(user.active) || user.role !== actor.role) {
     throw SwlError.forbidden('the acting user is unknown, inactive, or does not have the claimed role', {
       actorId: actor.id,

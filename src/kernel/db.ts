@@ -38,6 +38,7 @@ import type { LoanSchema } from '../entities/loan.entity.ts';
 import type { LoanEventSchema } from '../entities/loan-event.entity.ts';
 import type { LoanPolicySchema } from '../entities/loan-policy.entity.ts';
 import type { UserSchema } from '../entities/user.entity.ts';
+import { compiledQueryOf } from './compiled.ts';
 
 /** An instant as a driver returns it: `Date`, epoch milliseconds (SQLite) or text (PostgreSQL). */
 export type StoredInstant = Date | number | string;
@@ -108,7 +109,17 @@ class QueryLog implements KyselyPlugin {
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     const started = this.#started.get(args.queryId);
-    if (started) {
+    const prebuilt = started ? undefined : compiledQueryOf(args.queryId);
+    if (prebuilt) {
+      this.#logger.logQuery({
+        query: prebuilt.sql,
+        params: [...prebuilt.parameters],
+        results: args.result.rows.length,
+        ...(args.result.numAffectedRows === undefined
+          ? {}
+          : { affected: Number(args.result.numAffectedRows) }),
+      });
+    } else if (started) {
       const compiled = this.#executor.compileQuery(started.node, args.queryId);
       this.#logger.logQuery({
         query: compiled.sql,

@@ -13,16 +13,14 @@
  *
  * @module
  */
-import { type OperationNodeSource, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { SwlError } from '../errors.ts';
 import type { SwlDomainEvent } from '../events.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import type { SwlKysely } from './db.ts';
 
-/** An insert or update builder that returns the `id` of its row. */
-export type IdReturningWrite = OperationNodeSource & {
-  executeTakeFirst(): Promise<{ id: number | string } | undefined>;
-};
+/** A compiled insert or update that returns the `id` of its row (see `compiled()`, `src/kernel/compiled.ts`). */
+export type IdReturningWrite = CompiledQuery<{ id: number | string }>;
 
 /** One planned write. */
 export interface PlannedWrite {
@@ -63,16 +61,24 @@ export class WriteBatch {
     if (writes.length === 0) return;
     let ids: Array<number | null>;
     if (this.#postgres && writes.length > 1) {
-      const name = (i: number) => sql.raw(`w${i}`);
-      const row = await sql<Record<string, number | string | null>>`with ${sql.join(
-        writes.map((w, i) => sql`${name(i)} as (${w.query})`),
-      )} select ${sql.join(writes.map((_, i) => sql`(select id from ${name(i)}) as ${name(i)}`))}`
-        .execute(this.#db)
-        .then((r) => r.rows[0] ?? {});
+      // One statement: `with w0 as (…), w1 as (…) select (select id from w0) as w0, …`, each
+      // write's placeholders renumbered after the ones before it.
+      const parameters: unknown[] = [];
+      const parts = writes.map((w, i) => {
+        const offset = parameters.length;
+        parameters.push(...w.query.parameters);
+        return `w${i} as (${w.query.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
+      });
+      const selects = writes.map((_, i) => `(select id from w${i}) as w${i}`);
+      const text = `with ${parts.join(', ')} select ${selects.join(', ')}`;
+      const result = await this.#db.executeQuery<Record<string, number | string | null>>(
+        CompiledQuery.raw(text, parameters),
+      );
+      const row = result.rows[0] ?? {};
       ids = writes.map((_, i) => toId(row[`w${i}`]));
     } else {
       ids = [];
-      for (const w of writes) ids.push(toId((await w.query.executeTakeFirst())?.id));
+      for (const w of writes) ids.push(toId((await this.#db.executeQuery(w.query)).rows[0]?.id));
     }
     for (const [i, w] of writes.entries()) {
       const id = ids[i];

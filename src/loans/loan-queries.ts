@@ -11,6 +11,7 @@
 import { sql } from 'kysely';
 import { type Category, CopyStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
 import { MAX_MONEY } from '../entities/common.ts';
+import { compiled } from '../kernel/compiled.ts';
 import { instantParam, type StoredInstant, type SwlKysely, toBool, toInstant, toInt } from '../kernel/db.ts';
 import type { StandingFigures } from './rules.ts';
 import { termsFromRow } from './terms.ts';
@@ -28,8 +29,8 @@ export interface LoanRecord {
 }
 
 /**
- * The loan `loanId` with its copy, or undefined. `lock`: `FOR UPDATE` of the loan row only
- * (PostgreSQL); a command that changes the copy locks it with {@link readCopy}.
+ * The loan `loanId` with its copy, or undefined. On PostgreSQL the loan row is locked (`FOR
+ * UPDATE` of the loan only); a command that changes the copy locks it with {@link readCopy}.
  */
 export async function readLoan(
   db: SwlKysely,
@@ -140,11 +141,14 @@ function copyFromRow(row: {
 export async function readCopy(
   db: SwlKysely,
   copyId: number,
+  postgres: boolean,
   lock: boolean,
 ): Promise<CopyRecord | undefined> {
-  let query = db.selectFrom('swl_item_instance').select(copyColumns).where('id', '=', copyId);
-  if (lock) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+  const query = compiled(db, postgres, lock ? 'copy.read for update' : 'copy.read', [copyId], (db, id) => {
+    const q = db.selectFrom('swl_item_instance').select(copyColumns).where('id', '=', id);
+    return lock ? q.forUpdate() : q;
+  });
+  const row = (await db.executeQuery(query)).rows[0];
   return row ? copyFromRow(row) : undefined;
 }
 
@@ -160,18 +164,22 @@ export async function pickAvailableCopy(
   catalogEntryId: number,
   postgres: boolean,
 ): Promise<CopyRecord | undefined> {
-  const query = db
-    .selectFrom('swl_item_instance')
-    .select(copyColumns)
-    .where('catalog_entry_id', '=', catalogEntryId)
-    .where('status', '=', CopyStatus.Available)
-    .orderBy('sequence', 'asc')
-    .limit(1);
-  if (!postgres) return (await query.executeTakeFirst().then((r) => r && copyFromRow(r))) ?? undefined;
-  const free = await query.forUpdate().skipLocked().executeTakeFirst();
-  if (free) return copyFromRow(free);
-  const waited = await query.forUpdate().executeTakeFirst();
-  return waited ? copyFromRow(waited) : undefined;
+  const pick = async (lock: 'none' | 'skip locked' | 'wait') => {
+    const query = compiled(db, postgres, `copy.pick ${lock}`, [catalogEntryId], (db, entryId) => {
+      const q = db
+        .selectFrom('swl_item_instance')
+        .select(copyColumns)
+        .where('catalog_entry_id', '=', entryId)
+        .where('status', '=', CopyStatus.Available)
+        .orderBy('sequence', 'asc')
+        .limit(1);
+      return lock === 'none' ? q : lock === 'wait' ? q.forUpdate() : q.forUpdate().skipLocked();
+    });
+    const row = (await db.executeQuery(query)).rows[0];
+    return row ? copyFromRow(row) : undefined;
+  };
+  if (!postgres) return pick('none');
+  return (await pick('skip locked')) ?? pick('wait');
 }
 
 /** A lending policy's row, decoded. */
@@ -211,39 +219,12 @@ export async function readLendingFacts(
   now: Date,
   postgres: boolean,
 ): Promise<LendingFacts> {
-  const figures = figuresQuery(db, borrowerId, now, postgres, catalogEntryId);
-  const row = await db
-    .selectFrom(figures.as('f'))
-    .leftJoin('swl_user as b', (j) => j.on('b.id', '=', borrowerId))
-    .leftJoin('swl_catalog as e', (j) => j.on('e.id', '=', catalogEntryId))
-    .leftJoin('swl_loan_policy as p', (j) =>
-      j.onRef('p.category', '=', 'e.category').onRef('p.role', '=', 'b.role'),
-    )
-    .selectAll('f')
-    .select([
-      'b.id as borrower_id',
-      'b.role as borrower_role',
-      'b.active as borrower_active',
-      'e.id as entry_id',
-      'e.category as entry_category',
-      'e.title_or_name as entry_title',
-      'e.withdrawn_at as entry_withdrawn_at',
-      'e.replacement_cost as entry_replacement_cost',
-      'p.id as policy_id',
-      'p.max_active_loans as policy_max_active_loans',
-      'p.environment_required as policy_environment_required',
-      'p.loan_period as policy_loan_period',
-      'p.loan_period_unit as policy_loan_period_unit',
-      'p.max_renewals as policy_max_renewals',
-      'p.fine_amount as policy_fine_amount',
-      'p.fine_interval as policy_fine_interval',
-      'p.grace_period_minutes as policy_grace_period_minutes',
-      'p.grace_mode as policy_grace_mode',
-      'p.interval_rounding as policy_interval_rounding',
-      'p.max_fine as policy_max_fine',
-      'p.cap_at_replacement_cost as policy_cap_at_replacement_cost',
-    ])
-    .executeTakeFirstOrThrow();
+  const at = instantParam(postgres, now);
+  const query = compiled(db, postgres, 'lending.facts', [borrowerId, catalogEntryId, at], (db, b, e, at) =>
+    lendingFactsQuery(db, b, e, at),
+  );
+  const row = (await db.executeQuery(query)).rows[0];
+  if (!row) throw new Error('the lending facts query returns one row');
   return {
     borrower:
       row.borrower_id === null
@@ -286,6 +267,41 @@ export async function readLendingFacts(
   };
 }
 
+/** The statement of {@link readLendingFacts}: the figures aggregate joined to the borrower, entry and policy rows. */
+function lendingFactsQuery(db: SwlKysely, borrowerId: number, catalogEntryId: number, at: Date | number) {
+  return db
+    .selectFrom(figuresQuery(db, borrowerId, at, catalogEntryId).as('f'))
+    .leftJoin('swl_user as b', (j) => j.on('b.id', '=', borrowerId))
+    .leftJoin('swl_catalog as e', (j) => j.on('e.id', '=', catalogEntryId))
+    .leftJoin('swl_loan_policy as p', (j) =>
+      j.onRef('p.category', '=', 'e.category').onRef('p.role', '=', 'b.role'),
+    )
+    .selectAll('f')
+    .select([
+      'b.id as borrower_id',
+      'b.role as borrower_role',
+      'b.active as borrower_active',
+      'e.id as entry_id',
+      'e.category as entry_category',
+      'e.title_or_name as entry_title',
+      'e.withdrawn_at as entry_withdrawn_at',
+      'e.replacement_cost as entry_replacement_cost',
+      'p.id as policy_id',
+      'p.max_active_loans as policy_max_active_loans',
+      'p.environment_required as policy_environment_required',
+      'p.loan_period as policy_loan_period',
+      'p.loan_period_unit as policy_loan_period_unit',
+      'p.max_renewals as policy_max_renewals',
+      'p.fine_amount as policy_fine_amount',
+      'p.fine_interval as policy_fine_interval',
+      'p.grace_period_minutes as policy_grace_period_minutes',
+      'p.grace_mode as policy_grace_mode',
+      'p.interval_rounding as policy_interval_rounding',
+      'p.max_fine as policy_max_fine',
+      'p.cap_at_replacement_cost as policy_cap_at_replacement_cost',
+    ]);
+}
+
 /**
  * A borrower's figures at `now` (automatic blocks, `docs/DESIGN.md` §5): approved loans past due,
  * returned loans with an unsettled penalty and their sum, pending + approved loans. One aggregate
@@ -297,20 +313,19 @@ export async function readBorrowerFigures(
   now: Date,
   postgres: boolean,
 ): Promise<StandingFigures> {
-  return figuresFromRow(await figuresQuery(db, borrowerId, now, postgres, null).executeTakeFirstOrThrow());
+  const at = instantParam(postgres, now);
+  const query = compiled(db, postgres, 'borrower.figures', [borrowerId, at], (db, b, at) =>
+    figuresQuery(db, b, at, null),
+  );
+  const row = (await db.executeQuery(query)).rows[0];
+  if (!row) throw new Error('the figures query returns one row');
+  return figuresFromRow(row);
 }
 
 const MONEY_CAP = sql.lit(MAX_MONEY);
 
 /** The figures aggregate; with `catalogEntryId`, also the active loans in that entry's category. */
-function figuresQuery(
-  db: SwlKysely,
-  borrowerId: number,
-  now: Date,
-  postgres: boolean,
-  catalogEntryId: number | null,
-) {
-  const at = instantParam(postgres, now);
+function figuresQuery(db: SwlKysely, borrowerId: number, at: Date | number, catalogEntryId: number | null) {
   const unsettled = sql`l.status = ${Returned} and l.final_penalty > 0 and l.penalty_settlement is null`;
   const unsettledSum = sql`coalesce(sum(case when ${unsettled} then l.final_penalty else 0 end), 0)`;
   const inCategory =
@@ -366,18 +381,30 @@ function figuresFromRow(row: {
  * Other borrowers' pending requests that wait for the title of `loan`, or for its copy: a renewal
  * would hold them off (`HOLD_PENDING`).
  */
-export async function countWaitingRequests(db: SwlKysely, loan: LoanView): Promise<number> {
-  const row = await db
-    .selectFrom('swl_loan')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('catalog_entry_id', '=', loan.catalogEntryId)
-    .where('status', '=', Pending)
-    .where('borrower_id', '!=', loan.borrowerId)
-    .where((eb) =>
-      loan.copyId === null
-        ? eb('instance_id', 'is', null)
-        : eb.or([eb('instance_id', 'is', null), eb('instance_id', '=', loan.copyId)]),
-    )
-    .executeTakeFirstOrThrow();
-  return toInt(row.n);
+export async function countWaitingRequests(
+  db: SwlKysely,
+  loan: LoanView,
+  postgres: boolean,
+): Promise<number> {
+  const named = loan.copyId !== null;
+  const args: [number, number, number] = [loan.catalogEntryId, loan.borrowerId, loan.copyId ?? 0];
+  const query = compiled(
+    db,
+    postgres,
+    named ? 'loan.waiting copy' : 'loan.waiting',
+    args,
+    (db, entry, borrower, copy) =>
+      db
+        .selectFrom('swl_loan')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('catalog_entry_id', '=', entry)
+        .where('status', '=', Pending)
+        .where('borrower_id', '!=', borrower)
+        .where((eb) =>
+          named
+            ? eb.or([eb('instance_id', 'is', null), eb('instance_id', '=', copy)])
+            : eb('instance_id', 'is', null),
+        ),
+  );
+  return toInt((await db.executeQuery(query)).rows[0]?.n ?? 0);
 }

@@ -24,6 +24,7 @@ import {
   ServiceBase,
   type ServiceOptions,
 } from '../internal/service-base.ts';
+import { compiled } from '../kernel/compiled.ts';
 import { instantParam, kyselyOf, toBool, toInt } from '../kernel/db.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
@@ -189,10 +190,15 @@ export class LoanService extends ServiceBase {
       const { db, postgres, input: i } = s;
       const borrowerId = i.borrowerId ?? s.actor.id;
       // Serialize a borrower's requests (the limit check) on PostgreSQL by locking the borrower row.
-      if (postgres)
-        await db.selectFrom('swl_user').select('id').where('id', '=', borrowerId).forUpdate().execute();
+      if (postgres) {
+        await db.executeQuery(
+          compiled(db, postgres, 'borrower.lock', [borrowerId], (db, id) =>
+            db.selectFrom('swl_user').select('id').where('id', '=', id).forUpdate(),
+          ),
+        );
+      }
       const now = s.instant();
-      const copy = i.copyId === undefined ? undefined : await readCopy(db, i.copyId, false);
+      const copy = i.copyId === undefined ? undefined : await readCopy(db, i.copyId, postgres, false);
       const entryId = i.copyId === undefined ? (i.catalogEntryId as number) : (copy?.catalogEntryId ?? 0);
       const { borrower, entry, policy, figures } = await readLendingFacts(
         db,
@@ -368,7 +374,7 @@ export class LoanService extends ServiceBase {
         renewalRefusal({ id: loan.id, dueDate, renewalCount: loan.renewalCount }, terms, now) ??
         blockRefusal(borrower.id, facts.figures);
       if (refusal) throw refusal;
-      const waiting = await countWaitingRequests(db, loan);
+      const waiting = await countWaitingRequests(db, loan, postgres);
       if (waiting > 0) {
         throw new SwlError('HOLD_PENDING', 'another borrower is waiting for this item', {
           loanId: loan.id,
@@ -422,7 +428,7 @@ export class LoanService extends ServiceBase {
     return this.command(RETURN, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
       const { view: loan, instants, copy: joined } = await this.#loan(s, 'return', i.loanId);
-      const copy = postgres ? await readCopy(db, loan.copyId as number, true) : joined;
+      const copy = postgres ? await readCopy(db, loan.copyId as number, true, true) : joined;
       if (!copy) throw SwlError.notFound('copy', loan.copyId);
       const now = s.instant(...instants);
       const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
@@ -706,9 +712,9 @@ export class LoanService extends ServiceBase {
       if (copyId !== undefined && copyId !== loan.copyId) {
         return { error: () => validationError('copyId', 'the request names another copy') };
       }
-      copy = postgres ? await readCopy(db, loan.copyId, true) : joined;
+      copy = postgres ? await readCopy(db, loan.copyId, true, true) : joined;
     } else if (copyId !== undefined) {
-      copy = await readCopy(db, copyId, postgres);
+      copy = await readCopy(db, copyId, postgres, postgres);
       if (!copy) return { error: () => SwlError.notFound('copy', copyId) };
       if (copy.catalogEntryId !== loan.catalogEntryId) {
         return { error: () => validationError('copyId', 'the copy belongs to another catalog entry') };
@@ -763,7 +769,16 @@ export class LoanService extends ServiceBase {
       created_at: at,
       updated_at: at,
     };
-    const { id } = await db.insertInto('swl_loan').values(row).returning('id').executeTakeFirstOrThrow();
+    const columns = Object.keys(row) as Array<keyof typeof row>;
+    const insert = compiled(db, postgres, 'loan.insert', Object.values(row), (db, ...values) =>
+      db
+        .insertInto('swl_loan')
+        .values(Object.fromEntries(columns.map((column, k) => [column, values[k]])) as typeof row)
+        .returning('id'),
+    );
+    const inserted = (await db.executeQuery(insert)).rows[0];
+    if (!inserted) throw new Error('an insert returns its row');
+    const { id } = inserted;
     const loanId = toInt(id);
     assertRowIds('swl_loan', [loanId]);
     recordLoanEvent(s, {

@@ -49,12 +49,16 @@ export function fixLoanTerms(loan: Loan, terms: LoanTerms): void {
   for (const term of TERMS) columns[TERM_COLUMNS[term]] = terms[term];
 }
 
-/** `termsLoanPeriod` → `terms_loan_period`: the `swl_loan` column of a terms property. */
-const columnOf = (property: string) => property.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** Each term and its `swl_loan` column (`loanPeriod` → `terms_loan_period`), from {@link TERM_COLUMNS}. */
+const SQL_COLUMNS = TERMS.map(
+  (term) => [term, TERM_COLUMNS[term].replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] as const,
+);
 
 /** The `swl_loan` columns and values that store `terms` (at approval), for a typed Kysely update. @internal */
 export function termColumns(terms: LoanTerms): Record<string, unknown> {
-  return Object.fromEntries(TERMS.map((term) => [columnOf(TERM_COLUMNS[term]), terms[term]]));
+  const columns: Record<string, unknown> = {};
+  for (const [term, column] of SQL_COLUMNS) columns[column] = terms[term];
+  return columns;
 }
 
 /**
@@ -62,11 +66,16 @@ export function termColumns(terms: LoanTerms): Record<string, unknown> {
  * possibly as text, booleans possibly as 0/1), or null as {@link loanTerms}. @internal
  */
 export function termsFromRow(row: Record<string, unknown>): LoanTerms | null {
-  const values = TERMS.map((term) => [term, row[columnOf(TERM_COLUMNS[term])]] as const);
-  if (values.some(([, value]) => value == null)) return null;
-  const decoded = values.map(([term, value]) => {
-    if (term === 'capAtReplacementCost') return [term, value === true || value === 1 || value === '1'];
-    return [term, typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value];
-  });
-  return Object.fromEntries(decoded) as unknown as LoanTerms;
+  const terms: Record<string, unknown> = {};
+  for (const [term, column] of SQL_COLUMNS) {
+    const value = row[column];
+    if (value == null) return null;
+    terms[term] =
+      term === 'capAtReplacementCost'
+        ? value === true || value === 1 || value === '1'
+        : typeof value === 'string' && /^\d+$/.test(value)
+          ? Number(value)
+          : value;
+  }
+  return terms as unknown as LoanTerms;
 }

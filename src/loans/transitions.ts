@@ -14,6 +14,7 @@
  */
 import { LOAN_STATUSES, type LoanEventType, LoanStatus } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
+import { compiled } from '../kernel/compiled.ts';
 import { instantParam, type SwlDB, txIdParam } from '../kernel/db.ts';
 import { StateMachine, type TransitionRow } from '../kernel/state-machine.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
@@ -146,16 +147,26 @@ export function applyLoanTransition(scope: TransitionScope, move: LoanMove): Loa
     set[column] = value instanceof Date ? instantParam(scope.postgres, value) : value;
   }
   if (move.changes.terms) Object.assign(set, termColumns(move.changes.terms));
-  const { db } = scope;
+  const columns = Object.keys(set);
   scope.writes.add({
     table: 'swl_loan',
     kind: 'update',
-    query: db
-      .updateTable('swl_loan')
-      .set({ ...(set as object), version: (eb) => eb('version', '+', 1) })
-      .where('id', '=', loan.id)
-      .where('version', '=', loan.version)
-      .returning('id'),
+    query: compiled(
+      scope.db,
+      scope.postgres,
+      `loan.update ${columns.join(',')}`,
+      [...Object.values(set), loan.id, loan.version],
+      (db, ...args) =>
+        db
+          .updateTable('swl_loan')
+          .set({
+            ...(Object.fromEntries(columns.map((column, k) => [column, args[k]])) as object),
+            version: (eb) => eb('version', '+', 1),
+          })
+          .where('id', '=', args[columns.length] as number)
+          .where('version', '=', args[columns.length + 1] as number)
+          .returning('id'),
+    ),
   });
   recordLoanEvent(scope, { loanId: loan.id, transition: t, actorId: move.actorId, at, data: move.data });
   return { ...loan, ...move.changes, status: t.to, version: loan.version + 1 };
@@ -180,19 +191,26 @@ export function recordLoanEvent(
   scope.writes.add({
     table: 'swl_loan_event',
     kind: 'insert',
-    query: scope.db
-      .insertInto('swl_loan_event')
-      .values({
-        loan_id: loanId,
-        type: t.event,
-        from_status: t.from,
-        to_status: t.to,
-        actor_id: actorId,
-        at: instantParam(scope.postgres, at),
-        data: JSON.stringify(data),
-        tx_id: txIdParam(scope.postgres),
-      })
-      .returning('id'),
+    query: compiled(
+      scope.db,
+      scope.postgres,
+      'loan_event.insert',
+      [loanId, t.event, t.from, t.to, actorId, instantParam(scope.postgres, at), JSON.stringify(data)],
+      (db, loan_id, type, from_status, to_status, actor_id, at, data) =>
+        db
+          .insertInto('swl_loan_event')
+          .values({
+            loan_id,
+            type,
+            from_status,
+            to_status,
+            actor_id,
+            at,
+            data,
+            tx_id: txIdParam(scope.postgres),
+          })
+          .returning('id'),
+    ),
     onId: (id) =>
       scope.emit(() => ({
         kind: 'loan',
