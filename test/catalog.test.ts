@@ -1,5 +1,5 @@
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import {
   catalogSearchText,
@@ -19,11 +19,16 @@ import { ManualClock } from '../src/clock.ts';
 import { COPY_STATUSES, type CopyStatus } from '../src/domain/vocabulary.ts';
 import { CatalogEntry, CopyEvent, ItemInstance } from '../src/entities/index.ts';
 import { SwlError } from '../src/errors.ts';
-import { type SwlDomainEvent, SwlEventBus } from '../src/events.ts';
 import { foldText } from '../src/internal/text.ts';
 import type { Actor } from '../src/permissions.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, expectSwlError, rowCounts } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  expectSwlError,
+  recordingBus,
+  rowCounts,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 describe('copy codes and search text (pure)', () => {
   it('take the first three letters, upper-cased, accents removed, padded with X', () => {
@@ -74,7 +79,7 @@ function hangulTitle(seed: number, length: number): string {
 }
 
 describe('copy state machine (pure, docs/DESIGN.md §4)', () => {
-  it('allows exactly the direct operations of docs/DESIGN.md §4, plus withdrawal (issue 11)', () => {
+  it('allows exactly the direct operations of docs/DESIGN.md §4, plus withdrawal (issue 11)', async () => {
     // moves only: the creation row (from: null) is not a change of status
     const direct = COPY_TRANSITIONS.filter((t) => t.via === 'direct' && t.from !== null).map(
       (t) => `${t.from}>${t.to}`,
@@ -95,22 +100,18 @@ describe('copy state machine (pure, docs/DESIGN.md §4)', () => {
     for (const s of COPY_STATUSES) expect(canTransitionCopy(s, s)).toBe(false);
     expect(canTransitionCopy('disponible', 'prestado', 'loan')).toBe(true);
     expect(canTransitionCopy('disponible', 'prestado', 'direct')).toBe(false);
-    expect(() => assertCopyOperation('sendToMaintenance', 'prestado', 1)).toThrow(SwlError);
+    await expectSwlError(() => assertCopyOperation('sendToMaintenance', 'prestado', 1), 'INVALID_TRANSITION');
     expect(assertCopyOperation('sendToMaintenance', 'perdido').event).toBe('sent_to_maintenance');
   });
 });
 
 describeEachDialect('catalog', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let staff: Actor;
   let admin: Actor;
   let student: Actor;
   const clock = new ManualClock('2026-03-02T08:00:00Z');
-  const published: SwlDomainEvent[] = [];
-  const events = new SwlEventBus();
-  events.subscribe((e) => {
-    published.push(e);
-  });
+  const { events, received: published } = recordingBus();
   const catalog = () => new CatalogService(t.orm.em.fork(), { clock, events });
 
   async function copiesOf(entryId: number) {
@@ -118,12 +119,10 @@ describeEachDialect('catalog', (dialect) => {
   }
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     staff = await createTestUser(t.orm, 'staff');
     admin = await createTestUser(t.orm, 'admin');
     student = await createTestUser(t.orm, 'student');
   });
-  afterAll(async () => t?.close());
 
   it('codes 50 copies of "Mouse USB" MOU-<id>-1 … MOU-<id>-50, and 5 more continue at 51', async () => {
     const { entry, copies } = await catalog().createEntry(staff, {

@@ -1,12 +1,11 @@
 import { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogEntry } from '../src/entities/catalog-entry.entity.ts';
 import { User } from '../src/entities/user.entity.ts';
 import { SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError } from '../src/errors.ts';
 import { convertDriverError, toSwlError } from '../src/internal/translate-error.ts';
-import { SwlSqliteDialect } from '../src/sqlite.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
+import { deferred, describeEachDialect, expectSwlError, useTestOrm } from './support/fixtures.ts';
 
 describe('SwlError', () => {
   it('has an HTTP status for every code, and only CONFLICT/UNAVAILABLE are retryable', () => {
@@ -38,9 +37,8 @@ describe('SwlError', () => {
 });
 
 describeEachDialect('driver error translation', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     const em = t.orm.em.fork();
     const u = em.create(User, { documentId: 'D-1', fullName: 'A', role: 'student', email: 'a@example.edu' });
     const entry = em.create(CatalogEntry, { titleOrName: 'Libro', category: 'general' });
@@ -50,35 +48,37 @@ describeEachDialect('driver error translation', (dialect) => {
       dialect === 'sqlite' ? [u.id, entry.id, 1, 1, 1] : [u.id, entry.id, new Date(), new Date(), new Date()],
     );
   });
-  afterAll(async () => t?.close());
 
-  const translated = async (run: (em: SqlEntityManager) => Promise<unknown>) => {
-    try {
-      await run(t.orm.em.fork() as SqlEntityManager);
-    } catch (error) {
-      return toSwlError(error);
-    }
-    throw new Error('expected a database error');
-  };
+  /** Runs `run` on a fresh fork; it rejects with its database error as the services translate it. */
+  const translated = (run: (em: SqlEntityManager) => Promise<unknown>) =>
+    run(t.orm.em.fork() as SqlEntityManager).catch((error: unknown) => {
+      throw toSwlError(error);
+    });
 
   it('unique violation → DUPLICATE naming the constraint', async () => {
-    const e = await translated(async (em) => {
-      em.create(User, { documentId: 'D-2', fullName: 'B', role: 'student', email: 'a@example.edu' });
-      await em.flush();
-    });
-    expect(e.code).toBe('DUPLICATE');
+    const e = await expectSwlError(
+      translated(async (em) => {
+        em.create(User, { documentId: 'D-2', fullName: 'B', role: 'student', email: 'a@example.edu' });
+        await em.flush();
+      }),
+      'DUPLICATE',
+    );
     expect(String(e.details.constraint)).toMatch(/email/);
   });
 
   it('deleting a referenced row (restrict) → CONFLICT, not a raw driver error', async () => {
-    const e = await translated((em) => em.execute(`delete from swl_user where document_id = 'D-1'`));
-    expect(e.code).toBe('CONFLICT');
+    const e = await expectSwlError(
+      translated((em) => em.execute(`delete from swl_user where document_id = 'D-1'`)),
+      'CONFLICT',
+    );
     expect(e.cause).toBeDefined();
   });
 
   it('check violation → VALIDATION_FAILED', async () => {
-    const e = await translated((em) => em.execute('update swl_catalog set replacement_cost = -1'));
-    expect(e.code).toBe('VALIDATION_FAILED');
+    await expectSwlError(
+      translated((em) => em.execute('update swl_catalog set replacement_cost = -1')),
+      'VALIDATION_FAILED',
+    );
   });
 
   it.runIf(dialect === 'postgresql')(
@@ -86,10 +86,10 @@ describeEachDialect('driver error translation', (dialect) => {
     async () => {
       const em = t.orm.em.fork() as SqlEntityManager;
       await em.execute(`select setval(pg_get_serial_sequence('swl_library_log', 'id'), 2147483647)`);
-      const full = await translated((x) =>
-        x.execute(`select nextval(pg_get_serial_sequence('swl_library_log', 'id'))`),
+      const full = await expectSwlError(
+        translated((x) => x.execute(`select nextval(pg_get_serial_sequence('swl_library_log', 'id'))`)),
+        'CAPACITY_EXCEEDED',
       );
-      expect(full.code).toBe('CAPACITY_EXCEEDED');
       expect(full.details).toEqual({ table: 'swl_library_log', maxId: 2147483647 });
       expect(full.retryable).toBe(false);
       // 22003 from arithmetic (int4pl) or from a quoted value too large for its column
@@ -99,9 +99,12 @@ describeEachDialect('driver error translation', (dialect) => {
         `update swl_item_instance set sequence = '3000000000'`,
         `update swl_loan set renewal_count = '3000000000'`,
       ]) {
-        const e = await translated((x) => x.execute(statement));
+        const e = await expectSwlError(
+          translated((x) => x.execute(statement)),
+          'INTERNAL',
+          statement,
+        );
         expect((e.cause as { code?: string }).code, statement).toBe('22003');
-        expect(e.code, statement).toBe('INTERNAL');
       }
     },
   );
@@ -132,34 +135,26 @@ describeEachDialect('driver error translation', (dialect) => {
 
   it('a lock held by another transaction past the wait limit → CONFLICT (retryable)', async () => {
     const holder = t.orm.em.fork() as SqlEntityManager;
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => {
-      locked = r;
-    });
+    const held = deferred();
+    const locked = deferred();
     const holding = holder.transactional(async (em) => {
       await (em as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'X'`);
-      locked();
-      await held;
+      locked.resolve();
+      await held.promise;
     });
-    await isLocked;
+    await locked.promise;
     try {
-      const e =
+      const e = await expectSwlError(
         dialect === 'postgresql'
-          ? await translated((em) =>
+          ? translated((em) =>
               em.transactional(async (tx) => {
                 await (tx as SqlEntityManager).execute(`set local lock_timeout = '100ms'`);
                 await (tx as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'Y'`);
               }),
             )
-          : await translated(async () => {
+          : translated(async () => {
               // A second ORM (its own connection) on the same file, waiting at most 100 ms.
-              const other = await MikroORM.init(
-                t.db.options({ driverOptions: new SwlSqliteDialect(t.db.location, { busyTimeoutMs: 100 }) }),
-              );
+              const other = await MikroORM.init(await t.db.options({ sqlite: { busyTimeoutMs: 100 } }));
               try {
                 await other.em.fork().transactional(async (tx) => {
                   await (tx as SqlEntityManager).execute(`update swl_catalog set title_or_name = 'Y'`);
@@ -167,22 +162,19 @@ describeEachDialect('driver error translation', (dialect) => {
               } finally {
                 await other.close(true);
               }
-            });
-      expect(e.code).toBe('CONFLICT');
+            }),
+        'CONFLICT',
+      );
       expect(e.retryable).toBe(true);
     } finally {
-      release();
+      held.resolve();
       await holding;
     }
   });
 });
 
 describe('[sqlite] SwlSqliteDialect settings', () => {
-  let t: TestOrm;
-  beforeAll(async () => {
-    t = await openTestOrm('sqlite');
-  });
-  afterAll(async () => t?.close());
+  const t = useTestOrm('sqlite');
 
   it('uses WAL, a 5 s busy timeout and enforces foreign keys', async () => {
     const em = t.orm.em.fork() as SqlEntityManager;

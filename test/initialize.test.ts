@@ -1,33 +1,26 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
-import { SeedManager } from '@mikro-orm/seeder';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SwlDatabaseSeeder } from '../seeders/index.ts';
 import { CatalogEntry, ItemInstance, LoanPolicy, User } from '../src/entities/index.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { DEFAULT_INVENTORY } from '../src/seeding/defaults.ts';
 import { initializeDatabase } from '../src/seeding/initialize.ts';
 import { verifyPassword } from '../src/users/password.ts';
-import { createScratchDatabase, describeEachDialect, type ScratchDatabase } from './support/db.ts';
-import { rowCounts } from './support/fixtures.ts';
+import {
+  createTestDatabase,
+  describeEachDialect,
+  expectSwlError,
+  rowCounts,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 describeEachDialect('initializeDatabase', (dialect) => {
-  let db: ScratchDatabase;
-  let orm: MikroORM;
-  beforeAll(async () => {
-    db = await createScratchDatabase(dialect);
-    orm = await MikroORM.init(
-      db.options({ extensions: [(await import('@mikro-orm/migrations')).Migrator, SeedManager] }),
-    );
-  });
-  afterAll(async () => {
-    await orm?.close(true);
-    await db?.drop();
-  });
+  const t = useTestOrm(dialect, { migrate: false });
 
   it('migrates an empty database and seeds the admin, the policies and the six items with their copies', async () => {
-    const report = await initializeDatabase(orm);
+    const report = await initializeDatabase(t.orm);
     expect(report.migrationsApplied.length).toBeGreaterThan(0);
     expect(report.admin.created).toBe(true);
     expect(report.admin.generatedPassword).toMatch(/^[A-Za-z0-9_-]{24}$/);
@@ -35,7 +28,7 @@ describeEachDialect('initializeDatabase', (dialect) => {
     expect(report.catalog.created).toEqual(DEFAULT_INVENTORY.map((i) => i.titleOrName));
     expect(report.catalog.copiesCreated).toBe(108);
 
-    const em = orm.em.fork();
+    const em = t.orm.em.fork();
     const admin = await em.findOneOrFail(User, { documentId: '1000000000' }, { populate: ['passwordHash'] });
     expect(admin).toMatchObject({
       fullName: 'Administrador Principal',
@@ -61,8 +54,8 @@ describeEachDialect('initializeDatabase', (dialect) => {
   });
 
   it('a second call changes nothing; so does MikroORM’s own seeder API', async () => {
-    const before = await rowCounts(orm);
-    const again = await initializeDatabase(orm, { adminPassword: 'another strong password' });
+    const before = await rowCounts(t.orm);
+    const again = await initializeDatabase(t.orm, { adminPassword: 'another strong password' });
     expect(again).toMatchObject({
       migrationsApplied: [],
       admin: { created: false, generatedPassword: null },
@@ -70,15 +63,15 @@ describeEachDialect('initializeDatabase', (dialect) => {
       catalog: { created: [], copiesCreated: 0 },
     });
     expect(again.catalog.existing).toHaveLength(6);
-    await orm.seeder.seed(SwlDatabaseSeeder);
-    expect(await rowCounts(orm)).toEqual(before);
+    await t.orm.seeder.seed(SwlDatabaseSeeder);
+    expect(await rowCounts(t.orm)).toEqual(before);
   });
 
   it('the seeded database lends at once: the admin requests, approves and returns a VideoBeam', async () => {
-    const em = orm.em.fork();
+    const em = t.orm.em.fork();
     const admin = await em.findOneOrFail(User, { documentId: '1000000000' });
     const beam = await em.findOneOrFail(CatalogEntry, { titleOrName: 'VideoBeam' });
-    const loans = new LoanService(orm.em.fork());
+    const loans = new LoanService(t.orm.em.fork());
     const actor = { id: admin.id, role: 'admin' as const };
     const loan = await loans.request(actor, { catalogEntryId: beam.id, environment: 'Auditorio' });
     const approved = await loans.approve(actor, { loanId: loan.id });
@@ -94,22 +87,20 @@ describeEachDialect('initializeDatabase admin password', (dialect) => {
       ['short', undefined, 'VALIDATION_FAILED'],
       [undefined, 'from the environment!', 'ok'],
     ] as const) {
-      const db = await createScratchDatabase(dialect);
-      const orm = await MikroORM.init(db.options());
+      const db = await createTestDatabase(dialect);
+      const orm = await MikroORM.init(await db.options());
       const saved = process.env.SWL_ADMIN_PASSWORD;
       if (env) process.env.SWL_ADMIN_PASSWORD = env;
       try {
-        const result = await initializeDatabase(orm, { adminPassword: password, inventory: false }).catch(
-          (e) => e,
-        );
+        const initializing = initializeDatabase(orm, { adminPassword: password, inventory: false });
         if (expected === 'ok') {
-          expect(result.admin.generatedPassword).toBeNull();
+          expect((await initializing).admin.generatedPassword).toBeNull();
           const admin = await orm.em
             .fork()
             .findOneOrFail(User, { documentId: '1000000000' }, { populate: ['passwordHash'] });
           expect(await verifyPassword(admin.passwordHash, (password ?? env) as string)).toBe(true);
         } else {
-          expect(result.code).toBe(expected);
+          await expectSwlError(initializing, expected);
           expect(await orm.em.fork().count(User)).toBe(0);
         }
       } finally {

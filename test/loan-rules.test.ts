@@ -64,10 +64,7 @@ describe('due date at approval (docs/DESIGN.md §3 approve)', () => {
   });
 
   it('refuses a given due date that is not in the future', async () => {
-    await expectSwlError(
-      Promise.resolve().then(() => dueDateAtApproval(T, TERMS, null, T)),
-      'VALIDATION_FAILED',
-    );
+    await expectSwlError(() => dueDateAtApproval(T, TERMS, null, T), 'VALIDATION_FAILED');
   });
 });
 

@@ -3,7 +3,7 @@
  * is not a cap and is reported when a copy is lost; renewal refuses a deactivated borrower as
  * approval does. On both databases.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { CatalogEntry } from '../src/entities/catalog-entry.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
@@ -13,30 +13,55 @@ import { LoanService } from '../src/loans/loan.service.ts';
 import type { LoanTerms } from '../src/loans/views.ts';
 import type { Actor } from '../src/permissions.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
+import type { LoanPolicyRule } from '../src/policies/schemas.ts';
 import { DEFAULT_INVENTORY } from '../src/seeding/defaults.ts';
 import { seedDefaults } from '../src/seeding/seed.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk, T0 } from './support/desk.ts';
-import { expectSwlError, rowCounts } from './support/fixtures.ts';
+import {
+  describeEachDialect,
+  expectSwlError,
+  rowCounts,
+  T0,
+  TEST_POLICIES,
+  useDesk,
+} from './support/fixtures.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** The terms TEST_POLICIES (test/support/desk.ts) give a general loan of `role`. */
-function generalTerms(role: 'student' | 'teacher'): LoanTerms {
-  return {
-    loanPeriod: role === 'student' ? 3 : 7,
-    loanPeriodUnit: 'days',
-    maxRenewals: role === 'student' ? 1 : 2,
-    fineAmount: 100_000,
-    fineInterval: 'day',
-    gracePeriodMinutes: 60,
-    graceMode: 'threshold',
-    intervalRounding: 'up',
-    maxFine: 2_000_000,
-    capAtReplacementCost: false,
-  };
+/** The TEST_POLICIES rule (test/support/fixtures.ts) for general loans of `role`. */
+function generalPolicy(role: 'student' | 'teacher') {
+  return TEST_POLICIES.find((p) => p.category === 'general' && p.role === role) as LoanPolicyRule;
 }
+
+/** The terms TEST_POLICIES give a general loan of `role`: its rule without the request-time limits. */
+function generalTerms(role: 'student' | 'teacher'): LoanTerms {
+  const {
+    category: _category,
+    role: _role,
+    maxActiveLoans: _max,
+    environmentRequired: _env,
+    ...terms
+  } = generalPolicy(role);
+  return terms;
+}
+
+describe('general terms of the test policies', () => {
+  it('are docs/DESIGN.md §5: 3 days and one renewal for students, 7 days and two for teachers, 1,000 COP a day after 60 min, at most 20,000 COP', () => {
+    expect(generalTerms('student')).toEqual({
+      loanPeriod: 3,
+      loanPeriodUnit: 'days',
+      maxRenewals: 1,
+      fineAmount: 100_000,
+      fineInterval: 'day',
+      gracePeriodMinutes: 60,
+      graceMode: 'threshold',
+      intervalRounding: 'up',
+      maxFine: 2_000_000,
+      capAtReplacementCost: false,
+    });
+    expect(generalTerms('teacher')).toEqual({ ...generalTerms('student'), loanPeriod: 7, maxRenewals: 2 });
+  });
+});
 
 describe('DEFAULT_INVENTORY (pure)', () => {
   it('keeps known replacement costs for every seeded item', () => {
@@ -48,27 +73,13 @@ describe('DEFAULT_INVENTORY (pure)', () => {
 });
 
 describeEachDialect('loan terms fixed at approval (issue 11)', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
-  const policies = () => new PolicyService(t.orm.em.fork(), { clock: desk.clock });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
+  const policies = () => new PolicyService(desk.em(), { clock: desk.clock });
   /** Puts general × `role` back to its TEST_POLICIES terms (tests edit and delete it). */
   const restore = async (role: 'student' | 'teacher') => {
-    const { maxRenewals, loanPeriod, ...rest } = generalTerms(role);
-    await policies().upsert(desk.admin, {
-      category: 'general',
-      role,
-      maxActiveLoans: role === 'student' ? 3 : 5,
-      maxRenewals,
-      loanPeriod,
-      ...rest,
-    });
+    await policies().upsert(desk.admin, generalPolicy(role));
   };
 
   async function approvedLoan(borrower: Actor, options: { replacementCost?: number } = {}) {
@@ -90,7 +101,7 @@ describeEachDialect('loan terms fixed at approval (issue 11)', (dialect) => {
     });
     const listed = await loans().listBorrowerLoans(student, { scope: 'active' });
     expect(listed.items[0]?.terms).toEqual(generalTerms('student'));
-    const row = await t.orm.em.fork().findOneOrFail(Loan, approved.id);
+    const row = await desk.em().findOneOrFail(Loan, approved.id);
     expect([row.termsFineAmount, row.termsMaxFine, row.termsLoanPeriodUnit]).toEqual([
       100_000,
       2_000_000,
@@ -192,8 +203,8 @@ describeEachDialect('loan terms fixed at approval (issue 11)', (dialect) => {
         'max_fine',
         'cap_at_replacement_cost',
       ];
-      await t.orm.em
-        .fork()
+      await desk
+        .em()
         .getConnection()
         .execute(`update swl_loan set ${columns.map((c) => `terms_${c} = null`).join(', ')} where id = ?`, [
           loanId,
@@ -229,22 +240,18 @@ describeEachDialect('loan terms fixed at approval (issue 11)', (dialect) => {
 });
 
 describeEachDialect('an unknown replacement cost is not a cap (issue 11)', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
     // General × student: caps at the replacement cost too (the max fine stays 2,000,000).
-    await new PolicyService(t.orm.em.fork()).update(desk.admin, {
+    await new PolicyService(desk.em()).update(desk.admin, {
       category: 'general',
       role: 'student',
       capAtReplacementCost: true,
     });
   });
-  afterAll(async () => t?.close());
 
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
-  const catalog = () => new CatalogService(t.orm.em.fork(), { clock: desk.clock });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
+  const catalog = () => new CatalogService(desk.em(), { clock: desk.clock });
 
   /** An entry made through the catalog service with `replacementCost` (omitted = not given). */
   async function entryWith(replacementCost?: number | null) {
@@ -270,19 +277,19 @@ describeEachDialect('an unknown replacement cost is not a cap (issue 11)', (dial
   it('createEntry without a cost stores an unknown cost (null); updateEntry sets null (unknown), 0 (free) or a price', async () => {
     const entry = await entryWith();
     expect(entry.replacementCost).toBeNull();
-    expect((await t.orm.em.fork().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBeNull();
+    expect((await desk.em().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBeNull();
     expect(
       (await catalog().updateEntry(desk.admin, { catalogEntryId: entry.id, replacementCost: 0 }))
         .replacementCost,
     ).toBe(0);
-    expect((await t.orm.em.fork().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBe(0);
+    expect((await desk.em().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBe(0);
     const unknown = await catalog().updateEntry(desk.admin, {
       catalogEntryId: entry.id,
       replacementCost: null,
     });
     expect(unknown.replacementCost).toBeNull();
     expect((await catalog().getEntry(desk.staff, { catalogEntryId: entry.id })).replacementCost).toBeNull();
-    expect((await t.orm.em.fork().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBeNull();
+    expect((await desk.em().findOneOrFail(CatalogEntry, entry.id)).replacementCost).toBeNull();
     expect((await entryWith(null)).replacementCost).toBeNull();
   });
 
@@ -337,9 +344,9 @@ describeEachDialect('an unknown replacement cost is not a cap (issue 11)', (dial
   });
 
   it('the seeded inventory keeps its known replacement costs', async () => {
-    await seedDefaults(t.orm.em.fork(), { adminPassword: 'a strong seed password', policies: false });
-    const entries = await t.orm.em
-      .fork()
+    await seedDefaults(desk.em(), { adminPassword: 'a strong seed password', policies: false });
+    const entries = await desk
+      .em()
       .find(CatalogEntry, { titleOrName: DEFAULT_INVENTORY.map((i) => i.titleOrName) });
     expect(Object.fromEntries(entries.map((e) => [e.titleOrName, e.replacementCost]))).toEqual(
       Object.fromEntries(DEFAULT_INVENTORY.map((i) => [i.titleOrName, i.replacementCost])),
@@ -348,17 +355,11 @@ describeEachDialect('an unknown replacement cost is not a cap (issue 11)', (dial
 });
 
 describeEachDialect('renewal follows approval’s borrower rule (issue 11)', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
   const setActive = async (userId: number, active: boolean) => {
-    const em = t.orm.em.fork();
+    const em = desk.em();
     (await em.findOneOrFail(User, userId)).active = active;
     await em.flush();
   };
@@ -371,15 +372,15 @@ describeEachDialect('renewal follows approval’s borrower rule (issue 11)', (di
     const approved = await loans().approve(desk.staff, { loanId: loan.id });
     await setActive(student.id, false);
 
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     for (const who of [desk.staff, desk.admin]) {
       const refused = await expectSwlError(loans().renew(who, { loanId: loan.id }), 'BORROWER_INACTIVE');
       expect(refused.details).toMatchObject({ borrowerId: student.id });
     }
     // The deactivated borrower themself is refused as an inactive acting user.
     await expectSwlError(loans().renew(student, { loanId: loan.id }), 'FORBIDDEN');
-    expect(await rowCounts(t.orm)).toEqual(before);
-    const row = await t.orm.em.fork().findOneOrFail(Loan, loan.id);
+    expect(await rowCounts(desk.orm)).toEqual(before);
+    const row = await desk.em().findOneOrFail(Loan, loan.id);
     expect([row.renewalCount, row.dueDate?.getTime()]).toEqual([0, approved.dueDate?.getTime()]);
 
     await setActive(student.id, true);

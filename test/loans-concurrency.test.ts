@@ -1,25 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ItemInstance } from '../src/entities/item-instance.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
 import { SwlError } from '../src/errors.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk } from './support/desk.ts';
-import { expectSwlError, recordingBus } from './support/fixtures.ts';
+import { describeEachDialect, expectSwlError, recordingBus, useDesk } from './support/fixtures.ts';
 import { holdLock } from './support/locks.ts';
 
 describeEachDialect('LoanService concurrency', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
   /** A service on its own EntityManager fork, as one HTTP request of a host would have. */
-  const service = () => new LoanService(t.orm.em.fork(), { clock: desk.clock });
+  const service = () => new LoanService(desk.em(), { clock: desk.clock });
 
   it('20 approvals racing for one copy: exactly one aprobado, the copy prestado, every loser typed', async () => {
     const entry = await desk.entry('general', 1);
@@ -84,7 +76,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const { events, received } = recordingBus();
     const before = { loans: await desk.em().count(Loan), events: await desk.em().count(LoanEvent) };
     await expect(
-      t.orm.em.fork().transactional(async (em) => {
+      desk.em().transactional(async (em) => {
         const loans = new LoanService(em, { clock: desk.clock, events });
         const loan = await loans.request(student, { catalogEntryId: entry.id });
         expect(loan.id).toBeGreaterThan(0);
@@ -101,7 +93,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const student = await desk.user('student');
     const { events, received } = recordingBus();
     let heardBeforeCommit = -1;
-    const loanId = await t.orm.em.fork().transactional(async (em) => {
+    const loanId = await desk.em().transactional(async (em) => {
       const loans = new LoanService(em, { clock: desk.clock, events });
       const loan = await loans.request(student, { catalogEntryId: entry.id });
       await loans.approve(desk.staff, { loanId: loan.id });
@@ -122,7 +114,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const entry = await desk.entry('general', 2);
     const student = await desk.user('student');
     const { events, received } = recordingBus();
-    await t.orm.em.fork().transactional(async (outer) => {
+    await desk.em().transactional(async (outer) => {
       const loans = new LoanService(outer, { clock: desk.clock, events });
       await loans.request(student, { catalogEntryId: entry.id });
       await outer
@@ -147,7 +139,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const copy = entry.copies[0] as number;
     const student = await desk.user('student');
     const loan = await service().request(student, { catalogEntryId: entry.id });
-    const holder = await holdLock(t.db, lockCopy(copy));
+    const holder = await holdLock(desk.db, lockCopy(copy));
     const released = holder.finishWhenBlocked([], 'rollback');
     const approved = await service().approve(desk.staff, { loanId: loan.id });
     await released;
@@ -161,20 +153,13 @@ describeEachDialect('LoanService concurrency', (dialect) => {
     const copy = entry.copies[0] as number;
     const student = await desk.user('student');
     const loan = await service().request(student, { catalogEntryId: entry.id });
-    const holder = await holdLock(t.db, lockCopy(copy));
+    const holder = await holdLock(desk.db, lockCopy(copy));
     const released = holder.finishWhenBlocked(
       [[`update swl_item_instance set status = 'prestado', version = version + 1 where id = ?`, [copy]]],
       'commit',
     );
-    const error = await service()
-      .approve(desk.staff, { loanId: loan.id })
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
+    await expectSwlError(service().approve(desk.staff, { loanId: loan.id }), 'COPY_UNAVAILABLE');
     await released;
-    expect(error).toBeInstanceOf(SwlError);
-    expect((error as SwlError).code).toBe('COPY_UNAVAILABLE');
     expect((await desk.em().findOneOrFail(Loan, loan.id)).status).toBe('pendiente');
   });
 
@@ -186,7 +171,7 @@ describeEachDialect('LoanService concurrency', (dialect) => {
         promise,
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not settle in 5 s')), 5000)),
       ]);
-    await t.orm.em.fork().transactional(async (em) => {
+    await desk.em().transactional(async (em) => {
       const loans = new LoanService(em, { clock: desk.clock });
       const loan = await loans.request(student, { catalogEntryId: entry.id });
       expect((await within(loans.getLoan(desk.staff, { loanId: loan.id }))).status).toBe('pendiente');

@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SwlError } from '../src/errors.ts';
+import { beforeAll, expect, it } from 'vitest';
 import { LoanService } from '../src/loans/loan.service.ts';
 import type { Actor } from '../src/permissions.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk } from './support/desk.ts';
-import { rowCounts } from './support/fixtures.ts';
+import { describeEachDialect, expectSwlError, rowCounts, useDesk } from './support/fixtures.ts';
 
 const HUGE = 'x'.repeat(100_000);
 
 describeEachDialect('LoanService input validation', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   let loans: LoanService;
   let student: Actor;
   let pendingId: number;
   let approvedId: number;
   let entryId: number;
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-    loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
+    loans = new LoanService(desk.em(), { clock: desk.clock });
     student = await desk.user('student');
     const entry = await desk.entry('general', 2);
     entryId = entry.id;
@@ -27,7 +21,6 @@ describeEachDialect('LoanService input validation', (dialect) => {
     approvedId = (await loans.request(student, { catalogEntryId: entry.id })).id;
     await loans.approve(desk.staff, { loanId: approvedId });
   });
-  afterAll(async () => t?.close());
 
   type Case = [name: string, run: () => Promise<unknown>, code: 'VALIDATION_FAILED' | 'NOT_FOUND'];
   const cases = (): Case[] => {
@@ -174,30 +167,19 @@ describeEachDialect('LoanService input validation', (dialect) => {
   };
 
   it('refuses bad input to every command with VALIDATION_FAILED or NOT_FOUND and writes nothing', async () => {
-    const before = await rowCounts(t.orm);
-    const outcomes: Array<[string, string]> = [];
-    for (const [name, run, code] of cases()) {
-      try {
-        await run();
-        outcomes.push([name, 'accepted']);
-      } catch (error) {
-        expect(error, name).toBeInstanceOf(SwlError);
-        outcomes.push([
-          name,
-          (error as SwlError).code === code ? 'ok' : `${(error as SwlError).code} (wanted ${code})`,
-        ]);
-      }
-    }
-    expect(outcomes.filter(([, o]) => o !== 'ok')).toEqual([]);
-    expect(await rowCounts(t.orm)).toEqual(before);
+    const before = await rowCounts(desk.orm);
+    for (const [name, run, code] of cases()) await expectSwlError(run, code, name);
+    expect(await rowCounts(desk.orm)).toEqual(before);
   });
 
   it('validation errors name the offending fields and never echo the input value', async () => {
-    const error = await loans
-      .request(student, { catalogEntryId: entryId, environment: HUGE })
-      .catch((e) => e);
-    expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.details.issues.map((i: { path: string[] }) => i.path.join('.'))).toEqual(['environment']);
+    const error = await expectSwlError(
+      loans.request(student, { catalogEntryId: entryId, environment: HUGE }),
+      'VALIDATION_FAILED',
+    );
+    expect((error.details.issues as { path: string[] }[]).map((i) => i.path.join('.'))).toEqual([
+      'environment',
+    ]);
     expect(JSON.stringify(error.toJSON())).not.toContain('xxxxxxxxxx');
     expect(error.httpStatus).toBe(400);
   });

@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CopyEvent } from '../src/entities/copy-event.entity.ts';
 import { ItemInstance } from '../src/entities/item-instance.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
-import type { SwlErrorCode } from '../src/errors.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { availableCommands, canTransition, LOAN_TRANSITIONS, nextStates } from '../src/loans/transitions.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk, T0 } from './support/desk.ts';
+import { describeEachDialect, expectSwlError, T0, useDesk } from './support/fixtures.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** Awaits `promise` and returns the SwlError code it rejected with (fails if it resolved). */
-async function codeOf(promise: Promise<unknown>): Promise<SwlErrorCode> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toMatchObject({ name: 'SwlError' });
-    return (error as { code: SwlErrorCode }).code;
-  }
-  throw new Error('expected the command to be refused');
-}
 
 describe('loan transition table (pure)', () => {
   it('allows exactly the transitions of docs/DESIGN.md §3', () => {
@@ -47,17 +34,13 @@ describe('loan transition table (pure)', () => {
 });
 
 describeEachDialect('LoanService', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   let loans: LoanService;
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-    loans = new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
+    loans = new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
   });
-  afterAll(async () => t?.close());
 
-  const fresh = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
+  const fresh = () => new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
 
   it('request a copy → approve → return on time: dates, statuses, audit trail, events', async () => {
     desk.clock.set(T0);
@@ -139,7 +122,7 @@ describeEachDialect('LoanService', (dialect) => {
     const other = await desk.user('student');
     const entry = await desk.entry('general', 1);
     const a = await loans.request(student, { catalogEntryId: entry.id });
-    expect(await codeOf(loans.reject(desk.staff, { loanId: a.id, reason: '   ' }))).toBe('VALIDATION_FAILED');
+    await expectSwlError(loans.reject(desk.staff, { loanId: a.id, reason: '   ' }), 'VALIDATION_FAILED');
     const rejected = await loans.reject(desk.staff, { loanId: a.id, reason: 'Sin copias para esa fecha' });
     expect(rejected).toMatchObject({
       status: 'rechazado',
@@ -148,8 +131,8 @@ describeEachDialect('LoanService', (dialect) => {
     });
 
     const b = await loans.request(student, { catalogEntryId: entry.id });
-    expect(await codeOf(loans.cancel(other, { loanId: b.id }))).toBe('FORBIDDEN');
-    expect(await codeOf(loans.cancel(desk.staff, { loanId: b.id }))).toBe('FORBIDDEN');
+    await expectSwlError(loans.cancel(other, { loanId: b.id }), 'FORBIDDEN');
+    await expectSwlError(loans.cancel(desk.staff, { loanId: b.id }), 'FORBIDDEN');
     const cancelled = await loans.cancel(student, { loanId: b.id, reason: 'ya no lo necesito' });
     expect(cancelled.status).toBe('rechazado');
     const history = await loans.getLoan(student, { loanId: b.id });
@@ -168,20 +151,20 @@ describeEachDialect('LoanService', (dialect) => {
     const renewed = await loans.renew(student, { loanId: loan.id });
     expect(renewed.dueDate?.getTime()).toBe(due.getTime() + 3 * DAY);
     expect(renewed.renewalCount).toBe(1);
-    expect(await codeOf(loans.renew(student, { loanId: loan.id }))).toBe('RENEWAL_LIMIT_REACHED');
+    await expectSwlError(loans.renew(student, { loanId: loan.id }), 'RENEWAL_LIMIT_REACHED');
 
     const teacher = await desk.user('teacher');
     const held = await loans.request(teacher, { catalogEntryId: entry.id });
     await loans.approve(desk.staff, { loanId: held.id });
     const waiting = await desk.user('teacher');
     await loans.request(waiting, { catalogEntryId: entry.id });
-    expect(await codeOf(loans.renew(teacher, { loanId: held.id }))).toBe('HOLD_PENDING');
+    await expectSwlError(loans.renew(teacher, { loanId: held.id }), 'HOLD_PENDING');
 
     const someoneElse = await desk.user('student');
-    expect(await codeOf(loans.renew(someoneElse, { loanId: held.id }))).toBe('FORBIDDEN');
+    await expectSwlError(loans.renew(someoneElse, { loanId: held.id }), 'FORBIDDEN');
 
     desk.clock.advance({ days: 8 });
-    expect(await codeOf(loans.renew(desk.staff, { loanId: held.id }))).toBe('LOAN_OVERDUE');
+    await expectSwlError(loans.renew(desk.staff, { loanId: held.id }), 'LOAN_OVERDUE');
     desk.clock.set(T0);
   });
 
@@ -228,11 +211,11 @@ describeEachDialect('LoanService', (dialect) => {
     const first = await loans.request(student, { catalogEntryId: entry.id });
     await loans.approve(desk.staff, { loanId: first.id });
     desk.clock.advance({ days: 4 });
-    const refused = loans.request(student, { catalogEntryId: entry.id });
-    await expect(refused).rejects.toMatchObject({
-      code: 'BORROWER_BLOCKED',
-      details: { reasons: ['overdue_loan'] },
-    });
+    const refused = await expectSwlError(
+      loans.request(student, { catalogEntryId: entry.id }),
+      'BORROWER_BLOCKED',
+    );
+    expect(refused.details).toMatchObject({ reasons: ['overdue_loan'] });
     expect((await loans.borrowerStanding(student)).reasons).toEqual(['overdue_loan']);
     const overdue = await loans.overdueLoans(desk.staff, { limit: 500 });
     const mine = overdue.items.find((l) => l.id === first.id);
@@ -240,20 +223,20 @@ describeEachDialect('LoanService', (dialect) => {
     expect(mine?.accruedFine.amount).toBe(100_000);
 
     await loans.return(desk.staff, { loanId: first.id });
-    await expect(loans.request(student, { catalogEntryId: entry.id })).rejects.toMatchObject({
-      code: 'BORROWER_BLOCKED',
-      details: { reasons: ['unsettled_penalty'], unsettledAmount: 100_000 },
-    });
-    expect(await codeOf(loans.settlePenalty(student, { loanId: first.id, settlement: 'paid' }))).toBe(
-      'FORBIDDEN',
+    const blocked = await expectSwlError(
+      loans.request(student, { catalogEntryId: entry.id }),
+      'BORROWER_BLOCKED',
     );
+    expect(blocked.details).toMatchObject({ reasons: ['unsettled_penalty'], unsettledAmount: 100_000 });
+    await expectSwlError(loans.settlePenalty(student, { loanId: first.id, settlement: 'paid' }), 'FORBIDDEN');
     const settled = await loans.settlePenalty(desk.staff, {
       loanId: first.id,
       settlement: 'waived',
       note: 'primera vez',
     });
     expect(settled).toMatchObject({ penaltySettlement: 'waived', penaltySettledById: desk.staff.id });
-    expect(await codeOf(loans.settlePenalty(desk.staff, { loanId: first.id, settlement: 'paid' }))).toBe(
+    await expectSwlError(
+      loans.settlePenalty(desk.staff, { loanId: first.id, settlement: 'paid' }),
       'INVALID_TRANSITION',
     );
     expect((await loans.request(student, { catalogEntryId: entry.id })).status).toBe('pendiente');
@@ -268,39 +251,39 @@ describeEachDialect('LoanService', (dialect) => {
     const premium = await desk.entry('premium', 2);
 
     const loan = await loans.request(student, { copyId: general.copies[0] });
-    expect(await codeOf(loans.approve(student, { loanId: loan.id }))).toBe('FORBIDDEN'); // wrong role
+    await expectSwlError(loans.approve(student, { loanId: loan.id }), 'FORBIDDEN'); // wrong role
     await loans.approve(desk.staff, { loanId: loan.id });
-    expect(await codeOf(loans.approve(desk.staff, { loanId: loan.id }))).toBe('INVALID_TRANSITION'); // wrong state
-    expect(await codeOf(loans.reject(desk.staff, { loanId: loan.id, reason: 'x' }))).toBe(
-      'INVALID_TRANSITION',
-    );
+    await expectSwlError(loans.approve(desk.staff, { loanId: loan.id }), 'INVALID_TRANSITION'); // wrong state
+    await expectSwlError(loans.reject(desk.staff, { loanId: loan.id, reason: 'x' }), 'INVALID_TRANSITION');
     const other = await desk.user('student');
-    expect(await codeOf(loans.getLoan(other, { loanId: loan.id }))).toBe('FORBIDDEN'); // other borrower's loan
-    expect(await codeOf(loans.request(other, { borrowerId: student.id, catalogEntryId: general.id }))).toBe(
+    await expectSwlError(loans.getLoan(other, { loanId: loan.id }), 'FORBIDDEN'); // other borrower's loan
+    await expectSwlError(
+      loans.request(other, { borrowerId: student.id, catalogEntryId: general.id }),
       'FORBIDDEN',
     );
 
     const inactive = await desk.user('student', { active: false });
-    expect(
-      await codeOf(loans.request(desk.staff, { borrowerId: inactive.id, catalogEntryId: general.id })),
-    ).toBe('BORROWER_INACTIVE');
-    expect(await codeOf(loans.request(student, { catalogEntryId: premium.id }))).toBe('POLICY_FORBIDS'); // no premium for students
-    expect(await codeOf(loans.request(teacher, { catalogEntryId: premium.id }))).toBe('ENVIRONMENT_REQUIRED');
+    await expectSwlError(
+      loans.request(desk.staff, { borrowerId: inactive.id, catalogEntryId: general.id }),
+      'BORROWER_INACTIVE',
+    );
+    await expectSwlError(loans.request(student, { catalogEntryId: premium.id }), 'POLICY_FORBIDS'); // no premium for students
+    await expectSwlError(loans.request(teacher, { catalogEntryId: premium.id }), 'ENVIRONMENT_REQUIRED');
     expect(
       (await loans.request(teacher, { catalogEntryId: premium.id, environment: 'Aula 204' })).status,
     ).toBe('pendiente');
 
     await loans.request(student, { catalogEntryId: general.id });
     await loans.request(student, { catalogEntryId: general.id });
-    expect(await codeOf(loans.request(student, { catalogEntryId: general.id }))).toBe('LOAN_LIMIT_REACHED'); // 3 active
+    await expectSwlError(loans.request(student, { catalogEntryId: general.id }), 'LOAN_LIMIT_REACHED'); // 3 active
 
     const em = desk.em();
     const lostCopy = await em.findOneOrFail(ItemInstance, general.copies[3] as number);
     lostCopy.status = 'perdido';
     await em.flush();
-    expect(await codeOf(loans.request(teacher, { copyId: lostCopy.id }))).toBe('COPY_UNAVAILABLE');
+    await expectSwlError(loans.request(teacher, { copyId: lostCopy.id }), 'COPY_UNAVAILABLE');
     const waitsForLent = await loans.request(teacher, { copyId: general.copies[0] }); // lent copy: may wait
-    expect(await codeOf(loans.approve(desk.staff, { loanId: waitsForLent.id }))).toBe('COPY_UNAVAILABLE');
+    await expectSwlError(loans.approve(desk.staff, { loanId: waitsForLent.id }), 'COPY_UNAVAILABLE');
   });
 
   it('reads: a borrower’s active and past loans, the pending queue oldest first', async () => {
@@ -316,8 +299,8 @@ describeEachDialect('LoanService', (dialect) => {
     expect(active.items.map((l) => l.id)).toEqual([a.id]);
     const past = await loans.listBorrowerLoans(desk.staff, { borrowerId: student.id, scope: 'past' });
     expect(past).toMatchObject({ total: 1, items: [{ id: b.id, status: 'rechazado' }] });
-    expect(await codeOf(loans.listBorrowerLoans(student, { borrowerId: desk.staff.id }))).toBe('FORBIDDEN');
-    expect(await codeOf(loans.pendingQueue(student))).toBe('FORBIDDEN');
+    await expectSwlError(loans.listBorrowerLoans(student, { borrowerId: desk.staff.id }), 'FORBIDDEN');
+    await expectSwlError(loans.pendingQueue(student), 'FORBIDDEN');
     const queue = await loans.pendingQueue(desk.staff, { limit: 500 });
     const times = queue.items.map((l) => l.requestDate.getTime());
     expect(times).toEqual([...times].sort((x, y) => x - y));

@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { postgresqlMigrations, sqliteMigrations, swlMigrations } from '../migrations/index.ts';
 import { catalogSearchText } from '../src/catalog/codes.ts';
 import {
@@ -14,8 +14,7 @@ import {
   LoanPolicy,
   User,
 } from '../src/entities/index.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { rowCounts, SWL_TABLES } from './support/fixtures.ts';
+import { describeEachDialect, rowCounts, SWL_TABLES, useTestOrm } from './support/fixtures.ts';
 
 async function tableNames(orm: MikroORM): Promise<string[]> {
   const sql =
@@ -140,11 +139,7 @@ describe('migration sets', () => {
 });
 
 describeEachDialect('migrations', (dialect) => {
-  let t: TestOrm;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect, { migrate: false });
-  });
-  afterAll(async () => t?.close());
+  const t = useTestOrm(dialect, { migrate: false });
 
   it('apply on an empty database and leave no drift from the entities', async () => {
     expect(await t.orm.migrator.getPending()).toHaveLength(swlMigrations(dialect).length);
@@ -186,11 +181,7 @@ describeEachDialect('migrations', (dialect) => {
 });
 
 describeEachDialect('upgrade with data', (dialect) => {
-  let t: TestOrm;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect, { migrate: false });
-  });
-  afterAll(async () => t?.close());
+  const t = useTestOrm(dialect, { migrate: false });
 
   it('a database of the first release, with a row in every table and a loan out, upgrades to the latest schema keeping every row', async () => {
     const first = swlMigrations(dialect)[0]?.name as string;
@@ -282,13 +273,11 @@ describeEachDialect('upgrade with data', (dialect) => {
 });
 
 describeEachDialect('schema guarantees', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let fixture: Awaited<ReturnType<typeof insertOneOfEach>>;
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     fixture = await insertOneOfEach(t.orm.em.fork());
   });
-  afterAll(async () => t?.close());
 
   const raw = (sql: string, params: unknown[] = []) =>
     (t.orm.em.fork() as SqlEntityManager).execute(sql, params);

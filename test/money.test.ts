@@ -3,7 +3,7 @@
  * units) is computed exactly, stored exactly in the 64-bit money columns and read back the same on
  * SQLite and PostgreSQL; a fine or penalty above MAX_MONEY is held at it (`cappedBy: 'ceiling'`).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { ItemInstance } from '../src/entities/item-instance.entity.ts';
 import { Loan } from '../src/entities/loan.entity.ts';
@@ -12,29 +12,21 @@ import { LoanService } from '../src/loans/loan.service.ts';
 import type { LoanTerms } from '../src/loans/views.ts';
 import type { Actor } from '../src/permissions.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk, T0 } from './support/desk.ts';
-import { expectSwlError } from './support/fixtures.ts';
+import { describeEachDialect, expectSwlError, T0, useDesk } from './support/fixtures.ts';
 
 const INT32_MAX = 2 ** 31 - 1;
 
 describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events: desk.events });
-  const policies = () => new PolicyService(t.orm.em.fork(), { clock: desk.clock });
-  const catalog = () => new CatalogService(t.orm.em.fork(), { clock: desk.clock });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock, events: desk.events });
+  const policies = () => new PolicyService(desk.em(), { clock: desk.clock });
+  const catalog = () => new CatalogService(desk.em(), { clock: desk.clock });
 
   /** A loan's money columns as stored, read with plain SQL and parsed exactly (BigInt). */
   async function stored(loanId: number) {
-    const rows = await t.orm.em
-      .fork()
+    const rows = await desk
+      .em()
       .getConnection()
       .execute<Record<string, unknown>[]>(
         'select overdue_fine, replacement_charge, final_penalty from swl_loan where id = ?',
@@ -87,13 +79,13 @@ describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
       replacementCharge: 0n,
       finalPenalty: 2_147_483_647n * 1440n,
     });
-    const row = await t.orm.em.fork().findOneOrFail(Loan, loan.id);
+    const row = await desk.em().findOneOrFail(Loan, loan.id);
     expect([row.status, row.overdueFine, row.finalPenalty]).toEqual([
       'devuelto',
       expected.amount,
       expected.amount,
     ]);
-    expect((await t.orm.em.fork().findOneOrFail(ItemInstance, entry.copies[0] as number)).status).toBe(
+    expect((await desk.em().findOneOrFail(ItemInstance, entry.copies[0] as number)).status).toBe(
       'disponible',
     );
   });
@@ -114,9 +106,7 @@ describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
         replacementCharge: BigInt(cost),
         finalPenalty: BigInt(cost),
       });
-      expect((await t.orm.em.fork().findOneOrFail(ItemInstance, entry.copies[0] as number)).status).toBe(
-        'perdido',
-      );
+      expect((await desk.em().findOneOrFail(ItemInstance, entry.copies[0] as number)).status).toBe('perdido');
     }
   });
 
@@ -173,7 +163,7 @@ describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
     await loans().return(desk.staff, { loanId: first.id, outcome: 'lost' });
     // Two more returned loans with MAX_MONEY penalties, written directly (the borrower is blocked
     // now): 3 × MAX_MONEY is beyond what a JavaScript number holds exactly.
-    const em = t.orm.em.fork();
+    const em = desk.em();
     const template = await em.findOneOrFail(Loan, first.id);
     for (let k = 0; k < 2; k++) {
       em.create(Loan, {
@@ -210,8 +200,8 @@ describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
     expect(policy).toMatchObject({ fineAmount: MAX_MONEY, maxFine: MAX_MONEY - 1 });
     const read = await policies().get(desk.staff, { category: 'premium', role: 'teacher' });
     expect([read.fineAmount, read.maxFine]).toEqual([MAX_MONEY, MAX_MONEY - 1]);
-    const [row] = await t.orm.em
-      .fork()
+    const [row] = await desk
+      .em()
       .getConnection()
       .execute<Record<string, unknown>[]>(
         "select fine_amount, max_fine from swl_loan_policy where category = 'premium' and role = 'teacher'",
@@ -231,8 +221,8 @@ describeEachDialect('money cannot overflow (issue 11)', (dialect) => {
       replacementCost: MAX_MONEY,
     });
     expect(entry.replacementCost).toBe(MAX_MONEY);
-    const [cost] = await t.orm.em
-      .fork()
+    const [cost] = await desk
+      .em()
       .getConnection()
       .execute<Record<string, unknown>[]>('select replacement_cost from swl_catalog where id = ?', [
         entry.id,

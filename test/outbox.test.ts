@@ -6,30 +6,19 @@
  */
 import { type EntityManager, IsolationLevel, type MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
 import type { SwlDomainEvent } from '../src/events.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { SwlOutbox, type SwlOutboxPage } from '../src/outbox.ts';
 import type { Actor } from '../src/permissions.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk } from './support/desk.ts';
-import { expectSwlError, recordingBus } from './support/fixtures.ts';
+import { deferred, describeEachDialect, expectSwlError, recordingBus, useDesk } from './support/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `loan:12`, `copy:7`: an event's identity across both tables. */
 const keyOf = (e: { kind: string; id: number }) => `${e.kind}:${e.id}`;
-
-/** A promise with its resolve function, to hold a host transaction open. */
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
 
 /** Every event row of both tables, as keys. */
 async function allEventKeys(orm: MikroORM): Promise<string[]> {
@@ -115,26 +104,20 @@ function naivePoller(em: () => EntityManager) {
 }
 
 describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const outbox = () => new SwlOutbox(t.orm.em.fork());
+  const outbox = () => new SwlOutbox(desk.em());
 
   /** A cursor after every event written so far. */
   async function tail(): Promise<string | undefined> {
-    await settle(t.orm, dialect);
+    await settle(desk.orm, dialect);
     return (await readUntil(outbox(), undefined, 1000)).cursor;
   }
 
   it('the outbox reader returns every event the bus published, in order, with the same shape', async () => {
     const { events, received } = recordingBus();
-    const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock, events });
-    const catalog = new CatalogService(t.orm.em.fork(), { clock: desk.clock, events });
+    const loans = new LoanService(desk.em(), { clock: desk.clock, events });
+    const catalog = new CatalogService(desk.em(), { clock: desk.clock, events });
     const teacher = await desk.user('teacher');
     const entry = await desk.entry('general', 2);
     const [copy1, copy2] = entry.copies as [number, number];
@@ -179,11 +162,11 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     expect(approved?.at).toBeInstanceOf(Date);
     expect(approved?.kind === 'loan' && typeof approved.data).toBe('object');
     // Nothing else: exactly the rows of both tables, each once.
-    expect(read.map(keyOf).sort()).toEqual((await allEventKeys(t.orm)).sort());
+    expect(read.map(keyOf).sort()).toEqual((await allEventKeys(desk.orm)).sort());
   });
 
   it('paging with a small limit neither skips nor repeats', async () => {
-    const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
+    const loans = new LoanService(desk.em(), { clock: desk.clock });
     const entry = await desk.entry('general', 3);
     for (const copy of entry.copies) {
       const borrower = await desk.user('teacher');
@@ -191,8 +174,8 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       await loans.approve(desk.staff, { loanId: loan.id });
       if (copy !== entry.copies[0]) await loans.return(desk.staff, { loanId: loan.id });
     }
-    await settle(t.orm, dialect);
-    const total = (await allEventKeys(t.orm)).length;
+    await settle(desk.orm, dialect);
+    const total = (await allEventKeys(desk.orm)).length;
     const all = (await readUntil(outbox(), undefined, 1000, (got) => got.length >= total)).events;
     expect(all).toHaveLength(total);
     expect(new Set(all.map(keyOf)).size).toBe(total);
@@ -208,7 +191,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
   if (dialect === 'postgresql') {
     it('out of order commit: a host transaction holding event 2 open while event 3 commits is not skipped', async () => {
       const cursor = await tail();
-      const naive = naivePoller(() => t.orm.em.fork());
+      const naive = naivePoller(() => desk.em());
       await naive.poll();
       const [first, second] = [await desk.entry('general', 1), await desk.entry('general', 1)];
       const [alice, bob] = [await desk.user('teacher'), await desk.user('teacher')];
@@ -218,7 +201,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       const hostMayCommit = deferred();
       let hostLoanId = 0;
       let seenInsideHost: SwlDomainEvent[] = [];
-      const host = t.orm.em.fork().transactional(async (em) => {
+      const host = desk.em().transactional(async (em) => {
         hostLoanId = (
           await new LoanService(em, { clock: desk.clock }).request(alice, { catalogEntryId: first.id })
         ).id;
@@ -229,10 +212,10 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       });
       await hostWrote.promise;
       // Another command commits meanwhile (event 3: the higher id).
-      const other = await new LoanService(t.orm.em.fork(), { clock: desk.clock }).request(bob, {
+      const other = await new LoanService(desk.em(), { clock: desk.clock }).request(bob, {
         catalogEntryId: second.id,
       });
-      const otherRows = await t.orm.em.fork().find(LoanEvent, { loan: other.id });
+      const otherRows = await desk.em().find(LoanEvent, { loan: other.id });
       expect(otherRows).toHaveLength(1);
 
       // The naive poller sees event 3 and moves past event 2, which is not visible yet.
@@ -248,7 +231,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
 
       hostMayCommit.resolve();
       await host;
-      const [hostRow] = await t.orm.em.fork().find(LoanEvent, { loan: hostLoanId });
+      const [hostRow] = await desk.em().find(LoanEvent, { loan: hostLoanId });
       const hostKey = `loan:${hostRow?.id}`;
       expect(hostRow?.id).toBeLessThan(otherRows[0]?.id ?? 0);
 
@@ -277,24 +260,24 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       const request = (em: EntityManager, who: Actor, k: number) =>
         new LoanService(em, { clock: desk.clock }).request(who, { catalogEntryId: entries[k]?.id ?? 0 });
 
-      const e1 = await request(t.orm.em.fork(), ann, 0); // E1 commits
+      const e1 = await request(desk.em(), ann, 0); // E1 commits
       const hostWrote = deferred();
       const hostMayCommit = deferred();
       let e2 = 0;
-      const host = t.orm.em.fork().transactional(async (em) => {
+      const host = desk.em().transactional(async (em) => {
         e2 = (await request(em, alice, 1)).id; // E2: lower id, commits last
         hostWrote.resolve();
         await hostMayCommit.promise;
       });
       await hostWrote.promise;
-      const e3 = await request(t.orm.em.fork(), bob, 2); // E3: higher id, commits before E2
+      const e3 = await request(desk.em(), bob, 2); // E3: higher id, commits before E2
 
       // A REPEATABLE READ transaction takes its snapshot now: it sees E1 and E3, not E2.
       const snapshotTaken = deferred();
       const mayRead = deferred();
       let readInside: SwlOutboxPage | undefined;
       let c1 = cursor; // set below, before the old snapshot reads with it
-      const old = t.orm.em.fork().transactional(
+      const old = desk.em().transactional(
         async (em) => {
           await (em as unknown as SqlEntityManager).execute('select 1');
           snapshotTaken.resolve();
@@ -309,7 +292,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
 
       // A current reader opens the window holding E1, E2 and E3 and takes E1 only.
       const ours = (e: SwlDomainEvent) => e.kind === 'loan' && [e1.id, e2, e3.id].includes(e.loanId);
-      await settle(t.orm, dialect);
+      await settle(desk.orm, dialect);
       for (let first: SwlDomainEvent[] = []; first.length === 0; ) {
         const page = await outbox().read({ after: c1, limit: 1 });
         first = page.events;
@@ -334,7 +317,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       const hostMayCommit = deferred();
       let hostLoanId = 0;
       let seenInsideHost: SwlDomainEvent[] = [];
-      const host = t.orm.em.fork().transactional(async (em) => {
+      const host = desk.em().transactional(async (em) => {
         hostLoanId = (
           await new LoanService(em, { clock: desk.clock }).request(alice, { catalogEntryId: first.id })
         ).id;
@@ -345,7 +328,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       });
       await hostWrote.promise;
       let otherDone = false;
-      const other = new LoanService(t.orm.em.fork(), { clock: desk.clock })
+      const other = new LoanService(desk.em(), { clock: desk.clock })
         .request(bob, { catalogEntryId: second.id })
         .then((l) => {
           otherDone = true;
@@ -378,7 +361,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
 
     /** One command in its own host transaction that stays open 0–4 ms after the command. */
     const inHostTransaction = (run: (loans: LoanService) => Promise<{ id: number }>) =>
-      t.orm.em.fork().transactional(async (em) => {
+      desk.em().transactional(async (em) => {
         const result = await run(new LoanService(em, { clock: desk.clock, events }));
         await sleep(Math.floor(Math.random() * 5));
         return result;
@@ -392,7 +375,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     };
 
     const reader = outbox();
-    const naive = naivePoller(() => t.orm.em.fork());
+    const naive = naivePoller(() => desk.em());
     const delivered: SwlDomainEvent[] = [];
     let cursor: string | undefined;
     let writing = true;
@@ -415,7 +398,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     const writeMs = Date.now() - started;
     await naive.poll();
 
-    const rows = await allEventKeys(t.orm);
+    const rows = await allEventKeys(desk.orm);
     const rowSet = new Set(rows);
     const drained = await readUntil(reader, cursor, 7, (got) => {
       const have = new Set([...delivered, ...got].map(keyOf));
@@ -443,8 +426,8 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       expect(types).toEqual(['requested', 'approved', 'returned']);
     }
     if (dialect === 'postgresql') {
-      const [nulls] = await t.orm.em
-        .fork()
+      const [nulls] = await desk
+        .em()
         .getConnection()
         .execute<{ n: number | string }[]>(
           'select (select count(*) from swl_loan_event where tx_id is null) + (select count(*) from swl_instance_event where tx_id is null) as n',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { swlMigrations } from '../migrations/index.ts';
-import { createScratchDatabase, describeEachDialect, type ScratchDatabase } from './support/db.ts';
+import { createTestDatabase, describeEachDialect, type ScratchDatabase } from './support/fixtures.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -104,7 +104,7 @@ it('the tarball holds the built code, types and both migration sets, and nothing
 describeEachDialect('installed tarball', (dialect) => {
   let db: ScratchDatabase;
   beforeAll(async () => {
-    db = await createScratchDatabase(dialect);
+    db = await createTestDatabase(dialect);
   });
   afterAll(async () => db?.drop());
 

@@ -1,11 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LoanPolicy } from '../src/entities/index.ts';
 import type { Actor } from '../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../src/policies/defaults.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
 import { UpsertLoanPolicyInput } from '../src/policies/schemas.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, expectSwlError, rowCounts } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  expectSwlError,
+  rowCounts,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 describe('DEFAULT_LOAN_POLICIES (docs/DESIGN.md §5 table)', () => {
   const find = (category: string, role: string) =>
@@ -78,7 +83,7 @@ describe('DEFAULT_LOAN_POLICIES (docs/DESIGN.md §5 table)', () => {
 });
 
 describeEachDialect('policies', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let admin: Actor;
   let staff: Actor;
   let teacher: Actor;
@@ -86,13 +91,11 @@ describeEachDialect('policies', (dialect) => {
   const policies = () => new PolicyService(t.orm.em.fork());
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     admin = await createTestUser(t.orm, 'admin');
     staff = await createTestUser(t.orm, 'staff');
     teacher = await createTestUser(t.orm, 'teacher');
     student = await createTestUser(t.orm, 'student');
   });
-  afterAll(async () => t?.close());
 
   it('lets an admin seed the defaults; everybody reads them; no premium × student policy', async () => {
     for (const rule of DEFAULT_LOAN_POLICIES) {

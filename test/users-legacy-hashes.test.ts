@@ -21,7 +21,7 @@
  *   `hashlib.pbkdf2_hmac('sha256', PASSWORD.encode(), SALT.encode(), ITERATIONS).hex() == DIGEST`.
  */
 import { type Algorithm, hash, parseOptions } from '@node-rs/argon2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import type { Actor } from '../src/permissions.ts';
 import {
@@ -33,8 +33,15 @@ import {
   werkzeugPasswordVerifier,
 } from '../src/users/password.ts';
 import { UserService } from '../src/users/user.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, expectSwlError, nextDocumentId } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  expectSwlError,
+  setStoredPasswordHash,
+  storedPasswordHash,
+  uniqueId,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 /** From the original SWL database (see the header). */
 const FIXTURE_SCRYPT = {
@@ -126,44 +133,31 @@ describe('Werkzeug password hashes (the built-in legacy verifier)', () => {
 });
 
 describeEachDialect('legacy password hashes', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let admin: Actor;
   const clock = new ManualClock('2026-03-02T08:00:00Z');
   const legacyPasswordVerifiers = [werkzeugPasswordVerifier()];
   const users = () => new UserService(t.orm.em.fork(), { clock, legacyPasswordVerifiers });
 
-  async function storedHash(userId: number): Promise<string | null> {
-    const rows = await t.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ password_hash: string | null }[]>('select password_hash from swl_user where id = ?', [
-        userId,
-      ]);
-    return rows[0]?.password_hash ?? null;
-  }
+  const storedHash = (userId: number) => storedPasswordHash(t.orm, userId);
 
   /** A user whose stored hash is `stored`, written straight into the column (as an import would). */
   async function userWithHash(stored: string, fields: { mustChangePassword?: boolean } = {}) {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const view = await users().createUser(admin, {
       documentId,
       fullName: `Imported ${documentId}`,
       email: `imported.${documentId}@uni.edu`,
       mustChangePassword: fields.mustChangePassword ?? false,
     });
-    await t.orm.em
-      .fork()
-      .getConnection()
-      .execute('update swl_user set password_hash = ? where id = ?', [stored, view.id]);
+    await setStoredPasswordHash(t.orm, view.id, stored);
     expect(await storedHash(view.id)).toBe(stored);
     return { id: view.id, documentId, email: view.email as string };
   }
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     admin = await createTestUser(t.orm, 'admin');
   });
-  afterAll(async () => t?.close());
 
   it('replaces a weaker argon2id hash at the first successful sign-in, never at a failed one', async () => {
     const password = 'weakly hashed passphrase';
@@ -285,10 +279,7 @@ describeEachDialect('legacy password hashes', (dialect) => {
     const resetting: LegacyPasswordVerifier = {
       ...werkzeug,
       async verify(stored, password) {
-        await t.orm.em
-          .fork()
-          .getConnection()
-          .execute('update swl_user set password_hash = ? where id = ?', [resetHash, u.id]);
+        await setStoredPasswordHash(t.orm, u.id, resetHash);
         return werkzeug.verify(stored, password);
       },
     };

@@ -22,13 +22,18 @@
  * pbkdf2 1 000 000, would make every failure here take ~250 ms or more, and the test slow).
  */
 import { type Algorithm, hash } from '@node-rs/argon2';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import type { Actor } from '../src/permissions.ts';
 import { werkzeugPasswordVerifier } from '../src/users/password.ts';
 import { UserService } from '../src/users/user.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, nextDocumentId } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  setStoredPasswordHash,
+  uniqueId,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 const PASSWORD = 'una clave heredada de Flask';
 const WERKZEUG_PBKDF2_150K =
@@ -42,7 +47,7 @@ function median(xs: readonly number[]): number {
 }
 
 describeEachDialect('failed sign-ins take the same time whatever the stored hash', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let admin: Actor;
   const clock = new ManualClock('2026-03-02T08:00:00Z');
   const legacyPasswordVerifiers = [
@@ -52,19 +57,15 @@ describeEachDialect('failed sign-ins take the same time whatever the stored hash
   const logins: Record<string, string> = {};
 
   async function userWithHash(stored: string | null): Promise<string> {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const view = await users().createUser(admin, { documentId, fullName: `Timing ${documentId}` });
-    await t.orm.em
-      .fork()
-      .getConnection()
-      .execute('update swl_user set password_hash = ? where id = ?', [stored, view.id]);
+    await setStoredPasswordHash(t.orm, view.id, stored);
     return documentId;
   }
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     admin = await createTestUser(t.orm, 'admin');
-    const current = nextDocumentId();
+    const current = uniqueId();
     await users().createUser(admin, { documentId: current, fullName: 'Current hash', password: PASSWORD });
     logins['current argon2id'] = current;
     const weak = await hash(PASSWORD, {
@@ -75,11 +76,10 @@ describeEachDialect('failed sign-ins take the same time whatever the stored hash
     });
     logins['weaker argon2id (m=4096,t=1)'] = await userWithHash(weak);
     logins['Werkzeug pbkdf2:sha256:150000'] = await userWithHash(WERKZEUG_PBKDF2_150K);
-    logins['unknown login'] = nextDocumentId();
+    logins['unknown login'] = uniqueId();
     // The process's first sign-in measures the reference hashes once; not part of the timing.
     await users().authenticate({ login: current, password: PASSWORD });
   });
-  afterAll(async () => t?.close());
 
   it(`medians of ${TRIES} failed sign-ins each (current, weaker argon2id, Werkzeug, unknown login) are within ${MAX_RATIO}×`, async () => {
     const kinds = Object.keys(logins);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { CatalogEntry, ItemInstance, Loan, User } from '../src/entities/index.ts';
 import type { SwlError } from '../src/errors.ts';
@@ -11,8 +11,15 @@ import {
   verifyPassword,
 } from '../src/users/password.ts';
 import { UserService } from '../src/users/user.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, expectSwlError, nextDocumentId, rowCounts } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  expectSwlError,
+  rowCounts,
+  storedPasswordHash,
+  uniqueId,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const PHC_PREFIX = `$argon2id$v=19$m=${PASSWORD_HASH_PARAMS.memoryCost},t=${PASSWORD_HASH_PARAMS.timeCost},p=${PASSWORD_HASH_PARAMS.parallelism}$`;
@@ -54,30 +61,20 @@ describe('password hashing (argon2id)', () => {
 });
 
 describeEachDialect('users', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let admin: Actor;
   let staff: Actor;
   let student: Actor;
   const clock = new ManualClock('2026-03-02T08:00:00Z');
   const users = () => new UserService(t.orm.em.fork(), { clock });
 
-  async function storedHash(userId: number): Promise<string | null> {
-    const rows = await t.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ password_hash: string | null }[]>('select password_hash from swl_user where id = ?', [
-        userId,
-      ]);
-    return rows[0]?.password_hash ?? null;
-  }
+  const storedHash = (userId: number) => storedPasswordHash(t.orm, userId);
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
     admin = await createTestUser(t.orm, 'admin');
     staff = await createTestUser(t.orm, 'staff');
     student = await createTestUser(t.orm, 'student');
   });
-  afterAll(async () => t?.close());
 
   it('creates users with a normalized e-mail and trimmed document id, and an argon2id hash', async () => {
     const created = await users().createUser(staff, {
@@ -109,7 +106,7 @@ describeEachDialect('users', (dialect) => {
     let inactive: { documentId: string };
 
     beforeAll(async () => {
-      const documentId = nextDocumentId();
+      const documentId = uniqueId();
       const view = await users().createUser(staff, {
         documentId,
         fullName: 'Auth Tester',
@@ -117,7 +114,7 @@ describeEachDialect('users', (dialect) => {
         password: PASSWORD,
       });
       ana = { id: view.id, documentId, email: view.email! };
-      const goneId = nextDocumentId();
+      const goneId = uniqueId();
       const gone = await users().createUser(admin, {
         documentId: goneId,
         fullName: 'Gone',
@@ -141,7 +138,7 @@ describeEachDialect('users', (dialect) => {
 
     it('fails wrong password, unknown user, no password and inactive user identically', async () => {
       const noPassword = await users().createUser(staff, {
-        documentId: nextDocumentId(),
+        documentId: uniqueId(),
         fullName: 'No Pass',
       });
       const attempts = [
@@ -187,7 +184,7 @@ describeEachDialect('users', (dialect) => {
   });
 
   it('refuses duplicate document ids and e-mails (any case) with DUPLICATE, from the database', async () => {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     await users().createUser(staff, { documentId, fullName: 'First', email: `dup.${documentId}@uni.edu` });
     const before = await rowCounts(t.orm);
     const byDoc = await expectSwlError(
@@ -197,14 +194,14 @@ describeEachDialect('users', (dialect) => {
     expect(byDoc.details).toEqual({ entity: 'user', field: 'documentId' });
     const byEmail = await expectSwlError(
       users().createUser(staff, {
-        documentId: nextDocumentId(),
+        documentId: uniqueId(),
         fullName: 'Third',
         email: `DUP.${documentId}@UNI.edu`,
       }),
       'DUPLICATE',
     );
     expect(byEmail.details).toEqual({ entity: 'user', field: 'email' });
-    const other = await users().createUser(staff, { documentId: nextDocumentId(), fullName: 'Fourth' });
+    const other = await users().createUser(staff, { documentId: uniqueId(), fullName: 'Fourth' });
     const onUpdate = await expectSwlError(
       users().updateUser(staff, { userId: other.id, email: `dup.${documentId}@uni.edu` }),
       'DUPLICATE',
@@ -216,7 +213,7 @@ describeEachDialect('users', (dialect) => {
 
   it('updates name, e-mail, phone and programme, and clears optional fields', async () => {
     const u = await users().createUser(staff, {
-      documentId: nextDocumentId(),
+      documentId: uniqueId(),
       fullName: 'Carlos',
       email: 'carlos@uni.edu',
       phone: '1',
@@ -244,7 +241,7 @@ describeEachDialect('users', (dialect) => {
     const teacher = await createTestUser(t.orm, 'teacher');
     const otherStaff = await createTestUser(t.orm, 'staff');
     const before = await rowCounts(t.orm);
-    const doc = () => nextDocumentId();
+    const doc = () => uniqueId();
     for (const who of [student, teacher]) {
       await expectSwlError(users().createUser(who, { documentId: doc(), fullName: 'X' }), 'FORBIDDEN');
       await expectSwlError(users().updateUser(who, { userId: staff.id, fullName: 'X' }), 'FORBIDDEN');
@@ -295,7 +292,7 @@ describeEachDialect('users', (dialect) => {
 
   it('deactivates (never deletes) a user with loan history; they can no longer sign in or act', async () => {
     const view = await users().createUser(staff, {
-      documentId: nextDocumentId(),
+      documentId: uniqueId(),
       fullName: 'Borrower With History',
       password: PASSWORD,
     });
@@ -331,7 +328,7 @@ describeEachDialect('users', (dialect) => {
   });
 
   it('changes passwords: own with the current one (clears the flag), admin reset (sets it), same one only once chosen', async () => {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const u = await users().createUser(staff, { documentId, fullName: 'Pw User', password: PASSWORD });
     expect(u.mustChangePassword).toBe(true);
     const me: Actor = { id: u.id, role: 'student' };
@@ -402,7 +399,7 @@ describeEachDialect('users', (dialect) => {
   });
 
   it('never puts the hash in any returned view or error', async () => {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const views: unknown[] = [];
     const created = await users().createUser(admin, {
       documentId,

@@ -1,11 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import type { VisitorRole } from '../src/domain/vocabulary.ts';
 import { LibraryLog } from '../src/entities/index.ts';
 import type { Actor } from '../src/permissions.ts';
+import { preparePostgresStatements } from '../src/postgres.ts';
 import { VisitorLogService } from '../src/visitors/visitor-log.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { createTestUser, expectSwlError, rowCounts } from './support/fixtures.ts';
+import {
+  createTestUser,
+  describeEachDialect,
+  expectSwlError,
+  rowCounts,
+  useTestOrm,
+} from './support/fixtures.ts';
 
 const ROLES: VisitorRole[] = ['student', 'teacher', 'visitor', 'staff', 'student', 'admin', 'student'];
 const ACTIVITIES = ['estudio', 'consulta', 'préstamo', 'impresión', 'estudio grupal'];
@@ -50,7 +56,19 @@ function tally<T>(items: T[], key: (t: T) => string): Array<{ key: string; visit
 }
 
 describeEachDialect('visitor log', (dialect) => {
-  let t: TestOrm;
+  // PostgreSQL sessions run in Bogotá time (UTC−5), so day buckets that were not computed in
+  // UTC would put the late-evening visits on the wrong day. (SQLite has no session time zone.)
+  const t = useTestOrm(dialect, {
+    overrides:
+      dialect === 'postgresql'
+        ? {
+            driverOptions: {
+              options: '-c TimeZone=America/Bogota',
+              onPoolCreated: preparePostgresStatements,
+            },
+          }
+        : {},
+  });
   let admin: Actor;
   let staff: Actor;
   let student: Actor;
@@ -59,11 +77,6 @@ describeEachDialect('visitor log', (dialect) => {
   const seeded = marchVisits();
 
   beforeAll(async () => {
-    // PostgreSQL sessions run in Bogotá time (UTC−5), so day buckets that were not computed in
-    // UTC would put the late-evening visits on the wrong day. (SQLite has no session time zone.)
-    t = await openTestOrm(dialect, {
-      extra: dialect === 'postgresql' ? { driverOptions: { options: '-c TimeZone=America/Bogota' } } : {},
-    });
     admin = await createTestUser(t.orm, 'admin');
     staff = await createTestUser(t.orm, 'staff');
     student = await createTestUser(t.orm, 'student');
@@ -89,7 +102,6 @@ describeEachDialect('visitor log', (dialect) => {
       });
     }
   });
-  afterAll(async () => t?.close());
 
   it('records a visit at the clock’s now by default, linked to its user and recorder', async () => {
     const c = new ManualClock('2026-04-15T12:00:00Z');

@@ -3,13 +3,11 @@
  * *Withdrawn*, Koha's `withdrawn`), on SQLite and PostgreSQL: the record and its history stay,
  * nothing is ever lent again.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { COPY_OPERATIONS, copyNextStates } from '../src/catalog/copy-transitions.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from './support/db.ts';
-import { type Desk, openDesk } from './support/desk.ts';
-import { expectSwlError, recordingBus, rowCounts } from './support/fixtures.ts';
+import { describeEachDialect, expectSwlError, recordingBus, rowCounts, useDesk } from './support/fixtures.ts';
 
 it('retirado is terminal and reachable only by withdraw, from every status but prestado', () => {
   expect(copyNextStates('retirado')).toEqual([]);
@@ -21,17 +19,10 @@ it('retirado is terminal and reachable only by withdraw, from every status but p
 });
 
 describeEachDialect('withdrawal', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const catalog = (events = desk.events) =>
-    new CatalogService(t.orm.em.fork(), { clock: desk.clock, events });
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock });
+  const catalog = (events = desk.events) => new CatalogService(desk.em(), { clock: desk.clock, events });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock });
 
   it('a copy is withdrawn from disponible, mantenimiento or perdido; it keeps its history and is never lent or changed again', async () => {
     const { entry, copies } = await catalog().createEntry(desk.admin, {
@@ -51,12 +42,12 @@ describeEachDialect('withdrawal', (dialect) => {
     expect(history.at(-1)).toMatchObject({ from: 'mantenimiento', to: 'retirado', note: 'dado de baja' });
 
     const student = await desk.user('student');
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     for (const op of ['repair', 'markFound', 'markLost', 'sendToMaintenance', 'withdrawCopy'] as const) {
       await expectSwlError(catalog()[op](desk.staff, { copyId: a }), 'INVALID_TRANSITION');
     }
     await expectSwlError(loans().request(student, { copyId: a }), 'COPY_UNAVAILABLE');
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
 
     // A title-level approval lends the one copy still in circulation, never a withdrawn one.
     const loan = await loans().request(student, { catalogEntryId: entry.id });
@@ -103,7 +94,7 @@ describeEachDialect('withdrawal', (dialect) => {
       ['withdrawn', 'mantenimiento', 'retirado'],
     ]);
 
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     await expectSwlError(loans().request(student, { catalogEntryId: entry.id }), 'COPY_UNAVAILABLE');
     await expectSwlError(loans().request(student, { copyId: copies[0]?.id as number }), 'COPY_UNAVAILABLE');
     await expectSwlError(
@@ -115,7 +106,7 @@ describeEachDialect('withdrawal', (dialect) => {
       'INVALID_TRANSITION',
     );
     expect(again.details).toMatchObject({ reason: 'already_withdrawn' });
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
 
     // Kept in the record: found by search, with its loans.
     const found = await catalog().search(student, { text: 'Televisor CRT' });

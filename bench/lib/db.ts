@@ -1,10 +1,9 @@
 /**
- * Scratch databases for the benchmarks, ORMs opened the way a host opens them (`openSwlOrm`), and
- * raw connections for the hand-written baselines: node:sqlite through the package's own
- * `SwlSqliteDialect` (same pragmas, `BEGIN IMMEDIATE`) via Kysely, and `pg` on PostgreSQL.
- * Everything created here is registered for clean-up.
+ * Scratch databases for the benchmarks (the test harness's, `test/support/db.ts`), ORMs opened the
+ * way a host opens them (`openSwlOrm`), and raw connections for the hand-written baselines:
+ * node:sqlite through the package's own `SwlSqliteDialect` (same pragmas, `BEGIN IMMEDIATE`) via
+ * Kysely, and `pg` on PostgreSQL. Everything created here is registered for clean-up.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import pg from 'pg';
 import type { SwlDialect } from '../../migrations/index.ts';
 import { openSwlOrm } from '../../src/config.ts';
 import { SwlSqliteDialect } from '../../src/sqlite.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../../test/support/db.ts';
 
 type Cleanup = () => Promise<void> | void;
 const cleanups: Cleanup[] = [];
@@ -48,41 +48,26 @@ function benchDir(): string {
   return sqliteDir;
 }
 
-/** Where a scratch database lives: a SQLite file path or a PostgreSQL URL. */
-export interface ScratchDb {
-  dialect: SwlDialect;
-  name: string;
-  /** SQLite file, or PostgreSQL URL: what `DATABASE_URL` would hold. */
-  url: string;
-}
+/** Where a scratch database lives: `location` is a SQLite file path or a PostgreSQL URL. */
+export type ScratchDb = ScratchDatabase;
 
-/** Creates an empty database (a new SQLite file, or `create database` on the PostgreSQL server). */
+/**
+ * Creates an empty database (a new SQLite file in the run's folder, or `create database` on the
+ * PostgreSQL server) and registers dropping it.
+ */
 export async function createScratchDb(
   dialect: SwlDialect,
   label: string,
   postgresAdminUrl: string | undefined,
 ): Promise<ScratchDb> {
-  const name = `swl_bench_${label}_${randomBytes(3).toString('hex')}`;
-  if (dialect === 'sqlite') {
-    const file = join(benchDir(), `${name}.db`);
-    return { dialect, name, url: file };
-  }
-  if (!postgresAdminUrl) throw new Error('no PostgreSQL server');
-  await adminQuery(postgresAdminUrl, `create database "${name}"`);
-  onCleanUp(() => adminQuery(postgresAdminUrl, `drop database if exists "${name}" with (force)`));
-  const url = new URL(postgresAdminUrl);
-  url.pathname = `/${name}`;
-  return { dialect, name, url: url.toString() };
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  if (dialect === 'postgresql' && !postgresAdminUrl) throw new Error('no PostgreSQL server');
+  const db = await createScratchDatabase(dialect, {
+    postgresUrl: postgresAdminUrl,
+    prefix: `swl_bench_${label}`,
+    ...(dialect === 'sqlite' ? { dir: benchDir() } : {}),
+  });
+  onCleanUp(db.drop);
+  return db;
 }
 
 /**
@@ -91,7 +76,7 @@ async function adminQuery(url: string, sql: string): Promise<void> {
  */
 export async function openBenchOrm(db: ScratchDb, overrides: Partial<Options> = {}): Promise<MikroORM> {
   const orm = await openSwlOrm({
-    databaseUrl: db.url,
+    databaseUrl: db.location,
     overrides: {
       ...(db.dialect === 'postgresql' ? { pool: { min: 1, max: 16 } } : {}),
       ...overrides,
@@ -152,7 +137,7 @@ function sqliteValue(value: unknown): unknown {
 /** Opens a raw handle on a scratch database; `poolSize` only matters on PostgreSQL. */
 export function openRaw(db: ScratchDb, poolSize = 2): RawDb {
   if (db.dialect === 'sqlite') {
-    const kysely = new Kysely<unknown>({ dialect: new SwlSqliteDialect(db.url) });
+    const kysely = new Kysely<unknown>({ dialect: new SwlSqliteDialect(db.location) });
     const on = (executor: Pick<Kysely<unknown>, 'executeQuery'>): RawSql => ({
       dialect: 'sqlite',
       async query<T>(sql: string, params: readonly unknown[] = []) {
@@ -174,7 +159,7 @@ export function openRaw(db: ScratchDb, poolSize = 2): RawDb {
     onCleanUp(handle.close);
     return handle;
   }
-  const pool = new pg.Pool({ connectionString: db.url, max: poolSize });
+  const pool = new pg.Pool({ connectionString: db.location, max: poolSize });
   // an idle client cut off by `drop database … with (force)` must not crash the run
   pool.on('error', () => {});
   const on = (client: pg.Pool | pg.PoolClient): RawSql => ({

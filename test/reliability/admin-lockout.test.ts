@@ -14,13 +14,12 @@
  * `FORBIDDEN` (its actor is no longer an active admin) or `CONFLICT` (a lock/serialization
  * failure, retryable).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
 import type { Actor } from '../../src/permissions.ts';
 import { UserService } from '../../src/users/user.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { createTestUser } from '../support/fixtures.ts';
+import { createTestUser, describeEachDialect, useTestOrm } from '../support/fixtures.ts';
 
 const TRIALS = 20;
 
@@ -35,15 +34,7 @@ const demoteOther: AdminCommand = (users, actor, other) =>
   users.changeRole(actor, { userId: other.id, role: 'staff' });
 
 describeEachDialect('admin lockout (issue 10, defect 2)', (dialect) => {
-  let t: TestOrm;
-
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-  });
-
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestOrm(dialect);
 
   /** Ids of the active admins, read with plain SQL. */
   async function activeAdminIds(): Promise<number[]> {

@@ -1,6 +1,6 @@
 /**
  * A separate OS process for the cross-process SQLite test (`faults.test.ts`): opens the database
- * file the way a host would (`SwlSqliteDialect`: BEGIN IMMEDIATE, WAL, busy timeout), prints
+ * file the way a host would (`openSwlOrm`, so `SwlSqliteDialect`: BEGIN IMMEDIATE, WAL, busy timeout), prints
  * `ready`, waits for the start barrier (a file appearing), approves one loan and prints the outcome
  * as one JSON line. Run with Node's type stripping:
  *
@@ -8,13 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MikroORM } from '@mikro-orm/core';
-import { SqliteDriver } from '@mikro-orm/sql';
 import { ManualClock } from '../../src/clock.ts';
-import { swlEntities } from '../../src/entities/index.ts';
+import { openSwlOrm } from '../../src/config.ts';
 import { SwlError } from '../../src/errors.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
-import { SwlSqliteDialect } from '../../src/sqlite.ts';
 
 /** What the worker prints after its approval. */
 export type WorkerOutcome =
@@ -27,13 +24,7 @@ if (!file || !barrier || !actorId || !loanId || !instant) {
   process.exit(2);
 }
 
-const orm = await MikroORM.init({
-  driver: SqliteDriver,
-  dbName: file,
-  driverOptions: new SwlSqliteDialect(file),
-  entities: [...swlEntities],
-  allowGlobalContext: false,
-});
+const orm = await openSwlOrm({ databaseUrl: file });
 // Open the file and warm up the metadata before the start, so both workers start the command at once.
 await orm.em.fork().getConnection().execute('select count(*) from swl_loan');
 process.stdout.write('ready\n');

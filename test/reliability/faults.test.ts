@@ -24,10 +24,9 @@ import { CopyEvent } from '../../src/entities/copy-event.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { LoanEvent } from '../../src/entities/loan-event.entity.ts';
-import { SwlError } from '../../src/errors.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
-import { openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk, T0 } from '../support/desk.ts';
+import { preparePostgresStatements } from '../../src/postgres.ts';
+import { deferred, expectSwlError, T0, useDesk } from '../support/fixtures.ts';
 import type { WorkerOutcome } from './approve-worker.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,45 +97,46 @@ async function blockedBackend(
 type Hold = 'row lock (before any write)' | 'unique index (after the first writes)';
 
 describe('[postgresql] faults', () => {
-  let t: TestOrm;
-  let desk: Desk;
-  /** A second ORM on the same database whose connections carry `statement_timeout = 1s`. */
-  let timed: MikroORM;
-  let admin: pg.Client;
   /**
    * pg clients checked out of the main ORM's pool. A connection killed inside a transaction is
    * never handed back by Kysely (its ROLLBACK fails and `release()` is skipped: kysely#1990), so
    * the pool would wait for it forever on close; the suite hands such clients back at the end.
    */
   const checkedOut = new Set<pg.PoolClient>();
-
-  beforeAll(async () => {
-    t = await openTestOrm('postgresql', {
-      extra: {
-        driverOptions: {
-          onPoolCreated(pool: pg.Pool) {
-            pool.on('acquire', (client) => checkedOut.add(client));
-            pool.on('release', (_error, client) => checkedOut.delete(client));
-          },
+  const desk = useDesk('postgresql', {
+    overrides: {
+      driverOptions: {
+        onPoolCreated(pool: pg.Pool) {
+          preparePostgresStatements(pool);
+          pool.on('acquire', (client) => checkedOut.add(client));
+          pool.on('release', (_error, client) => checkedOut.delete(client));
         },
       },
-    });
-    desk = await openDesk(t.orm);
-    timed = await MikroORM.init(t.db.options({ driverOptions: { statement_timeout: 1000 } }));
-    admin = await connect(t.db.location);
+    },
+  });
+  /** A second ORM on the same database whose connections carry `statement_timeout = 1s`. */
+  let timed: MikroORM;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    timed = await MikroORM.init(
+      await desk.db.options({
+        overrides: { driverOptions: { statement_timeout: 1000, onPoolCreated: preparePostgresStatements } },
+      }),
+    );
+    admin = await connect(desk.db.location);
   });
   afterAll(async () => {
     await admin?.end();
     await timed?.close(true);
     for (const client of checkedOut) client.release(new Error('connection terminated by the test'));
-    await t?.close();
   });
 
   /** A copy with two pending requests for it (by two students). */
   async function twoRequests() {
     const entry = await desk.entry('general', 1);
     const copy = entry.copies[0] as number;
-    const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
+    const loans = new LoanService(desk.em(), { clock: desk.clock });
     const a = await loans.request(await desk.user('student'), { copyId: copy });
     const b = await loans.request(await desk.user('student'), { copyId: copy });
     return { copy, loanId: a.id, otherLoanId: b.id };
@@ -144,7 +144,7 @@ describe('[postgresql] faults', () => {
 
   /** Opens a transaction on a separate connection that will make `approve(loanId)` wait. */
   async function holdApproval(hold: Hold, copy: number, otherLoanId: number) {
-    const blocker = await connect(t.db.location);
+    const blocker = await connect(desk.db.location);
     const pid = (await blocker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]
       ?.pid as number;
     await blocker.query('begin');
@@ -168,15 +168,13 @@ describe('[postgresql] faults', () => {
   for (const hold of holds) {
     it(`the connection killed while approve waits on a ${hold}: UNAVAILABLE, nothing written, the next command works`, async () => {
       const { copy, loanId, otherLoanId } = await twoRequests();
-      const before = await snapshot(t.orm, copy);
+      const before = await snapshot(desk.orm, copy);
       const { blocker, pid, waitsOn } = await holdApproval(hold, copy, otherLoanId);
       try {
-        const outcome = new LoanService(t.orm.em.fork(), { clock: desk.clock })
-          .approve(desk.staff, { loanId })
-          .then(
-            () => null,
-            (error: unknown) => error,
-          );
+        const refused = expectSwlError(
+          new LoanService(desk.em(), { clock: desk.clock }).approve(desk.staff, { loanId }),
+          'UNAVAILABLE',
+        );
         const victim = await blockedBackend(admin, waitsOn, pid);
         if (!victim) throw new Error('the command finished before it was killed');
         if (hold === 'unique index (after the first writes)') {
@@ -188,59 +186,53 @@ describe('[postgresql] faults', () => {
           expect(victim.wrote).toEqual([]);
         }
         await admin.query('select pg_terminate_backend($1)', [victim.pid]);
-        const error = await outcome;
-        expect(error).toBeInstanceOf(SwlError);
-        expect((error as SwlError).code).toBe('UNAVAILABLE');
-        expect((error as SwlError).retryable).toBe(true);
-        expect(((error as SwlError).cause as { code?: string }).code).toBe('57P01'); // admin_shutdown
+        const error = await refused;
+        expect(error.retryable).toBe(true);
+        expect((error.cause as { code?: string }).code).toBe('57P01'); // admin_shutdown
       } finally {
         await blocker.query('rollback');
         await blocker.end();
       }
-      expect(await snapshot(t.orm, copy)).toEqual(before);
+      expect(await snapshot(desk.orm, copy)).toEqual(before);
 
-      const again = await new LoanService(t.orm.em.fork(), { clock: desk.clock }).approve(desk.staff, {
+      const again = await new LoanService(desk.em(), { clock: desk.clock }).approve(desk.staff, {
         loanId,
       });
       expect(again).toMatchObject({ status: 'aprobado', copyId: copy });
-      const after = await snapshot(t.orm, copy);
+      const after = await snapshot(desk.orm, copy);
       expect(after.copy.status).toBe('prestado');
       expect(after.loanEvents).toBe(before.loanEvents + 1);
     });
 
     it(`a statement timeout while approve waits on a ${hold}: UNAVAILABLE, nothing written, the next command works`, async () => {
       const { copy, loanId, otherLoanId } = await twoRequests();
-      const before = await snapshot(t.orm, copy);
+      const before = await snapshot(desk.orm, copy);
       const { blocker, pid, waitsOn } = await holdApproval(hold, copy, otherLoanId);
       try {
-        const outcome = new LoanService(timed.em.fork(), { clock: desk.clock })
-          .approve(desk.staff, { loanId })
-          .then(
-            () => null,
-            (error: unknown) => error,
-          );
+        const refused = expectSwlError(
+          new LoanService(timed.em.fork(), { clock: desk.clock }).approve(desk.staff, { loanId }),
+          'UNAVAILABLE',
+        );
         // Seen waiting (almost always, the timeout is 1 s): then it had written exactly when held at
         // the unique index. On a machine too busy to look within that second, the cause code below
         // still proves the statement was cancelled.
-        const victim = await blockedBackend(admin, waitsOn, pid, outcome);
+        const victim = await blockedBackend(admin, waitsOn, pid, refused);
         if (victim) expect(victim.wrote.length > 0).toBe(hold === 'unique index (after the first writes)');
-        const error = await outcome;
-        expect(error).toBeInstanceOf(SwlError);
-        expect((error as SwlError).code).toBe('UNAVAILABLE');
-        expect((error as SwlError).retryable).toBe(true);
-        expect(((error as SwlError).cause as { code?: string }).code).toBe('57014'); // query_canceled
+        const error = await refused;
+        expect(error.retryable).toBe(true);
+        expect((error.cause as { code?: string }).code).toBe('57014'); // query_canceled
       } finally {
         await blocker.query('rollback');
         await blocker.end();
       }
-      expect(await snapshot(t.orm, copy)).toEqual(before);
+      expect(await snapshot(desk.orm, copy)).toEqual(before);
 
       // The same pool (connections with the timeout) serves the next command.
       const again = await new LoanService(timed.em.fork(), { clock: desk.clock }).approve(desk.staff, {
         loanId,
       });
       expect(again).toMatchObject({ status: 'aprobado', copyId: copy });
-      expect((await snapshot(t.orm, copy)).loanEvents).toBe(before.loanEvents + 1);
+      expect((await snapshot(desk.orm, copy)).loanEvents).toBe(before.loanEvents + 1);
     });
   }
 });
@@ -256,13 +248,10 @@ function startWorker(args: string[]): {
   });
   let out = '';
   let err = '';
-  let signalReady!: () => void;
-  const ready = new Promise<void>((resolve) => {
-    signalReady = resolve;
-  });
+  const ready = deferred();
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
-    if (out.includes('ready\n')) signalReady();
+    if (out.includes('ready\n')) ready.resolve();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
@@ -279,30 +268,24 @@ function startWorker(args: string[]): {
     });
   });
   // A worker that dies before `ready` must not leave the test waiting on the barrier.
-  done.catch(() => signalReady());
-  return { child, ready, done };
+  done.catch(() => ready.resolve());
+  return { child, ready: ready.promise, done };
 }
 
 describe('[sqlite] faults', () => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm('sqlite');
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk('sqlite');
 
   it('two processes approve two requests for the one copy at the same moment: one wins, the other is refused, the file is intact', async () => {
     for (let round = 1; round <= 3; round++) {
       const entry = await desk.entry('general', 1);
       const copy = entry.copies[0] as number;
-      const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
+      const loans = new LoanService(desk.em(), { clock: desk.clock });
       const a = await loans.request(await desk.user('student'), { copyId: copy });
       const b = await loans.request(await desk.user('teacher'), { copyId: copy });
 
-      const barrier = join(dirname(t.db.location), `start-${round}`);
+      const barrier = join(dirname(desk.db.location), `start-${round}`);
       const workers = [a.id, b.id].map((loanId) =>
-        startWorker([t.db.location, barrier, String(desk.staff.id), String(loanId), T0]),
+        startWorker([desk.db.location, barrier, String(desk.staff.id), String(loanId), T0]),
       );
       await Promise.all(workers.map((w) => w.ready));
       writeFileSync(barrier, 'go');
@@ -315,16 +298,16 @@ describe('[sqlite] faults', () => {
       expect(lost).toHaveLength(1);
       expect(['COPY_UNAVAILABLE', 'CONFLICT'], JSON.stringify(lost[0])).toContain(lost[0]?.code);
 
-      const em = t.orm.em.fork();
+      const em = desk.em();
       expect(await em.count(Loan, { copy, status: 'aprobado' })).toBe(1);
       expect(await em.count(Loan, { copy, status: 'pendiente' })).toBe(1);
       expect((await em.findOneOrFail(ItemInstance, copy)).status).toBe('prestado');
       expect(await em.count(LoanEvent, { loan: { copy }, type: 'approved' })).toBe(1);
       expect(await em.count(CopyEvent, { copy, type: 'loaned' })).toBe(1);
     }
-    const check = await (t.orm.em.fork() as SqlEntityManager).execute('pragma integrity_check');
+    const check = await (desk.em() as SqlEntityManager).execute('pragma integrity_check');
     expect(check).toEqual([{ integrity_check: 'ok' }]);
-    const foreignKeys = await (t.orm.em.fork() as SqlEntityManager).execute('pragma foreign_key_check');
+    const foreignKeys = await (desk.em() as SqlEntityManager).execute('pragma foreign_key_check');
     expect(foreignKeys).toEqual([]);
   });
 });

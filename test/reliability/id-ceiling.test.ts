@@ -5,27 +5,18 @@
  * SQLite: AUTOINCREMENT would hand out 2³¹, which the services refuse), and nothing is written.
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { MAX_ID } from '../../src/validation.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
-import { expectSwlError, rowCounts } from '../support/fixtures.ts';
+import { describeEachDialect, expectSwlError, rowCounts, useDesk } from '../support/fixtures.ts';
 
 describeEachDialect('row ids at 2³¹ − 1', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect, { per: 'test' });
 
-  beforeEach(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterEach(async () => t?.close());
-
-  const sqlEm = () => t.orm.em.fork() as SqlEntityManager;
+  const sqlEm = () => desk.em() as SqlEntityManager;
 
   /** Makes the next id the database hands out for `table` equal to `next`. */
   async function setNextId(table: string, next: number): Promise<void> {
@@ -47,13 +38,13 @@ describeEachDialect('row ids at 2³¹ − 1', (dialect) => {
 
   /** Runs `command`, expects CAPACITY_EXCEEDED (507, not retryable), and that no row and no event was written. */
   async function expectRefused(command: () => Promise<unknown>) {
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     const published = desk.received.length;
     const error = await expectSwlError(command(), 'CAPACITY_EXCEEDED');
     expect(error.httpStatus).toBe(507);
     expect(error.retryable).toBe(false);
     expect(error.details.maxId ?? error.details.maxCopyNumber).toBe(MAX_ID);
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
     expect(desk.received).toHaveLength(published);
     return error;
   }

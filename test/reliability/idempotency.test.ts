@@ -21,39 +21,38 @@ import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { SwlError } from '../../src/errors.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
+import { preparePostgresStatements } from '../../src/postgres.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
-import { expectSwlError, recordingBus, rowCounts } from '../support/fixtures.ts';
+import {
+  describeEachDialect,
+  expectSwlError,
+  recordingBus,
+  rowCounts,
+  uniqueId,
+  useDesk,
+} from '../support/fixtures.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-let keySeq = 0;
-const newKey = () => `key-${process.pid}-${Date.now()}-${++keySeq}`;
+const newKey = () => `key-${uniqueId()}`;
 
 describeEachDialect('idempotency keys', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   const { events, received } = recordingBus();
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
 
-  const loans = () => new LoanService(t.orm.em.fork(), { clock: desk.clock, events });
-  const catalog = () => new CatalogService(t.orm.em.fork(), { clock: desk.clock, events });
-  const visits = () => new VisitorLogService(t.orm.em.fork(), { clock: desk.clock, events });
+  const loans = () => new LoanService(desk.em(), { clock: desk.clock, events });
+  const catalog = () => new CatalogService(desk.em(), { clock: desk.clock, events });
+  const visits = () => new VisitorLogService(desk.em(), { clock: desk.clock, events });
 
   /** Runs `call` twice with one key: the second answer equals the first, writes nothing, tells nobody. */
   async function twice<T>(call: (key: string) => Promise<T>): Promise<T> {
     const key = newKey();
     const first = await call(key);
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     const heard = received.length;
     desk.clock.advance({ minutes: 1 }); // a repeat later on must still return the first instants
     const second = await call(key);
     expect(second).toEqual(first);
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
     expect(received.length).toBe(heard);
     return first;
   }
@@ -114,7 +113,7 @@ describeEachDialect('idempotency keys', (dialect) => {
     const entry = await desk.entry('general', 2);
     const key = newKey();
     const loan = await loans().request(student, { catalogEntryId: entry.id, idempotencyKey: key });
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     await expectSwlError(
       loans().request(student, { copyId: entry.copies[0], idempotencyKey: key }),
       'IDEMPOTENCY_KEY_REUSED',
@@ -131,7 +130,7 @@ describeEachDialect('idempotency keys', (dialect) => {
       loans().request(other, { catalogEntryId: entry.id, idempotencyKey: key }),
       'IDEMPOTENCY_KEY_REUSED',
     );
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
     expect(new SwlError('IDEMPOTENCY_KEY_REUSED', 'x').httpStatus).toBe(422);
   });
 
@@ -140,7 +139,7 @@ describeEachDialect('idempotency keys', (dialect) => {
     const entry = await desk.entry('general', 1);
     const key = newKey();
     const first = await loans().request(student, { catalogEntryId: entry.id, idempotencyKey: key });
-    const before = await rowCounts(t.orm);
+    const before = await rowCounts(desk.orm);
     expect(
       await loans().request(student, {
         catalogEntryId: entry.id,
@@ -149,7 +148,7 @@ describeEachDialect('idempotency keys', (dialect) => {
         idempotencyKey: key,
       }),
     ).toEqual(first);
-    expect(await rowCounts(t.orm)).toEqual(before);
+    expect(await rowCounts(desk.orm)).toEqual(before);
   });
 
   it('ten requests with one key at once: one loan, ten equal answers', async () => {
@@ -181,24 +180,24 @@ describeEachDialect('idempotency keys', (dialect) => {
 });
 
 describe('[postgresql] a connection cut after COMMIT', () => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk('postgresql');
   let proxy: TcpProxy;
   let viaProxy: MikroORM;
   /** Kysely never hands back a connection that died inside commit (kysely#1990): return them at the end. */
   const checkedOut = new Set<pg.PoolClient>();
 
   beforeAll(async () => {
-    t = await openTestOrm('postgresql');
-    desk = await openDesk(t.orm);
-    proxy = await startTcpProxy(t.db.location);
+    proxy = await startTcpProxy(desk.db.location);
     viaProxy = await MikroORM.init(
-      t.db.options({
-        clientUrl: proxy.url,
-        driverOptions: {
-          onPoolCreated(pool: pg.Pool) {
-            pool.on('acquire', (client) => checkedOut.add(client));
-            pool.on('release', (_error, client) => checkedOut.delete(client));
+      await desk.db.options({
+        overrides: {
+          clientUrl: proxy.url,
+          driverOptions: {
+            onPoolCreated(pool: pg.Pool) {
+              preparePostgresStatements(pool);
+              pool.on('acquire', (client) => checkedOut.add(client));
+              pool.on('release', (_error, client) => checkedOut.delete(client));
+            },
           },
         },
       }),
@@ -208,28 +207,30 @@ describe('[postgresql] a connection cut after COMMIT', () => {
     for (const client of checkedOut) client.release(new Error('connection cut by the test'));
     await viaProxy?.close(true);
     await proxy?.close();
-    await t?.close();
   });
 
   const loans = () => new LoanService(viaProxy.em.fork(), { clock: desk.clock });
 
-  /** Runs `command` with the connection cut right after the server committed it. */
-  async function withCutAfterCommit<T>(command: () => Promise<T>): Promise<T | SwlError> {
+  /**
+   * Runs `command` with the connection cut right after the server committed it; settles as the
+   * command did, once the cut is done.
+   */
+  async function withCutAfterCommit<T>(command: () => Promise<T>): Promise<T> {
     const cut = proxy.cutAfterCommit();
-    const outcome = await command().then(
-      (value) => value,
-      (error: unknown) => error as SwlError,
-    );
-    await cut;
-    return outcome;
+    try {
+      return await command();
+    } finally {
+      await cut;
+    }
   }
 
   it('without a key: UNAVAILABLE although the request committed, and the retry makes a second loan', async () => {
     const student = await desk.user('student');
     const entry = await desk.entry('general', 2);
-    const outcome = await withCutAfterCommit(() => loans().request(student, { catalogEntryId: entry.id }));
-    expect(outcome).toBeInstanceOf(SwlError);
-    expect((outcome as SwlError).code).toBe('UNAVAILABLE');
+    await expectSwlError(
+      withCutAfterCommit(() => loans().request(student, { catalogEntryId: entry.id })),
+      'UNAVAILABLE',
+    );
     expect(await desk.em().count(Loan, { borrower: student.id })).toBe(1); // it did commit
     await loans().request(student, { catalogEntryId: entry.id }); // the blind retry
     expect(await desk.em().count(Loan, { borrower: student.id })).toBe(2);
@@ -243,7 +244,7 @@ describe('[postgresql] a connection cut after COMMIT', () => {
       loans().request(student, { catalogEntryId: entry.id, idempotencyKey: requestKey }),
     );
     expect(requested).not.toBeInstanceOf(SwlError);
-    const loanId = (requested as { id: number }).id;
+    const loanId = requested.id;
     expect(await loans().request(student, { catalogEntryId: entry.id, idempotencyKey: requestKey })).toEqual(
       requested,
     );

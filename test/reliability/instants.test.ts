@@ -9,26 +9,19 @@
  *   write lock of `BEGIN IMMEDIATE`), so a command that waited records when it got the lock, not
  *   when it started waiting.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type Clock, ManualClock } from '../../src/clock.ts';
 import { LoanEvent } from '../../src/entities/loan-event.entity.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk, T0 } from '../support/desk.ts';
+import { describeEachDialect, T0, useDesk } from '../support/fixtures.ts';
 import { holdLock } from '../support/locks.ts';
 
 const HOUR = 3_600_000;
 
 describeEachDialect('instants', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
-  });
-  afterAll(async () => t?.close());
+  const desk = useDesk(dialect);
 
-  const service = (clock: Clock) => new LoanService(t.orm.em.fork(), { clock });
+  const service = (clock: Clock) => new LoanService(desk.em(), { clock });
 
   /** The `at` of every event of a loan, in the order the events were written. */
   const eventTimes = async (loanId: number) =>
@@ -89,7 +82,7 @@ describeEachDialect('instants', (dialect) => {
     await service(clock).approve(desk.staff, { loanId: loan.id });
 
     const holder = await holdLock(
-      t.db,
+      desk.db,
       dialect === 'postgresql' ? [['select id from swl_loan where id = ? for update', [loan.id]]] : [],
     );
     const heldFor = 400;

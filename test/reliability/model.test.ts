@@ -41,7 +41,7 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ManualClock } from '../../src/clock.ts';
 import type {
@@ -60,14 +60,17 @@ import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
 import { MAX_MONEY } from '../../src/loans/fines.ts';
-import { LoanService } from '../../src/loans/loan.service.ts';
 import { type Capability, can } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
-import { PolicyService } from '../../src/policies/policy.service.ts';
 import type { LoanPolicyRule, UpdateLoanPolicyInput } from '../../src/policies/schemas.ts';
-import { UserService } from '../../src/users/user.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { T0 } from '../support/desk.ts';
+import {
+  describeEachDialect,
+  expectSwlError,
+  openServices,
+  type Services,
+  T0,
+  useTestOrm,
+} from '../support/fixtures.ts';
 
 const RUNS = Number(process.env.SWL_PBT_RUNS ?? 40);
 const STEPS = Number(process.env.SWL_PBT_STEPS ?? 60);
@@ -434,13 +437,10 @@ const refuse = (code: SwlErrorCode, why: string): Expectation => ({ ok: false, c
 // ---------------------------------------------------------------------------------------------
 
 describeEachDialect('model-based lending desk', (dialect) => {
-  let t: TestOrm;
+  const t = useTestOrm(dialect);
   let run = 0;
   /** Outcomes per command, printed with `SWL_PBT_STATS=1` to see what the generator reaches. */
   const tally = new Map<string, number>();
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-  });
   afterAll(async () => {
     if (process.env.SWL_PBT_STATS === '1') {
       console.log(
@@ -450,7 +450,6 @@ describeEachDialect('model-based lending desk', (dialect) => {
           .join('\n'),
       );
     }
-    await t?.close();
   });
 
   /** Deletes every row, children first, and writes the default policies again. */
@@ -519,7 +518,7 @@ describeEachDialect('model-based lending desk', (dialect) => {
   function plan(
     step: Exclude<Step, { kind: 'advance' }>,
     model: Model,
-    services: { loans: LoanService; catalog: CatalogService; users: UserService; policies: PolicyService },
+    services: Services,
   ): { call: () => Promise<unknown>; expect: Expectation; label: string } {
     const choose = <T>(p: Pick, all: readonly T[], fits: (x: T) => boolean): T | undefined => {
       if (p === 'missing') return undefined;
@@ -1116,40 +1115,20 @@ describeEachDialect('model-based lending desk', (dialect) => {
         continue;
       }
       // A fresh fork per command, as a host gives each request its own EntityManager.
-      const services = {
-        loans: new LoanService(t.orm.em.fork(), { clock }),
-        catalog: new CatalogService(t.orm.em.fork(), { clock }),
-        users: new UserService(t.orm.em.fork(), { clock }),
-        policies: new PolicyService(t.orm.em.fork(), { clock }),
-      };
-      const { call, expect: expected, label } = plan(step, model, services);
-      let result: unknown;
-      let error: unknown;
-      try {
-        result = await call();
-      } catch (e) {
-        error = e;
-      }
+      const { call, expect: expected, label } = plan(step, model, openServices(t.orm, { clock }));
       const op = 'op' in step ? `:${typeof step.op === 'string' ? step.op : 'update'}` : '';
       const key = `${step.kind}${op} → ${expected.ok ? 'ok' : expected.code}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
       if (expected.ok) {
-        if (error) {
+        const result = await call().catch((error: unknown) => {
           throw new Error(
             `${label}: the model expected success, got ${error instanceof SwlError ? `${error.code} ${error.message}` : String(error)}`,
             { cause: error },
           );
-        }
+        });
         expected.apply(result);
       } else {
-        expect(error, `${label}: expected ${expected.code} (${expected.why}), got success`).toBeInstanceOf(
-          SwlError,
-        );
-        const e = error as SwlError;
-        expect(
-          e.code,
-          `${label}: expected ${expected.code} (${expected.why}), got ${e.code}: ${e.message}`,
-        ).toBe(expected.code);
+        await expectSwlError(call, expected.code, `${label}: expected ${expected.code} (${expected.why})`);
       }
       await verify(t.orm.em.fork(), model, previous, label);
     }
@@ -1170,27 +1149,16 @@ describeEachDialect('model-based lending desk', (dialect) => {
     await catalog().markLost(staff, { copyId: lost.id });
     const events = await t.orm.em.fork().count(CopyEvent);
 
-    const notFound = await catalog()
-      .markFound(staff, { copyId: inRepair.id })
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
-    expect(notFound).toBeInstanceOf(SwlError);
-    expect(notFound).toMatchObject({
-      code: 'INVALID_TRANSITION',
-      details: { from: 'mantenimiento', operation: 'markFound' },
-    });
-    const notRepaired = await catalog()
-      .repair(staff, { copyId: lost.id })
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
-    expect(notRepaired).toMatchObject({
-      code: 'INVALID_TRANSITION',
-      details: { from: 'perdido', operation: 'repair' },
-    });
+    const notFound = await expectSwlError(
+      catalog().markFound(staff, { copyId: inRepair.id }),
+      'INVALID_TRANSITION',
+    );
+    expect(notFound.details).toMatchObject({ from: 'mantenimiento', operation: 'markFound' });
+    const notRepaired = await expectSwlError(
+      catalog().repair(staff, { copyId: lost.id }),
+      'INVALID_TRANSITION',
+    );
+    expect(notRepaired.details).toMatchObject({ from: 'perdido', operation: 'repair' });
 
     const em = t.orm.em.fork();
     expect((await em.findOneOrFail(ItemInstance, inRepair.id)).status).toBe('mantenimiento');

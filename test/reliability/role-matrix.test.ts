@@ -17,20 +17,24 @@
  * this table is updated on purpose. `authenticate` takes no acting user and is not in the matrix.
  */
 import { DefaultLogger, type LogContext, type LoggerNamespace, type LoggerOptions } from '@mikro-orm/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CatalogService } from '../../src/catalog/catalog.service.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../src/domain/vocabulary.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError } from '../../src/errors.ts';
-import { LoanService } from '../../src/loans/loan.service.ts';
 import { type Actor, type Capability, can } from '../../src/permissions.ts';
-import { PolicyService } from '../../src/policies/policy.service.ts';
 import { hashPassword } from '../../src/users/password.ts';
-import { UserService } from '../../src/users/user.service.ts';
-import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
-import { nextDocumentId, publicMethods, rowCounts } from '../support/fixtures.ts';
+import {
+  type Desk,
+  describeEachDialect,
+  expectSwlError,
+  openServices,
+  publicMethods,
+  rowCounts,
+  SERVICES,
+  type Services,
+  uniqueId,
+  useDesk,
+} from '../support/fixtures.ts';
 
 /* biome-ignore format: the matrix is a table */
 const MATRIX = `
@@ -109,14 +113,6 @@ function parseMatrix(text: string): Map<string, Record<Role, boolean>> {
   return rows;
 }
 
-interface Services {
-  loans: LoanService;
-  catalog: CatalogService;
-  users: UserService;
-  visits: VisitorLogService;
-  policies: PolicyService;
-}
-
 /** What a row's fixture step gets: the acting user of the cell and ways to build records. */
 interface Cell {
   actor: Actor;
@@ -155,7 +151,7 @@ async function loanOf(cell: Cell, borrower: Actor, state: 'pendiente' | 'aprobad
 
 async function copyIn(cell: Cell, status: 'disponible' | 'mantenimiento' | 'perdido') {
   const { entry, copies } = await cell.admin.catalog.createEntry(cell.desk.admin, {
-    titleOrName: `Matrix item ${nextDocumentId()}`,
+    titleOrName: `Matrix item ${uniqueId()}`,
     category: 'general',
     copies: 1,
   });
@@ -268,12 +264,12 @@ const ROWS: Record<string, Row> = {
   },
   'catalog.createEntry (no copies)': {
     needs: ['catalog:manage'],
-    prepare: async () => ({ titleOrName: `Matrix ${nextDocumentId()}`, category: 'general' }),
+    prepare: async () => ({ titleOrName: `Matrix ${uniqueId()}`, category: 'general' }),
     run: (s, a, i) => s.catalog.createEntry(a, i as never),
   },
   'catalog.createEntry (with copies)': {
     needs: ['catalog:manage', 'inventory:manage'],
-    prepare: async () => ({ titleOrName: `Matrix ${nextDocumentId()}`, category: 'premium', copies: 2 }),
+    prepare: async () => ({ titleOrName: `Matrix ${uniqueId()}`, category: 'premium', copies: 2 }),
     run: (s, a, i) => s.catalog.createEntry(a, i as never),
   },
   'catalog.addCopies': {
@@ -346,12 +342,12 @@ const ROWS: Record<string, Row> = {
   },
   'users.createUser (a student)': {
     needs: ['user:create'],
-    prepare: async () => ({ documentId: nextDocumentId(), fullName: 'New Student', role: 'student' }),
+    prepare: async () => ({ documentId: uniqueId(), fullName: 'New Student', role: 'student' }),
     run: (s, a, i) => s.users.createUser(a, i as never),
   },
   'users.createUser (a staff member)': {
     needs: ['user:create', 'user:change-role'],
-    prepare: async () => ({ documentId: nextDocumentId(), fullName: 'New Staff', role: 'staff' }),
+    prepare: async () => ({ documentId: uniqueId(), fullName: 'New Staff', role: 'staff' }),
     run: (s, a, i) => s.users.createUser(a, i as never),
   },
   'users.updateUser (a student)': {
@@ -539,13 +535,7 @@ describe('the role matrix', () => {
   it('covers every public method of the five services', () => {
     const commands = new Set(Object.keys(ROWS).map((name) => name.split(' ')[0]));
     const noActor = new Set(['authenticate']); // signs in; there is no acting user to check
-    for (const [prefix, service] of [
-      ['loans', LoanService],
-      ['catalog', CatalogService],
-      ['users', UserService],
-      ['visits', VisitorLogService],
-      ['policies', PolicyService],
-    ] as const) {
+    for (const [prefix, service] of Object.entries(SERVICES)) {
       for (const method of publicMethods(service)) {
         if (!noActor.has(method)) expect(commands, `${prefix}.${method}`).toContain(`${prefix}.${method}`);
       }
@@ -554,30 +544,20 @@ describe('the role matrix', () => {
 });
 
 describeEachDialect('every role × every command', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
   const statements: string[] = [];
   const table = parseMatrix(MATRIX);
+  const desk = useDesk(dialect, {
+    overrides: {
+      debug: process.env.SWL_TEST_SQL_DEBUG === '1' ? ['query'] : false,
+      loggerFactory: (options: LoggerOptions) => new RecordingLogger(options, statements),
+    },
+  });
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect, {
-      extra: {
-        debug: process.env.SWL_TEST_SQL_DEBUG === '1' ? ['query'] : false,
-        loggerFactory: (options: LoggerOptions) => new RecordingLogger(options, statements),
-      },
-    });
-    desk = await openDesk(t.orm);
     currentHash ??= await hashPassword(CURRENT_PASSWORD);
   });
-  afterAll(async () => t?.close());
 
-  const services = (): Services => ({
-    loans: new LoanService(t.orm.em.fork(), { clock: desk.clock }),
-    catalog: new CatalogService(t.orm.em.fork(), { clock: desk.clock }),
-    users: new UserService(t.orm.em.fork(), { clock: desk.clock }),
-    visits: new VisitorLogService(t.orm.em.fork(), { clock: desk.clock }),
-    policies: new PolicyService(t.orm.em.fork(), { clock: desk.clock }),
-  });
+  const services = () => openServices(desk.orm, { clock: desk.clock });
 
   for (const [name, row] of Object.entries(ROWS)) {
     it(name, async () => {
@@ -586,27 +566,24 @@ describeEachDialect('every role × every command', (dialect) => {
         const actor = await desk.user(role);
         const input = await row.prepare({ actor, role, desk, admin: services() });
         const s = services();
-        const before = await rowCounts(t.orm);
-        statements.length = 0;
-        let error: unknown;
-        try {
-          await row.run(s, actor, input);
-        } catch (e) {
-          error = e;
-        }
-        const issued = [...statements];
+        const before = await rowCounts(desk.orm);
         const label = `${name} as ${role}`;
+        statements.length = 0;
         if (allowed) {
+          const error = await row.run(s, actor, input).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(
             error,
             `${label}: ${error instanceof SwlError ? `${error.code} ${error.message}` : error}`,
           ).toBe(undefined);
-          expect(issued.length, `${label}: the query counter saw the command`).toBeGreaterThan(0);
+          expect(statements.length, `${label}: the query counter saw the command`).toBeGreaterThan(0);
           continue;
         }
-        expect(error, `${label}: expected FORBIDDEN`).toBeInstanceOf(SwlError);
-        expect((error as SwlError).code, `${label}: ${(error as SwlError).message}`).toBe('FORBIDDEN');
-        expect(await rowCounts(t.orm), `${label}: rows changed`).toEqual(before);
+        await expectSwlError(row.run(s, actor, input), 'FORBIDDEN', label);
+        const issued = [...statements];
+        expect(await rowCounts(desk.orm), `${label}: rows changed`).toEqual(before);
         const refusedUpFront = row.never !== undefined || !row.needs.every((c) => can(role, c));
         if (refusedUpFront) {
           expect(issued, `${label}: queried the database before refusing`).toEqual([]);

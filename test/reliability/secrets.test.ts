@@ -20,10 +20,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { SwlError } from '../../src/errors.ts';
+import type { SwlErrorCode } from '../../src/errors.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import type { Actor } from '../../src/permissions.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
@@ -31,9 +31,14 @@ import { seedDefaults } from '../../src/seeding/seed.ts';
 import { werkzeugPasswordVerifier } from '../../src/users/password.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
-import { describeEachDialect, openTestOrm, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
-import { nextDocumentId } from '../support/fixtures.ts';
+import {
+  describeEachDialect,
+  expectSwlError,
+  setStoredPasswordHash,
+  storedPasswordHash,
+  uniqueId,
+  useDesk,
+} from '../support/fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DEFAULT_PASSWORDS = ['admin123', 'password123', 'changeme'];
@@ -106,37 +111,27 @@ describe('no default password in what the package ships or runs from', () => {
 });
 
 describeEachDialect('secrets', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   let admin: Actor;
   const clock = new ManualClock('2026-03-02T08:00:00Z');
-  const users = () => new UserService(t.orm.em.fork(), { clock });
+  const users = () => new UserService(desk.em(), { clock });
   const PASSWORD = 'correct horse battery staple';
 
-  async function storedHash(userId: number): Promise<string> {
-    const rows = await t.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ password_hash: string }[]>('select password_hash from swl_user where id = ?', [userId]);
-    return rows[0]?.password_hash as string;
-  }
+  const storedHash = async (userId: number) => (await storedPasswordHash(desk.orm, userId)) as string;
 
-  beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
+  beforeAll(() => {
     admin = desk.admin;
   });
-  afterAll(async () => t?.close());
 
   it('stores argon2id hashes with at least OWASP parameters (created, changed, and the seeded admin)', async () => {
     const created = await users().createUser(admin, {
-      documentId: nextDocumentId(),
+      documentId: uniqueId(),
       fullName: 'Hash Check',
       password: PASSWORD,
     });
-    const changed = await users().createUser(admin, { documentId: nextDocumentId(), fullName: 'Changes' });
+    const changed = await users().createUser(admin, { documentId: uniqueId(), fullName: 'Changes' });
     await users().changePassword(admin, { userId: changed.id, newPassword: 'another long passphrase' });
-    const seeded = await seedDefaults(t.orm.em.fork(), {
+    const seeded = await seedDefaults(desk.em(), {
       adminPassword: 'the installer chose this',
       inventory: false,
       policies: false,
@@ -164,7 +159,7 @@ describeEachDialect('secrets', (dialect) => {
   });
 
   it('never returns the hash: not from any user command or read, not from the other services', async () => {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const email = `${documentId}@example.edu`;
     const results: Array<[string, unknown]> = [];
     const keep = async <T>(label: string, promise: Promise<T>) => {
@@ -202,13 +197,13 @@ describeEachDialect('secrets', (dialect) => {
     await keep('reactivate', users().reactivate(admin, { userId: user.id }));
     // Reads of the other services that mention users.
     const entry = await desk.entry('general', 1);
-    const loans = new LoanService(t.orm.em.fork(), { clock });
+    const loans = new LoanService(desk.em(), { clock });
     const loan = await keep('request', loans.request(teacher, { catalogEntryId: entry.id }));
     await keep('getLoan', loans.getLoan(teacher, { loanId: loan.id }));
     await keep('listBorrowerLoans', loans.listBorrowerLoans(admin, { borrowerId: user.id, scope: 'all' }));
     await keep('pendingQueue', loans.pendingQueue(admin, { limit: 500 }));
     await keep('borrowerStanding', loans.borrowerStanding(admin, { borrowerId: user.id }));
-    const visits = new VisitorLogService(t.orm.em.fork(), { clock });
+    const visits = new VisitorLogService(desk.em(), { clock });
     await keep(
       'recordVisit',
       visits.recordVisit(desk.staff, {
@@ -225,11 +220,11 @@ describeEachDialect('secrets', (dialect) => {
     );
     await keep(
       'copyHistory',
-      new CatalogService(t.orm.em.fork(), { clock }).copyHistory(admin, {
+      new CatalogService(desk.em(), { clock }).copyHistory(admin, {
         copyId: entry.copies[0] as number,
       }),
     );
-    await keep('policies.list', new PolicyService(t.orm.em.fork()).list(admin));
+    await keep('policies.list', new PolicyService(desk.em()).list(admin));
 
     const latest = await storedHash(user.id);
     for (const [label, value] of results) {
@@ -242,7 +237,7 @@ describeEachDialect('secrets', (dialect) => {
   });
 
   it('keeps the hash out of errors: DUPLICATE and AUTH_FAILED, details, JSON and causes', async () => {
-    const documentId = nextDocumentId();
+    const documentId = uniqueId();
     const email = `${documentId}@example.edu`;
     const first = await users().createUser(admin, {
       documentId,
@@ -260,7 +255,7 @@ describeEachDialect('secrets', (dialect) => {
         'DUPLICATE email',
         () =>
           users().createUser(admin, {
-            documentId: nextDocumentId(),
+            documentId: uniqueId(),
             fullName: 'Copy',
             email,
             password: PASSWORD,
@@ -280,13 +275,7 @@ describeEachDialect('secrets', (dialect) => {
       ],
     ];
     for (const [label, attempt] of failures) {
-      const error = await attempt().then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(error, label).toBeInstanceOf(SwlError);
-      const e = error as SwlError;
-      expect(e.code, label).toBe(label.split(' ')[0]);
+      const e = await expectSwlError(attempt, label.split(' ')[0] as SwlErrorCode, label);
       for (const seen of [everythingIn(e), everythingIn(e.details), JSON.stringify(e), e.message]) {
         expect(seen, label).not.toContain('$argon2');
         expect(seen, label).not.toContain(hash.split('$').at(-1));
@@ -295,9 +284,9 @@ describeEachDialect('secrets', (dialect) => {
   });
 
   it('fails every sign-in the same way: unknown login, wrong password, inactive user, no password', async () => {
-    const active = nextDocumentId();
-    const inactive = nextDocumentId();
-    const passwordless = nextDocumentId();
+    const active = uniqueId();
+    const inactive = uniqueId();
+    const passwordless = uniqueId();
     await users().createUser(admin, {
       documentId: active,
       fullName: 'Active',
@@ -316,7 +305,7 @@ describeEachDialect('secrets', (dialect) => {
     });
 
     const attempts: Array<[string, { login: string; password: string }]> = [
-      ['unknown document id', { login: nextDocumentId(), password: PASSWORD }],
+      ['unknown document id', { login: uniqueId(), password: PASSWORD }],
       ['unknown e-mail', { login: 'nobody@x.edu', password: PASSWORD }],
       ['wrong password', { login: active, password: `${PASSWORD}!` }],
       ['wrong password by e-mail', { login: `${active}@x.edu`, password: 'Correct Horse Battery Staple' }],
@@ -325,14 +314,7 @@ describeEachDialect('secrets', (dialect) => {
     ];
     const seen: Array<[string, unknown]> = [];
     for (const [label, input] of attempts) {
-      const error = await users()
-        .authenticate(input)
-        .then(
-          () => null,
-          (e: unknown) => e,
-        );
-      expect(error, label).toBeInstanceOf(SwlError);
-      const e = error as SwlError;
+      const e = await expectSwlError(users().authenticate(input), 'AUTH_FAILED', label);
       seen.push([
         label,
         {
@@ -361,37 +343,31 @@ describeEachDialect('secrets', (dialect) => {
       hash: 'pbkdf2:sha256:1000$7URzygqLjL7K4WQT$6a459a3ace6d59d3d2fc0d93e94e48af5369ec2904847b70542795cbda7a5692',
     };
     const legacyPasswordVerifiers = [werkzeugPasswordVerifier({ referenceHashes: [werkzeug.hash] })];
-    const legacyUsers = () => new UserService(t.orm.em.fork(), { clock, legacyPasswordVerifiers });
+    const legacyUsers = () => new UserService(desk.em(), { clock, legacyPasswordVerifiers });
     const weak = await argon2Hash(PASSWORD, {
       algorithm: 2 as Algorithm,
       memoryCost: 4096,
       timeCost: 1,
       parallelism: 1,
     });
-    const reference = await legacyUsers()
-      .authenticate({ login: nextDocumentId(), password: PASSWORD })
-      .then(
-        () => null,
-        (e: SwlError) => JSON.stringify(e.toJSON()),
-      );
+    const unknownLogin = await expectSwlError(
+      legacyUsers().authenticate({ login: uniqueId(), password: PASSWORD }),
+      'AUTH_FAILED',
+    );
+    const reference = JSON.stringify(unknownLogin.toJSON());
     for (const [label, stored, password] of [
       ['weaker argon2id', weak, PASSWORD],
       ['Werkzeug pbkdf2', werkzeug.hash, werkzeug.password],
     ] as const) {
-      const documentId = nextDocumentId();
+      const documentId = uniqueId();
       const user = await legacyUsers().createUser(admin, { documentId, fullName: `Legacy ${label}` });
-      await t.orm.em
-        .fork()
-        .getConnection()
-        .execute('update swl_user set password_hash = ? where id = ?', [stored, user.id]);
-      const failed = await legacyUsers()
-        .authenticate({ login: documentId, password: `${password}!` })
-        .then(
-          () => null,
-          (e: SwlError) => e,
-        );
-      expect(failed, label).toBeInstanceOf(SwlError);
-      expect(JSON.stringify((failed as SwlError).toJSON()), label).toBe(reference);
+      await setStoredPasswordHash(desk.orm, user.id, stored);
+      const failed = await expectSwlError(
+        legacyUsers().authenticate({ login: documentId, password: `${password}!` }),
+        'AUTH_FAILED',
+        label,
+      );
+      expect(JSON.stringify(failed.toJSON()), label).toBe(reference);
       expect(everythingIn(failed), label).not.toContain(stored.split('$').at(-1));
       expect(await storedHash(user.id), label).toBe(stored);
 

@@ -1,8 +1,9 @@
 /**
  * One OS process of the multi-process soak test (`soak.test.ts`, issue 10): it opens its own
- * MikroORM on the database named on the command line — SQLite through `SwlSqliteDialect` with a
- * deliberately short busy timeout (300 ms), so that busy timeouts at `BEGIN IMMEDIATE` really happen
- * under load (the path that used to wedge the ORM), or PostgreSQL through `PostgreSqlDriver` —
+ * MikroORM on the database named on the command line as a host does (`openSwlOrm`) — SQLite
+ * through `SwlSqliteDialect` with a deliberately short busy timeout (300 ms), so that busy timeouts
+ * at `BEGIN IMMEDIATE` really happen under load (the path that used to wedge the ORM), or
+ * PostgreSQL through `PostgreSqlDriver` with its prepared statements —
  * reads the users, entries and copies the parent seeded, prints `ready`, waits for the start barrier
  * (a file appearing; its content is the wall-clock start in ms), and then, for a fixed duration,
  * runs random desk commands from a seeded PRNG in `--lanes` concurrent loops sharing the ORM:
@@ -31,18 +32,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
-import { MikroORM, type Options } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { SqliteDriver } from '@mikro-orm/sql';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import type { Clock } from '../../src/clock.ts';
+import { openSwlOrm } from '../../src/config.ts';
 import type { Category, Role } from '../../src/domain/vocabulary.ts';
-import { swlEntities } from '../../src/entities/index.ts';
 import { SwlError } from '../../src/errors.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import type { LoanView } from '../../src/loans/views.ts';
 import type { Actor } from '../../src/permissions.ts';
-import { SwlSqliteDialect } from '../../src/sqlite.ts';
 
 /** What the worker prints as its last line. */
 export interface SoakReport {
@@ -143,23 +140,12 @@ type Rng = ReturnType<typeof prng>;
 // The ORM
 // ---------------------------------------------------------------------------------------------
 
-const options: Options =
-  dialect === 'sqlite'
-    ? ({
-        driver: SqliteDriver,
-        dbName: location,
-        driverOptions: new SwlSqliteDialect(location, { busyTimeoutMs: BUSY_TIMEOUT_MS }),
-        entities: [...swlEntities],
-        allowGlobalContext: false,
-      } as unknown as Options)
-    : ({
-        driver: PostgreSqlDriver,
-        clientUrl: location,
-        pool: { min: 0, max: laneCount + 1 },
-        entities: [...swlEntities],
-        allowGlobalContext: false,
-      } as unknown as Options);
-const orm = await MikroORM.init(options);
+// Opened as a host opens it (`swlOrmConfig` with the location as DATABASE_URL).
+const orm = await openSwlOrm({
+  databaseUrl: location,
+  sqlite: { busyTimeoutMs: BUSY_TIMEOUT_MS },
+  overrides: dialect === 'postgresql' ? { pool: { min: 0, max: laneCount + 1 } } : {},
+});
 
 /** The seeded population, read once before the start (the parent created it). */
 const connection = orm.em.fork().getConnection();

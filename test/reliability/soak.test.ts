@@ -55,8 +55,7 @@ import { MAX_MONEY } from '../../src/entities/common.ts';
 import { SwlError } from '../../src/errors.ts';
 import type { SwlDomainEvent } from '../../src/events.ts';
 import { SwlOutbox } from '../../src/outbox.ts';
-import { describeEachDialect, openTestOrm, type SwlDialect, type TestOrm } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
+import { deferred, describeEachDialect, type SwlDialect, useDesk } from '../support/fixtures.ts';
 import type { SoakReport } from './soak-worker.ts';
 
 const SECONDS = Number(process.env.SWL_SOAK_SECONDS ?? 8);
@@ -103,13 +102,10 @@ function startWorker(worker: number, args: string[]): RunningWorker {
   let stdout = '';
   let stderr = '';
   let killed = false;
-  let signalReady!: () => void;
-  const ready = new Promise<void>((resolve) => {
-    signalReady = resolve;
-  });
+  const ready = deferred();
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
-    if (stdout.includes('ready\n')) signalReady();
+    if (stdout.includes('ready\n')) ready.resolve();
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
@@ -136,10 +132,10 @@ function startWorker(worker: number, args: string[]): RunningWorker {
     child.on('exit', finish);
   });
   // A worker that dies before `ready` must not leave the test waiting on the barrier.
-  void done.then(() => signalReady());
+  void done.then(() => ready.resolve());
   return {
     child,
-    ready,
+    ready: ready.promise,
     done,
     kill() {
       killed = true;
@@ -404,13 +400,10 @@ function aggregate(reports: SoakReport[]) {
 }
 
 describeEachDialect('soak', (dialect) => {
-  let t: TestOrm;
-  let desk: Desk;
+  const desk = useDesk(dialect);
   let barrierDir: string;
 
   beforeAll(async () => {
-    t = await openTestOrm(dialect);
-    desk = await openDesk(t.orm);
     await desk.user('staff');
     for (let k = 0; k < 6; k++) await desk.user('student');
     for (let k = 0; k < 4; k++) await desk.user('teacher');
@@ -428,7 +421,6 @@ describeEachDialect('soak', (dialect) => {
   });
   afterAll(async () => {
     if (barrierDir) rmSync(barrierDir, { recursive: true, force: true });
-    await t?.close();
   });
 
   const where = dialect === 'sqlite' ? 'one file' : 'one database';
@@ -442,7 +434,7 @@ describeEachDialect('soak', (dialect) => {
           '--dialect',
           dialect,
           '--db',
-          t.db.location,
+          desk.db.location,
           '--barrier',
           barrier,
           '--seed',
@@ -477,7 +469,7 @@ describeEachDialect('soak', (dialect) => {
       const readyMs = Date.now() - started;
 
       // The outbox poller: pages of 7 while the workers run.
-      const outbox = new SwlOutbox(t.orm.em.fork());
+      const outbox = new SwlOutbox(desk.em());
       const delivered: SwlDomainEvent[] = [];
       const pollerNonSwl: string[] = [];
       const pollerCodes: Record<string, number> = {};
@@ -522,7 +514,7 @@ describeEachDialect('soak', (dialect) => {
       await poller;
 
       // Drain: wait for every writer to have ended (PostgreSQL), then until two empty reads in a row.
-      await settleWriters(t.orm, dialect);
+      await settleWriters(desk.orm, dialect);
       const drainStarted = Date.now();
       let empty = 0;
       while (empty < 2) {
@@ -531,7 +523,7 @@ describeEachDialect('soak', (dialect) => {
         if (Date.now() - drainStarted > 30_000) throw new Error('the outbox could not be drained in 30 s');
       }
 
-      const rows = await eventRowKeys(t.orm);
+      const rows = await eventRowKeys(desk.orm);
       const rowSet = new Set(rows);
       const deliveredKeys = delivered.map((e) => `${e.kind}:${e.id}`);
       const deliveredSet = new Set(deliveredKeys);
@@ -539,7 +531,7 @@ describeEachDialect('soak', (dialect) => {
       const duplicated = deliveredKeys.length - deliveredSet.size;
       const unknown = [...deliveredSet].filter((k) => !rowSet.has(k));
 
-      const violations = await invariantViolations(t.orm, dialect);
+      const violations = await invariantViolations(desk.orm, dialect);
 
       const reports = results.flatMap((r) => (r.report ? [r.report] : []));
       const { byOutcome, okByCommand, ok, attempts, readsAfterConflict } = aggregate(reports);

@@ -13,16 +13,12 @@
  * lock in Kysely, and `BEGIN` itself never waits on another transaction).
  */
 import { DatabaseSync } from 'node:sqlite';
-import { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toSwlError } from '../../src/internal/translate-error.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
-import { SwlSqliteDialect } from '../../src/sqlite.ts';
-import { createScratchDatabase, type ScratchDatabase } from '../support/db.ts';
-import { type Desk, openDesk } from '../support/desk.ts';
-import { expectSwlError } from '../support/fixtures.ts';
+import { deferred, expectSwlError, useDesk } from '../support/fixtures.ts';
 
 /** The ORM's busy timeout: short, so the holder outlives it quickly. */
 const BUSY_TIMEOUT_MS = 200;
@@ -62,29 +58,15 @@ function holdWriteLock(file: string): { release(): void } {
 }
 
 describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
-  let t: { orm: MikroORM; db: ScratchDatabase };
-  let desk: Desk;
-  beforeEach(async () => {
-    const db = await createScratchDatabase('sqlite');
-    const orm = await MikroORM.init(
-      db.options({ driverOptions: new SwlSqliteDialect(db.location, { busyTimeoutMs: BUSY_TIMEOUT_MS }) }),
-    );
-    t = { orm, db };
-    await orm.migrator.up();
-    desk = await openDesk(orm);
-  });
-  afterEach(async () => {
-    await t?.orm.close(true);
-    await t?.db.drop();
-  });
+  const desk = useDesk('sqlite', { per: 'test', sqlite: { busyTimeoutMs: BUSY_TIMEOUT_MS } });
 
   /** One busy round: CONFLICT while the lock is held elsewhere, then a read and the retry work. */
   async function busyRound(round: string) {
     const entry = await desk.entry('general', 1);
     const student = await desk.user('student');
-    const loans = new LoanService(t.orm.em.fork(), { clock: desk.clock });
+    const loans = new LoanService(desk.em(), { clock: desk.clock });
 
-    const holder = holdWriteLock(t.db.location);
+    const holder = holdWriteLock(desk.db.location);
     let error: Awaited<ReturnType<typeof expectSwlError>>;
     try {
       error = await expectSwlError(
@@ -125,25 +107,26 @@ describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
   });
 
   it("a busy BEGIN through Kysely's transaction().execute() releases the connection exactly once: it stays exclusive afterwards", async () => {
-    const em = t.orm.em.fork() as SqlEntityManager;
+    const em = desk.em() as SqlEntityManager;
     const kysely = em.getKysely();
     const entry = await desk.entry('general', 1);
 
-    const holder = holdWriteLock(t.db.location);
-    let caught: unknown;
+    const holder = holdWriteLock(desk.db.location);
     try {
-      await settles(
-        'transaction().execute() while another connection writes',
-        kysely.transaction().execute(async (trx) => {
-          await sql`update swl_catalog set title_or_name = 'never' where id = ${entry.id}`.execute(trx);
+      await expectSwlError(
+        settles(
+          'transaction().execute() while another connection writes',
+          kysely.transaction().execute(async (trx) => {
+            await sql`update swl_catalog set title_or_name = 'never' where id = ${entry.id}`.execute(trx);
+          }),
+        ).catch((error: unknown) => {
+          throw toSwlError(error);
         }),
+        'CONFLICT',
       );
-    } catch (error) {
-      caught = error;
     } finally {
       holder.release();
     }
-    expect(toSwlError(caught).code).toBe('CONFLICT');
 
     // Kysely released the connection in its `finally` as well; that second release must not have
     // freed anybody else's turn. An open transaction keeps the connection to itself: a read from
@@ -156,20 +139,14 @@ describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
     );
     expect(rows.rows).toHaveLength(1);
 
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    let written!: () => void;
-    const isWritten = new Promise<void>((resolve) => {
-      written = resolve;
-    });
+    const finished = deferred();
+    const written = deferred();
     const writer = kysely.transaction().execute(async (trx) => {
       await sql`update swl_catalog set title_or_name = 'committed' where id = ${entry.id}`.execute(trx);
-      written();
-      await finished;
+      written.resolve();
+      await finished.promise;
     });
-    await settles('write inside the transaction', isWritten);
+    await settles('write inside the transaction', written.promise);
     let readDone = false;
     const reader = sql<{
       title: string;
@@ -181,7 +158,7 @@ describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
       });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(readDone, 'a read ran on the connection while another transaction held it').toBe(false);
-    finish();
+    finished.resolve();
     await settles('the transaction', writer);
     expect(await settles('the waiting read', reader)).toBe('committed');
 
@@ -189,7 +166,7 @@ describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
     const student = await desk.user('student');
     const loan = await settles(
       'request after the non-controlled failure',
-      new LoanService(t.orm.em.fork(), { clock: desk.clock }).request(student, { catalogEntryId: entry.id }),
+      new LoanService(desk.em(), { clock: desk.clock }).request(student, { catalogEntryId: entry.id }),
     );
     expect(loan.status).toBe('pendiente');
   });

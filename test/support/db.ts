@@ -1,43 +1,58 @@
 /**
- * Runs test suites once per SQL dialect against real databases.
+ * Scratch databases, for the tests and for the benchmarks: an empty SQLite file (through the
+ * package's `SwlSqliteDialect`) or a new database on a PostgreSQL server, the MikroORM options for
+ * it built the way a host builds them (`swlOrmConfig` with the database's location as
+ * `DATABASE_URL`), and how to get rid of it.
  *
- * SQLite: a fresh file under the system temp directory, through {@link SwlSqliteDialect}.
- * PostgreSQL: a fresh database on the server from the global setup.
+ * No vitest in here: `bench/lib/db.ts` uses it outside the test runner, so the PostgreSQL server
+ * is a parameter. The tests get theirs (the global setup's server) through `fixtures.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MikroORM, type Options } from '@mikro-orm/core';
-import { Migrator } from '@mikro-orm/migrations';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { SqliteDriver } from '@mikro-orm/sql';
+import type { Options } from '@mikro-orm/core';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
-import { SWL_DIALECTS, type SwlDialect, swlMigrations } from '../../migrations/index.ts';
-import { swlEntities } from '../../src/entities/index.ts';
-import { SwlSqliteDialect } from '../../src/sqlite.ts';
+import { SWL_DIALECTS, type SwlDialect } from '../../migrations/index.ts';
+import { type SwlOrmConfigOptions, swlOrmConfig } from '../../src/config.ts';
 
 export { SWL_DIALECTS, type SwlDialect };
 
-/** A database made for one test (file or PostgreSQL database) and how to get rid of it. */
+/** What {@link ScratchDatabase.options} passes on to `swlOrmConfig` besides the database. */
+export type ScratchOrmConfig = Pick<SwlOrmConfigOptions, 'overrides' | 'sqlite'>;
+
+/** A database made for one suite or one benchmark, and how to get rid of it. */
 export interface ScratchDatabase {
   dialect: SwlDialect;
-  /** SQLite file path, or PostgreSQL connection URL. */
+  /** The database's name (PostgreSQL), or the file's name without `.db` (SQLite). */
+  name: string;
+  /** SQLite file path, or PostgreSQL connection URL: what `DATABASE_URL` would hold. */
   location: string;
-  /** ORM options for this database with the package's entities and migrations. */
-  options(extra?: Partial<Options>): Options;
+  /**
+   * `swlOrmConfig({ databaseUrl: location, … })`: the package's entities, migrations and seeders
+   * for this database. `overrides` are merged over the database's own (see
+   * {@link ScratchDatabaseOptions.overrides}); on PostgreSQL a `driverOptions` override replaces
+   * `swlOrmConfig`'s, so pass `onPoolCreated: preparePostgresStatements` (or call it from your
+   * own `onPoolCreated`) unless you want the plain pool.
+   */
+  options(config?: ScratchOrmConfig): Promise<Options>;
+  /** Removes the file (its folder, when it was made for it) or drops the database. */
   drop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
+export interface ScratchDatabaseOptions {
+  /** PostgreSQL: a URL of the server with the right to create databases. Required there. */
+  postgresUrl?: string;
+  /** Start of the name; a random suffix follows. Default `swl_scratch`. */
+  prefix?: string;
+  /** SQLite: the folder for the file. Default: a new folder under the system temp directory. */
+  dir?: string;
+  /** MikroORM options every {@link ScratchDatabase.options} call starts from (e.g. pool, debug). */
+  overrides?: Partial<Options>;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: inject('postgresUrl') });
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(sql);
@@ -46,91 +61,43 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-function baseOptions(dialect: SwlDialect): Partial<Options> {
-  return {
-    entities: [...swlEntities],
-    extensions: [Migrator],
-    migrations: {
-      migrationsList: swlMigrations(dialect),
-      snapshot: false,
-      allOrNothing: dialect === 'postgresql',
-      silent: true,
-    },
-    allowGlobalContext: false,
-    debug: process.env.SWL_TEST_SQL_DEBUG === '1',
-  };
-}
-
-/** Creates an empty database of the dialect. */
-export async function createScratchDatabase(dialect: SwlDialect): Promise<ScratchDatabase> {
+/** Creates an empty database of `dialect` (a new SQLite file, or `create database` on the server). */
+export async function createScratchDatabase(
+  dialect: SwlDialect,
+  { postgresUrl, prefix = 'swl_scratch', dir, overrides: base = {} }: ScratchDatabaseOptions = {},
+): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const options =
+    (location: string) =>
+    (config: ScratchOrmConfig = {}) =>
+      swlOrmConfig({
+        databaseUrl: location,
+        sqlite: config.sqlite,
+        overrides: { ...base, ...config.overrides },
+      });
   if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'swl-test-sqlite-'));
-    const file = join(dir, 'test.db');
+    const folder = dir ?? mkdtempSync(join(tmpdir(), `${prefix}-`));
+    const file = join(folder, `${name}.db`);
     return {
       dialect,
+      name,
       location: file,
-      options: (extra = {}) =>
-        ({
-          ...baseOptions(dialect),
-          driver: SqliteDriver,
-          dbName: file,
-          driverOptions: new SwlSqliteDialect(file),
-          ...extra,
-        }) as Options,
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
+      options: options(file),
+      drop: async () => {
+        if (dir === undefined) rmSync(folder, { recursive: true, force: true });
+        else for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+      },
     };
   }
-  const name = `swl_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database "${name}"`);
-  const url = withDatabase(inject('postgresUrl'), name);
+  if (!postgresUrl) throw new Error('a PostgreSQL scratch database needs the server URL (postgresUrl)');
+  await adminQuery(postgresUrl, `create database "${name}"`);
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
   return {
     dialect,
-    location: url,
-    options: (extra = {}) =>
-      ({
-        ...baseOptions(dialect),
-        driver: PostgreSqlDriver,
-        clientUrl: url,
-        pool: { min: 0, max: 30 },
-        ...extra,
-      }) as Options,
-    drop: () => adminQuery(`drop database if exists "${name}" with (force)`),
+    name,
+    location: url.toString(),
+    options: options(url.toString()),
+    drop: () => adminQuery(postgresUrl, `drop database if exists "${name}" with (force)`),
   };
-}
-
-/** An ORM on a new scratch database, optionally migrated to the latest schema. */
-export interface TestOrm {
-  orm: MikroORM;
-  db: ScratchDatabase;
-  close(): Promise<void>;
-}
-
-/** Opens an ORM on a fresh database of `dialect`; runs all migrations unless `migrate` is false. */
-export async function openTestOrm(
-  dialect: SwlDialect,
-  { migrate = true, extra }: { migrate?: boolean; extra?: Partial<Options> } = {},
-): Promise<TestOrm> {
-  const db = await createScratchDatabase(dialect);
-  const orm = await MikroORM.init(db.options(extra));
-  if (migrate) {
-    await orm.migrator.up();
-  }
-  return {
-    orm,
-    db,
-    close: async () => {
-      await orm.close(true);
-      await db.drop();
-    },
-  };
-}
-
-/**
- * Declares the suite once per dialect: `[sqlite] title` and `[postgresql] title`, so the test
- * output shows both ran.
- */
-export function describeEachDialect(title: string, body: (dialect: SwlDialect) => void): void {
-  for (const dialect of SWL_DIALECTS) {
-    describe(`[${dialect}] ${title}`, () => body(dialect));
-  }
 }
