@@ -26,46 +26,73 @@ export interface LoanRecord {
   instants: Date[];
   /** The loan's copy as read with it (not locked), when it names one. */
   copy?: CopyRecord | undefined;
+  /** With `pick` on a loan that names no copy: the first available copy of its entry (not locked). */
+  picked?: CopyRecord | undefined;
+  /** The loan's catalog entry. */
+  entry: { category: Category; titleOrName: string; replacementCost: number | null };
 }
 
 /**
- * The loan `loanId` with its copy, or undefined. On PostgreSQL the loan row is locked (`FOR
- * UPDATE` of the loan only); a command that changes the copy locks it with {@link readCopy}.
+ * The loan `loanId` with its copy and its entry, or undefined — one statement. On PostgreSQL the
+ * loan row is locked (`FOR UPDATE` of the loan only); a command that changes the copy locks it with
+ * {@link readCopy}. With `pick` (SQLite, where writers are serialized and nothing is locked), a
+ * loan that names no copy comes with the first available copy of its entry.
  */
 export async function readLoan(
   db: SwlKysely,
   loanId: number,
-  lock: boolean,
+  postgres: boolean,
+  pick = false,
 ): Promise<LoanRecord | undefined> {
-  let query = db
-    .selectFrom('swl_loan as l')
-    .leftJoin('swl_item_instance as c', 'c.id', 'l.instance_id')
-    .selectAll('l')
-    .select([
-      'c.code as copy_code',
-      'c.status as copy_status',
-      'c.version as copy_version',
-      'c.catalog_entry_id as copy_catalog_entry_id',
-    ])
-    .where('l.id', '=', loanId);
-  if (lock) query = query.forUpdate('l');
-  const row = await query.executeTakeFirst();
+  const name = postgres ? 'loan.read for update' : pick ? 'loan.read pick' : 'loan.read';
+  const query = compiled(db, postgres, name, [loanId], (db, id) => {
+    const copy = pick
+      ? sql<number>`coalesce(l.instance_id, (select a.id from swl_item_instance a where a.catalog_entry_id = l.catalog_entry_id and a.status = ${CopyStatus.Available} order by a.sequence limit 1))`
+      : sql<number>`l.instance_id`;
+    const q = db
+      .selectFrom('swl_loan as l')
+      .innerJoin('swl_catalog as e', 'e.id', 'l.catalog_entry_id')
+      .leftJoin('swl_item_instance as c', (j) => j.on('c.id', '=', copy))
+      .selectAll('l')
+      .select([
+        'c.id as copy_id',
+        'c.code as copy_code',
+        'c.status as copy_status',
+        'c.version as copy_version',
+        'c.catalog_entry_id as copy_catalog_entry_id',
+        'e.category as entry_category',
+        'e.title_or_name as entry_title',
+        'e.replacement_cost as entry_replacement_cost',
+      ])
+      .where('l.id', '=', id);
+    return postgres ? q.forUpdate('l') : q;
+  });
+  const row = (await db.executeQuery(query)).rows[0];
   if (!row) return undefined;
-  const record = loanRecordFromRow(row as unknown as Record<string, unknown>);
-  if (row.instance_id !== null && row.copy_code !== null) {
-    record.copy = copyFromRow({
-      id: row.instance_id,
+  const record: LoanRecord = {
+    ...loanRecordFromRow(row as unknown as Record<string, unknown>),
+    entry: {
+      category: row.entry_category,
+      titleOrName: row.entry_title,
+      replacementCost: toInt(row.entry_replacement_cost),
+    },
+  };
+  if (row.copy_id !== null) {
+    const copy = copyFromRow({
+      id: row.copy_id,
       catalog_entry_id: row.copy_catalog_entry_id as number,
-      code: row.copy_code,
+      code: row.copy_code as string,
       status: row.copy_status as CopyStatus,
       version: row.copy_version as number,
     });
+    if (row.instance_id !== null) record.copy = copy;
+    else record.picked = copy;
   }
   return record;
 }
 
 /** Decodes a `swl_loan` row (plus `copy_code`) into a {@link LoanRecord}. */
-export function loanRecordFromRow(row: Record<string, unknown>): LoanRecord {
+export function loanRecordFromRow(row: Record<string, unknown>): Pick<LoanRecord, 'view' | 'instants'> {
   const at = (column: string) => toInstant(row[column] as StoredInstant | null);
   const id = (column: string) => toInt(row[column] as number | string | null);
   const view: LoanView = {

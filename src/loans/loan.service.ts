@@ -271,10 +271,13 @@ export class LoanService extends ServiceBase {
   async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
     return this.command(APPROVE, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
-      const { view: loan, instants, copy: namedCopy } = await this.#loan(s, 'approve', i.loanId);
+      // On SQLite the loan comes with the first available copy of its entry (picked in the same
+      // read); on PostgreSQL that copy is picked and locked separately.
+      const record = await this.#loan(s, 'approve', i.loanId, undefined, i.copyId === undefined);
+      const { view: loan, instants } = record;
       // The copy is locked before the instant is taken; what is wrong with it is reported after
       // the borrower checks, in the order the guards are documented.
-      const pick = await this.#lockCopyForApproval(s, loan, namedCopy, i.copyId);
+      const pick = await this.#lockCopyForApproval(s, record, i.copyId);
       const now = s.instant(...instants);
       const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
       const { borrower, entry, policy } = present(facts);
@@ -427,13 +430,15 @@ export class LoanService extends ServiceBase {
   async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
     return this.command(RETURN, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
-      const { view: loan, instants, copy: joined } = await this.#loan(s, 'return', i.loanId);
+      const { view: loan, instants, copy: joined, entry } = await this.#loan(s, 'return', i.loanId);
       const copy = postgres ? await readCopy(db, loan.copyId as number, true, true) : joined;
       if (!copy) throw SwlError.notFound('copy', loan.copyId);
       const now = s.instant(...instants);
-      const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
-      const { entry, policy } = present(facts);
-      const terms = loan.terms ?? policy?.terms ?? null;
+      // A legacy loan approved before terms were stored falls back to the current policy.
+      const terms =
+        loan.terms ??
+        (await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres)).policy?.terms ??
+        null;
       const charges = chargesAtReturn(loan.dueDate as Date, now, terms, entry.replacementCost, i.outcome);
       applyCopyTransition(s, {
         copy,
@@ -659,8 +664,9 @@ export class LoanService extends ServiceBase {
     command: Exclude<LoanCommand, 'request'>,
     loanId: number,
     anyCapability?: 'loan:cancel:any' | 'loan:renew:any',
+    pick = false,
   ): Promise<LoanRecord> {
-    const record = await readLoan(s.db, loanId, s.postgres);
+    const record = await readLoan(s.db, loanId, s.postgres, pick && !s.postgres);
     if (!record) throw SwlError.notFound('loan', loanId);
     if (anyCapability) assertOwnOr(s.actor, record.view.borrowerId, loanId, anyCapability);
     assertLoanCommand(command, record.view.status, loanId);
@@ -700,13 +706,13 @@ export class LoanService extends ServiceBase {
    */
   async #lockCopyForApproval(
     s: CommandScope,
-    loan: LoanView,
-    joined: CopyRecord | undefined,
+    record: LoanRecord,
     copyId: number | undefined,
   ): Promise<
     { copy: CopyRecord; error?: undefined } | { copy?: undefined; error: (title: string) => SwlError }
   > {
     const { db, postgres } = s;
+    const { view: loan, copy: joined } = record;
     let copy: CopyRecord | undefined;
     if (loan.copyId !== null) {
       if (copyId !== undefined && copyId !== loan.copyId) {
@@ -720,7 +726,7 @@ export class LoanService extends ServiceBase {
         return { error: () => validationError('copyId', 'the copy belongs to another catalog entry') };
       }
     } else {
-      copy = await pickAvailableCopy(db, loan.catalogEntryId, postgres);
+      copy = postgres ? await pickAvailableCopy(db, loan.catalogEntryId, postgres) : record.picked;
       if (!copy) {
         return {
           error: (title) =>
