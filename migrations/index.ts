@@ -1,6 +1,6 @@
 /**
  * The package's database migrations, shipped as classes (MikroORM `migrationsList`), one set per
- * dialect with identical names. Source: docs/DESIGN.md §9; MikroORM brief §2.
+ * dialect with identical names. Source: docs/DESIGN.md §9; MikroORM "Migrations" (mikro-orm.io/docs/migrations).
  *
  * @example
  * ```ts

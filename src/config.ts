@@ -120,7 +120,8 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
     migrations: {
       migrationsList: swlMigrations(database.dialect),
       snapshot: false,
-      // SQLite: table-rebuild migrations cannot run in one enclosing transaction (MikroORM brief §2).
+      // SQLite: table-rebuild migrations cannot run in one enclosing transaction (SQLite's ALTER TABLE
+      // procedure, sqlite.org/lang_altertable.html; MikroORM `migrations.allOrNothing`).
       allOrNothing: database.dialect === 'postgresql',
       silent: true,
     },

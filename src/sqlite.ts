@@ -282,7 +282,8 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
  * });
  * ```
  *
- * Source: docs/DESIGN.md §7; MikroORM brief §5 ("SQLite, several processes on one file").
+ * Source: docs/DESIGN.md §7; SQLite "Transactions" (`BEGIN IMMEDIATE`, sqlite.org/lang_transaction.html)
+ * and "Write-Ahead Logging" (sqlite.org/wal.html).
  */
 export class SwlSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;

@@ -16,7 +16,7 @@ const rule = (r: Partial<FineRule>): FineRule => ({
   ...r,
 });
 
-describe('fine calculator: published vectors (research/domain_anchors.md §2)', () => {
+describe('fine calculator: published vectors (FOLIO mod-circulation, Koha C4/Overdues.pm)', () => {
   // F1/F2 — folio-org/mod-circulation OverdueFineServiceTest.testParameters(): 1.00 per interval,
   // max 10.00, for every interval length. 1.00 = 100 minor units.
   for (const [interval, length] of [

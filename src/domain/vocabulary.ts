@@ -152,7 +152,7 @@ export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 /**
  * Fine intervals (`swl_loan_policy.fine_interval`). Lengths in minutes as in FOLIO
  * `OverdueFineService` (minute 1, hour 60, day 1440, week 10080). Source: docs/DESIGN.md §5,
- * `research/domain_anchors.md` §2.
+ * FOLIO mod-circulation `OverdueFineServiceTest`.
  */
 export const FINE_INTERVALS = ['minute', 'hour', 'day', 'week'] as const;
 /** One of {@link FINE_INTERVALS}. */

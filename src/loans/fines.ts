@@ -1,6 +1,6 @@
 /**
  * The overdue fine calculator: one pure function with FOLIO's and Koha's semantics as options.
- * Source: docs/DESIGN.md §5 "Fine rule"; `research/domain_anchors.md` §2 (FOLIO `OverdueFineService`,
+ * Source: docs/DESIGN.md §5 "Fine rule"; FOLIO mod-circulation (`OverdueFineService`,
  * `OverduePeriodCalculatorService`; Koha `C4/Overdues.pm::CalcFine`).
  *
  * @module
