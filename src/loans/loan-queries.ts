@@ -34,25 +34,31 @@ export interface LoanRecord {
 
 /**
  * The loan `loanId` with its copy and its entry, or undefined — one statement. On PostgreSQL the
- * loan row is locked (`FOR UPDATE` of the loan only); a command that changes the copy locks it with
- * {@link readCopy}. With `pick` (SQLite, where writers are serialized and nothing is locked), a
- * loan that names no copy comes with the first available copy of its entry.
+ * loan row is locked (`FOR UPDATE` of the loan), and with `with` `'locked copy'` its copy too, in
+ * the same statement (then a loan without a copy reads as undefined: read it again without).
+ * A command that changes a copy otherwise locks it with {@link readCopy}. With `'picked copy'`
+ * (SQLite, where writers are serialized and nothing is locked), a loan that names no copy comes
+ * with the first available copy of its entry.
  */
 export async function readLoan(
   db: SwlKysely,
   loanId: number,
   postgres: boolean,
-  pick = false,
+  extra: 'picked copy' | 'locked copy' | null = null,
 ): Promise<LoanRecord | undefined> {
-  const name = postgres ? 'loan.read for update' : pick ? 'loan.read pick' : 'loan.read';
+  const lock = postgres ? (extra === 'locked copy' ? 'for update of l, c' : 'for update of l') : '';
+  const name = `loan.read ${extra ?? ''} ${lock}`;
   const query = compiled(db, postgres, name, [loanId], (db, id) => {
-    const copy = pick
-      ? sql<number>`coalesce(l.instance_id, (select a.id from swl_item_instance a where a.catalog_entry_id = l.catalog_entry_id and a.status = ${CopyStatus.Available} order by a.sequence limit 1))`
-      : sql<number>`l.instance_id`;
-    const q = db
-      .selectFrom('swl_loan as l')
-      .innerJoin('swl_catalog as e', 'e.id', 'l.catalog_entry_id')
-      .leftJoin('swl_item_instance as c', (j) => j.on('c.id', '=', copy))
+    const copy =
+      extra === 'picked copy'
+        ? sql<number>`coalesce(l.instance_id, (select a.id from swl_item_instance a where a.catalog_entry_id = l.catalog_entry_id and a.status = ${CopyStatus.Available} order by a.sequence limit 1))`
+        : sql<number>`l.instance_id`;
+    const base = db.selectFrom('swl_loan as l').innerJoin('swl_catalog as e', 'e.id', 'l.catalog_entry_id');
+    const joined =
+      extra === 'locked copy'
+        ? base.innerJoin('swl_item_instance as c', 'c.id', 'l.instance_id')
+        : base.leftJoin('swl_item_instance as c', (j) => j.on('c.id', '=', copy));
+    const q = joined
       .selectAll('l')
       .select([
         'c.id as copy_id',
@@ -65,7 +71,8 @@ export async function readLoan(
         'e.replacement_cost as entry_replacement_cost',
       ])
       .where('l.id', '=', id);
-    return postgres ? q.forUpdate('l') : q;
+    if (!postgres) return q;
+    return extra === 'locked copy' ? q.forUpdate(['l', 'c']) : q.forUpdate('l');
   });
   const row = (await db.executeQuery(query)).rows[0];
   if (!row) return undefined;

@@ -273,7 +273,13 @@ export class LoanService extends ServiceBase {
       const { db, postgres, input: i } = s;
       // On SQLite the loan comes with the first available copy of its entry (picked in the same
       // read); on PostgreSQL that copy is picked and locked separately.
-      const record = await this.#loan(s, 'approve', i.loanId, undefined, i.copyId === undefined);
+      const record = await this.#loan(
+        s,
+        'approve',
+        i.loanId,
+        undefined,
+        i.copyId === undefined ? 'picked copy' : null,
+      );
       const { view: loan, instants } = record;
       // The copy is locked before the instant is taken; what is wrong with it is reported after
       // the borrower checks, in the order the guards are documented.
@@ -430,8 +436,10 @@ export class LoanService extends ServiceBase {
   async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
     return this.command(RETURN, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
-      const { view: loan, instants, copy: joined, entry } = await this.#loan(s, 'return', i.loanId);
-      const copy = postgres ? await readCopy(db, loan.copyId as number, true, true) : joined;
+      // On PostgreSQL the loan and its copy are locked by the one read.
+      const record = await this.#loan(s, 'return', i.loanId, undefined, 'locked copy');
+      const { view: loan, instants, entry } = record;
+      const copy = record.copy ?? (await readCopy(db, loan.copyId as number, postgres, postgres));
       if (!copy) throw SwlError.notFound('copy', loan.copyId);
       const now = s.instant(...instants);
       // A legacy loan approved before terms were stored falls back to the current policy.
@@ -664,9 +672,22 @@ export class LoanService extends ServiceBase {
     command: Exclude<LoanCommand, 'request'>,
     loanId: number,
     anyCapability?: 'loan:cancel:any' | 'loan:renew:any',
-    pick = false,
+    extra: 'picked copy' | 'locked copy' | null = null,
   ): Promise<LoanRecord> {
-    const record = await readLoan(s.db, loanId, s.postgres, pick && !s.postgres);
+    const { db, postgres } = s;
+    // 'picked copy' is for SQLite, 'locked copy' for PostgreSQL; a loan without a copy reads as
+    // missing with 'locked copy', so it is read again to report what is wrong with it.
+    const wanted =
+      extra === 'picked copy'
+        ? postgres
+          ? null
+          : extra
+        : extra === 'locked copy' && postgres
+          ? extra
+          : null;
+    const record =
+      (await readLoan(db, loanId, postgres, wanted)) ??
+      (wanted === 'locked copy' ? await readLoan(db, loanId, postgres) : undefined);
     if (!record) throw SwlError.notFound('loan', loanId);
     if (anyCapability) assertOwnOr(s.actor, record.view.borrowerId, loanId, anyCapability);
     assertLoanCommand(command, record.view.status, loanId);
