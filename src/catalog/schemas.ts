@@ -112,7 +112,8 @@ export const GetCopyByCodeInput = z.strictObject({
 export type GetCopyByCodeInput = z.input<typeof GetCopyByCodeInput>;
 
 /**
- * A direct status change of one copy (`sendToMaintenance`, `repair`, `markLost`, `markFound`).
+ * A direct status change of one copy (`sendToMaintenance`, `repair`, `markLost`, `markFound`,
+ * `withdrawCopy`; the moves each makes are the rows of `COPY_TRANSITIONS`).
  * - `note`: ≤ 500 chars, stored on the `CopyEvent`.
  * - `condition`: ≤ 100 chars; when given, replaces the copy's condition.
  * - `expectedVersion`: when given, the change is refused with `CONFLICT` unless the copy still has

@@ -56,6 +56,8 @@ export interface CommandSpec<S extends z.ZodType = z.ZodType, P = undefined> ext
    * cannot both pass the check).
    */
   beforeActor?: (scope: CommandScope<z.output<S>, P>) => Promise<void>;
+  /** Makes a translated error more specific (e.g. which unique field a `DUPLICATE` is about). */
+  mapError?: (error: SwlError) => SwlError;
 }
 
 /** Declares a command (keeps the schema's type for `authorize`). @internal */
@@ -209,7 +211,8 @@ export abstract class ServiceBase {
         );
         if (stored) return stored.result;
       }
-      throw toSwlError(convertDriverError(this.em, error));
+      const translated = toSwlError(convertDriverError(this.em, error));
+      throw spec.mapError ? spec.mapError(translated) : translated;
     }
     if (replayed) return result;
     if (events.length > 0 && this.events) {

@@ -148,6 +148,7 @@ const CREATE_USER = defineCommand({
       });
     }
   },
+  mapError: duplicateUser,
   // Hashed before the transaction opens: argon2 must not hold SQLite's write lock.
   prepare: async (_actor, input) =>
     input.password === undefined ? null : await hashPassword(input.password),
@@ -156,6 +157,7 @@ const UPDATE_USER = defineCommand({
   name: 'user.updateUser',
   capability: 'user:update',
   input: UpdateUserInput,
+  mapError: duplicateUser,
 });
 const CHANGE_ROLE = defineCommand({
   name: 'user.changeRole',
@@ -281,30 +283,21 @@ export class UserService extends ServiceBase {
    *   `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
   async createUser(actor: Actor, input: CreateUserInput): Promise<UserView> {
-    try {
-      return await this.command(
-        CREATE_USER,
-        actor,
-        input,
-        async ({ em, input: i, prepared: passwordHash }) => {
-          const user = em.create(User, {
-            documentId: i.documentId,
-            fullName: i.fullName,
-            email: i.email ?? null,
-            phone: i.phone ?? null,
-            role: i.role,
-            programName: i.programName ?? null,
-            passwordHash,
-            active: true,
-            mustChangePassword: i.mustChangePassword ?? passwordHash !== null,
-          });
-          await em.flush();
-          return toUserView(user);
-        },
-      );
-    } catch (error) {
-      throw duplicateUser(error);
-    }
+    return this.command(CREATE_USER, actor, input, async ({ em, input: i, prepared: passwordHash }) => {
+      const user = em.create(User, {
+        documentId: i.documentId,
+        fullName: i.fullName,
+        email: i.email ?? null,
+        phone: i.phone ?? null,
+        role: i.role,
+        programName: i.programName ?? null,
+        passwordHash,
+        active: true,
+        mustChangePassword: i.mustChangePassword ?? passwordHash !== null,
+      });
+      await em.flush();
+      return toUserView(user);
+    });
   }
 
   /**
@@ -316,21 +309,17 @@ export class UserService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `DUPLICATE` (`email`), `CONFLICT`, `UNAVAILABLE`.
    */
   async updateUser(actor: Actor, input: UpdateUserInput): Promise<UserView> {
-    try {
-      return await this.command(UPDATE_USER, actor, input, async ({ em, postgres, actor: a, input: i }) => {
-        const user = await em.findOne(User, i.userId, lockFor(postgres));
-        if (!user) throw SwlError.notFound('user', i.userId);
-        if (user.id !== a.id && PRIVILEGED_ROLES.has(user.role)) assertCan(a, 'user:change-role');
-        if (i.fullName !== undefined) user.fullName = i.fullName;
-        if (i.email !== undefined) user.email = i.email;
-        if (i.phone !== undefined) user.phone = i.phone;
-        if (i.programName !== undefined) user.programName = i.programName;
-        await em.flush();
-        return toUserView(user);
-      });
-    } catch (error) {
-      throw duplicateUser(error);
-    }
+    return this.command(UPDATE_USER, actor, input, async ({ em, postgres, actor: a, input: i }) => {
+      const user = await em.findOne(User, i.userId, lockFor(postgres));
+      if (!user) throw SwlError.notFound('user', i.userId);
+      if (user.id !== a.id && PRIVILEGED_ROLES.has(user.role)) assertCan(a, 'user:change-role');
+      if (i.fullName !== undefined) user.fullName = i.fullName;
+      if (i.email !== undefined) user.email = i.email;
+      if (i.phone !== undefined) user.phone = i.phone;
+      if (i.programName !== undefined) user.programName = i.programName;
+      await em.flush();
+      return toUserView(user);
+    });
   }
 
   /**
