@@ -317,4 +317,25 @@ describeEachDialect('LoanService', (dialect) => {
     const rows = await desk.em().find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
     expect(rows.map((r) => r.type)).toEqual(['requested', 'approved', 'renewed', 'returned']);
   });
+
+  it('every command returns the loan with its copy code once the loan names a copy (issue 13: it was null after renew and settlePenalty)', async () => {
+    desk.clock.set(T0);
+    const student = await desk.user('student');
+    const entry = await desk.entry('general', 1);
+    const code = (await desk.em().findOneOrFail(ItemInstance, entry.copies[0] as number)).code;
+    const named = await fresh().request(student, { copyId: entry.copies[0] as number });
+    expect(named.copyCode).toBe(code);
+    const approved = await fresh().approve(desk.staff, { loanId: named.id });
+    expect(approved.copyCode).toBe(code);
+    const renewed = await fresh().renew(student, { loanId: named.id });
+    expect(renewed.copyCode).toBe(code);
+    desk.clock.advance({ days: 30 }); // returned late: a fine to settle
+    const back = await fresh().return(desk.staff, { loanId: named.id, outcome: 'ok' });
+    expect(back.copyCode).toBe(code);
+    expect(back.finalPenalty).toBeGreaterThan(0);
+    const settled = await fresh().settlePenalty(desk.staff, { loanId: named.id, settlement: 'paid' });
+    expect(settled.copyCode).toBe(code);
+    const other = await fresh().request(student, { copyId: entry.copies[0] as number });
+    expect((await fresh().reject(desk.staff, { loanId: other.id, reason: 'duplicate' })).copyCode).toBe(code);
+  });
 });
