@@ -7,6 +7,7 @@ export default defineConfig({
     'migrations/sqlite/index': 'migrations/sqlite/index.ts',
     'migrations/postgresql/index': 'migrations/postgresql/index.ts',
     'seeders/index': 'seeders/index.ts',
+    'http/index': 'src/http/index.ts',
   },
   format: ['esm'],
   target: 'node22',

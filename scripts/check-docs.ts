@@ -18,6 +18,7 @@ const entries = [
   'migrations/sqlite/index.ts',
   'migrations/postgresql/index.ts',
   'seeders/index.ts',
+  'src/http/index.ts',
 ]
   .map((f) => join(root, f))
   .filter((f) => {

@@ -128,9 +128,22 @@ export class SwlError extends Error {
     this.details = Object.freeze({ ...details });
   }
 
-  /** HTTP status for {@link code} ({@link SWL_HTTP_STATUS}). */
+  /**
+   * HTTP status for {@link code}: `SWL_HTTP_STATUS[code]` ({@link SWL_HTTP_STATUS}), e.g. 404 for
+   * `NOT_FOUND`. The same number as {@link statusCode}.
+   */
   get httpStatus(): number {
     return SWL_HTTP_STATUS[this.code];
+  }
+
+  /**
+   * The same number as {@link httpStatus}, under the name HTTP frameworks read from a thrown error
+   * (Fastify's default error handler, Express's `finalhandler`, `http-errors`): an `SwlError` that
+   * reaches one of them unhandled is answered with its own status instead of 500. The body those
+   * defaults send is theirs; `swl-library/http` sends an RFC 9457 problem instead.
+   */
+  get statusCode(): number {
+    return this.httpStatus;
   }
 
   /** True when trying the same command again may succeed (`CONFLICT`, `UNAVAILABLE`). */

@@ -1,7 +1,8 @@
 /**
  * The published artifact, as a user gets it: `npm pack`, install the tarball into a fresh project
  * outside the repository, and there — importing only `swl-library` — initialize a SQLite and a
- * PostgreSQL database and run request → approve → return.
+ * PostgreSQL database and run request → approve → return; and `swl-library/http` answers an
+ * `swl-library` error with its problem.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,18 @@ try {
 }
 `;
 
+// `swl-library/http` recognizes the `SwlError` class of `swl-library` (one shared copy of it).
+const HTTP_CONSUMER = `
+import { SwlError } from 'swl-library';
+import { swlExpressErrorHandler, swlFastifyErrorHandler, toProblemDetails } from 'swl-library/http';
+
+const problem = toProblemDetails(new SwlError('CONFLICT', 'try again', { loanId: 3 }));
+console.log(JSON.stringify({
+  problem,
+  handlers: [typeof swlFastifyErrorHandler, swlExpressErrorHandler.length],
+}));
+`;
+
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'swl-consumer-'));
   // Build, then pack without lifecycle scripts so npm's JSON is the only thing on stdout.
@@ -74,6 +87,7 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
+  writeFileSync(join(project, 'http-consumer.mjs'), HTTP_CONSUMER);
   await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
     cwd: project,
     maxBuffer: 1 << 26,
@@ -95,10 +109,31 @@ it('the tarball holds the built code, types and both migration sets, and nothing
     'dist/migrations/sqlite/index.js',
     'dist/migrations/postgresql/index.js',
     'dist/seeders/index.js',
+    'dist/http/index.js',
+    'dist/http/index.d.ts',
   ]) {
     expect(files).toContain(f);
   }
   expect(files.filter((f) => /^(src|test|scripts|bench|examples)\//.test(f))).toEqual([]);
+});
+
+it('swl-library/http turns an SwlError from swl-library into a problem, in the installed tarball', async () => {
+  const { stdout } = await run(process.execPath, ['http-consumer.mjs'], { cwd: project, timeout: 60_000 });
+  expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toEqual({
+    problem: {
+      status: 409,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+      body: {
+        type: 'urn:swl-library:problem:conflict',
+        title: 'Concurrent change',
+        status: 409,
+        detail: 'try again',
+        code: 'CONFLICT',
+        details: { loanId: 3 },
+      },
+    },
+    handlers: ['function', 4],
+  });
 });
 
 describeEachDialect('installed tarball', (dialect) => {
