@@ -2,7 +2,8 @@
  * swl-library — the domain core of the SWL Library Management System: entities, the loan state
  * machine, lending policies and fines, the visitor log, on MikroORM 7 for SQLite and PostgreSQL.
  *
- * Migrations are in the `swl-library/migrations` subpath.
+ * Migrations are in the `swl-library/migrations` subpath; RFC 9457 problem details and
+ * Fastify/Express error handlers in `swl-library/http`.
  *
  * @packageDocumentation
  */
@@ -17,6 +18,7 @@ export {
   type SwlOrmConfigOptions,
   swlOrmConfig,
 } from './config.ts';
+export { type DeskServices, deskServices, type RetryOptions, withRetry } from './desk.ts';
 export * from './domain/vocabulary.ts';
 export * from './entities/index.ts';
 export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCode } from './errors.ts';
@@ -46,18 +48,21 @@ export {
   PREPARED_STATEMENTS_PER_CONNECTION,
   preparePostgresStatements,
 } from './postgres.ts';
+export { INPUT_JSON_SCHEMAS, INPUT_SCHEMAS, type InputJsonSchema, type InputSchemaName } from './schemas.ts';
 export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';
 export { type InitializeReport, initializeDatabase } from './seeding/initialize.ts';
 export { type SeedOptions, type SeedReport, seedDefaults } from './seeding/seed.ts';
 export { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
 export * from './users/index.ts';
 export {
+  DateOrInstantSchema,
   IdSchema,
   InstantSchema,
   MAX_ID,
   optionalText,
   type Page,
   PageSchema,
+  parseInput,
   requiredText,
 } from './validation.ts';
 export * from './visitors/index.ts';

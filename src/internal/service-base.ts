@@ -10,10 +10,14 @@ import { compiled } from '../kernel/compiled.ts';
 import { kyselyOf, toBool } from '../kernel/db.ts';
 import { type TransitionScope, WriteBatch } from '../kernel/writes.ts';
 import { type Actor, ActorSchema, assertCan, type Capability } from '../permissions.ts';
+import { parseInput } from '../validation.ts';
 import { afterCommit, watchTransactions } from './after-commit.ts';
 import { watchRowIds } from './id-ceiling.ts';
 import { findStoredResult, fingerprintOf, type IdempotentCall, storeResult } from './idempotency.ts';
 import { convertDriverError, toSwlError } from './translate-error.ts';
+
+/** Moved to src/validation.ts (public since issue 13); re-exported for the services. @internal */
+export { parseInput };
 
 /**
  * Options every service takes.
@@ -313,22 +317,6 @@ class CommandInstant implements Clock {
 
 function isSwlErrorCode(error: unknown, code: SwlError['code']): boolean {
   return error instanceof SwlError && error.code === code;
-}
-
-/**
- * Parses `value` with `schema`; anything that goes wrong — issues, or an input whose getters or
- * proxy traps throw — is `VALIDATION_FAILED`, never a raw error.
- * @internal
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  let parsed: ReturnType<S['safeParse']>;
-  try {
-    parsed = schema.safeParse(value) as ReturnType<S['safeParse']>;
-  } catch (error) {
-    throw new SwlError('VALIDATION_FAILED', 'the input could not be read', { issues: [] }, { cause: error });
-  }
-  if (!parsed.success) throw toSwlError(parsed.error);
-  return parsed.data as z.output<S>;
 }
 
 /**
