@@ -31,8 +31,14 @@ export {
 } from './events.ts';
 export { IdempotencyKeyInput } from './internal/idempotency.ts';
 export type { ServiceOptions } from './internal/service-base.ts';
+export {
+  type MachineDefinition,
+  StateMachine,
+  type TransitionRow,
+  TransitionTableError,
+} from './kernel/state-machine.ts';
 export * from './loans/index.ts';
-export { SwlOutbox, type SwlOutboxPage, SwlOutboxReadInput } from './outbox.ts';
+export { SwlOutbox, type SwlOutboxPage, type SwlOutboxPosition, SwlOutboxReadInput } from './outbox.ts';
 export {
   type Actor,
   ActorSchema,
@@ -44,6 +50,7 @@ export {
 } from './permissions.ts';
 export * from './policies/index.ts';
 export {
+  type PgClientLike,
   type PgPoolLike,
   PREPARED_STATEMENTS_PER_CONNECTION,
   preparePostgresStatements,

@@ -45,19 +45,19 @@ import { MAX_ID } from './validation.ts';
  *   ended when it was opened), those with `id ≤ loanId` (`swl_loan_event`) and `id ≤ copyId`
  *   (`swl_instance_event`, the copy events) have been delivered.
  */
-interface Position {
+export interface SwlOutboxPosition {
   low: number;
   high: number;
   loanId: number;
   copyId: number;
 }
 
-const START: Position = { low: 0, high: 0, loanId: 0, copyId: 0 };
+const START: SwlOutboxPosition = { low: 0, high: 0, loanId: 0, copyId: 0 };
 
 /** `v1.<low>.<high>.<loanId>.<copyId>`, decimal integers without leading zeros. */
 const CURSOR_PATTERN = /^v1\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,9})\.(0|[1-9]\d{0,9})$/;
 
-function encodeCursor(p: Position): string {
+function encodeCursor(p: SwlOutboxPosition): string {
   return `v1.${p.low}.${p.high}.${p.loanId}.${p.copyId}`;
 }
 
@@ -65,7 +65,7 @@ const CursorSchema = z
   .string()
   .max(64)
   .regex(CURSOR_PATTERN, { message: 'not a cursor returned by SwlOutbox.read' })
-  .transform((s): Position => {
+  .transform((s): SwlOutboxPosition => {
     const [, low, high, loanId, copyId] = (CURSOR_PATTERN.exec(s) ?? []).map(Number);
     return { low: low ?? 0, high: high ?? 0, loanId: loanId ?? 0, copyId: copyId ?? 0 };
   })
@@ -123,7 +123,7 @@ function toXid(value: unknown): number {
  * Events of the window `[low, high)` on `tx_id` after `afterId`; rows with a NULL `tx_id` count as
  * 0, so they fall in the first window.
  */
-function inWindow(p: Position, afterId: number) {
+function inWindow(p: SwlOutboxPosition, afterId: number) {
   const txId = { $gte: p.low, $lt: p.high };
   return p.low === 0
     ? { $or: [{ txId }, { txId: null }], id: { $gt: afterId } }
@@ -143,7 +143,7 @@ type Fetched = { loans: LoanEvent[]; copies: CopyEvent[] };
 /** Up to `limit` events of each table after the position's ids, each table in id order. */
 async function fetchWindow(
   em: EntityManager,
-  p: Position,
+  p: SwlOutboxPosition,
   limit: number,
   postgres: boolean,
 ): Promise<Fetched> {
@@ -167,7 +167,11 @@ async function fetchWindow(
  * instant, the order in which a command emits them — and takes the first `limit`. Each table's
  * taken events are a prefix of its list, so the position moves to the last one taken from each.
  */
-function take(fetched: Fetched, p: Position, limit: number): { events: SwlDomainEvent[]; next: Position } {
+function take(
+  fetched: Fetched,
+  p: SwlOutboxPosition,
+  limit: number,
+): { events: SwlDomainEvent[]; next: SwlOutboxPosition } {
   const loans = fetched.loans.map(toLoanTransitionEvent);
   const copies = fetched.copies.map(toCopyChangeEvent);
   const events: SwlDomainEvent[] = [];

@@ -22,7 +22,7 @@
 export const PREPARED_STATEMENTS_PER_CONNECTION = 256;
 
 /** The part of a `pg` client this module uses. */
-interface PgClientLike {
+export interface PgClientLike {
   query: (...args: unknown[]) => unknown;
 }
 

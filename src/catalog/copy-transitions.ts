@@ -131,7 +131,7 @@ export function assertCopyOperation(
   throw SwlError.invalidTransition('copy', status, target, { operation: command, copyId });
 }
 
-/** One move of a copy through {@link applyCopyTransition}. */
+/** One move of a copy through {@link applyCopyTransition}. @internal */
 export interface CopyMove {
   /** The copy as the command read it (and, on PostgreSQL, locked). */
   copy: { id: number; status: CopyStatus; version: number };
@@ -155,6 +155,7 @@ export interface CopyMove {
  * command's write batch, and queues the event for publication after the outermost commit.
  * @returns the transition made.
  * @throws SwlError `INVALID_TRANSITION` when the command does not apply to the copy's status.
+ * @internal
  */
 export function applyCopyTransition(scope: TransitionScope, move: CopyMove): CopyTransition {
   const { copy, at, loanId, actorId, note } = move;

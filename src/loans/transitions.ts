@@ -111,10 +111,10 @@ const WRITABLE = {
   penaltySettledById: 'penalty_settled_by_id',
 } as const satisfies Partial<Record<keyof LoanView, keyof SwlDB['swl_loan']>>;
 
-/** What a transition changes on a loan: fields of {@link LoanView} (`copyCode` for the view only). */
+/** What a transition changes on a loan: fields of {@link LoanView} (`copyCode` for the view only). @internal */
 export type LoanChanges = Partial<Pick<LoanView, keyof typeof WRITABLE | 'copyCode' | 'terms'>>;
 
-/** One move of a loan through {@link applyLoanTransition}. */
+/** One move of a loan through {@link applyLoanTransition}. @internal */
 export interface LoanMove {
   /** The loan as the command read it (and, on PostgreSQL, locked). */
   loan: LoanView;
@@ -136,6 +136,7 @@ export interface LoanMove {
  * the event for publication after the outermost commit.
  * @returns the loan's view after the move (version + 1).
  * @throws SwlError `INVALID_TRANSITION` when the command does not apply to the loan's status.
+ * @internal
  */
 export function applyLoanTransition(scope: TransitionScope, move: LoanMove): LoanView {
   const { loan, at } = move;
@@ -176,6 +177,7 @@ export function applyLoanTransition(scope: TransitionScope, move: LoanMove): Loa
  * Plans the `swl_loan_event` row of a transition (`tx_id` set on PostgreSQL, `src/outbox.ts`) and
  * queues its publication. Used by {@link applyLoanTransition} and by the request, which creates
  * the loan.
+ * @internal
  */
 export function recordLoanEvent(
   scope: TransitionScope,
