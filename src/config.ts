@@ -12,6 +12,7 @@ import { MikroORM, type Options } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sql';
 import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
+import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
 import { preparePostgresStatements } from './postgres.ts';
 import { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
 
@@ -104,9 +105,11 @@ export interface SwlOrmConfigOptions {
  * const orm = await MikroORM.init(await swlOrmConfig());   // DATABASE_URL or instance/app.db
  * await initializeDatabase(orm);
  * ```
- * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`.
+ * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`; `CONFIGURATION` for Node
+ *   older than 22.17 or a PostgreSQL URL without `@mikro-orm/postgresql` installed.
  */
 export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<Options> {
+  assertSupportedNode();
   const database = resolveDatabase(options.databaseUrl ?? process.env.DATABASE_URL, options.cwd);
   const [{ Migrator }, { SeedManager }, { swlMigrations }, { swlSeeders }] = await Promise.all([
     import('@mikro-orm/migrations'),
@@ -138,7 +141,7 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
       ...options.overrides,
     } as Options;
   }
-  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
+  const { PostgreSqlDriver } = await importDriverPackage(() => import('@mikro-orm/postgresql'));
   return {
     ...common,
     driver: PostgreSqlDriver,
@@ -157,8 +160,64 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
  * const orm = await openSwlOrm();
  * const report = await initializeDatabase(orm);
  * ```
- * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`.
+ * The connection is checked before it returns: credentials the server refuses are `CONFIGURATION`
+ * (with `details.fix`), an unreachable server `UNAVAILABLE`.
+ * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`; `CONFIGURATION` (Node
+ *   older than 22.17, `@mikro-orm/postgresql` not installed, credentials refused);
+ *   `UNAVAILABLE` (the server cannot be reached).
  */
 export async function openSwlOrm(options: SwlOrmConfigOptions = {}): Promise<MikroORM> {
-  return MikroORM.init(await swlOrmConfig(options));
+  const orm = await MikroORM.init(await swlOrmConfig(options));
+  try {
+    await orm.em.getConnection().execute('select 1');
+  } catch (error) {
+    await orm.close(true).catch(() => {});
+    throw toSwlError(convertDriverError(orm.em, error));
+  }
+  return orm;
+}
+
+/** The oldest Node the package runs on (MikroORM 7's own minimum). */
+export const MIN_NODE_VERSION = '22.17.0';
+
+/**
+ * Refuses a Node older than {@link MIN_NODE_VERSION}, on which MikroORM 7 fails in ways that do not
+ * name the cause.
+ * @param version - a Node version (default: the running one, `process.versions.node`).
+ * @throws SwlError `CONFIGURATION` naming the version found and the one needed.
+ * @internal
+ */
+export function assertSupportedNode(version: string = process.versions.node): void {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [needMajor = 0, needMinor = 0] = MIN_NODE_VERSION.split('.').map(Number);
+  if (major > needMajor || (major === needMajor && minor >= needMinor)) return;
+  throw configurationError(`swl-library needs Node ${MIN_NODE_VERSION} or newer; this is Node ${version}`, {
+    node: version,
+    required: `>=${MIN_NODE_VERSION}`,
+    fix: `run on Node ${MIN_NODE_VERSION} or newer (Node 24 LTS recommended)`,
+  });
+}
+
+/**
+ * Imports an optional driver package, turning a missing one into `CONFIGURATION` with the install
+ * command (instead of a raw `ERR_MODULE_NOT_FOUND`).
+ * @internal
+ */
+export async function importDriverPackage<T>(
+  load: () => Promise<T>,
+  name = '@mikro-orm/postgresql',
+): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw configurationError(
+        `${name} is not installed; PostgreSQL needs it`,
+        { package: name, fix: `npm install --save-exact ${name}@7.2.1` },
+        error,
+      );
+    }
+    throw error;
+  }
 }

@@ -28,6 +28,7 @@
  * | `IDEMPOTENCY_KEY_REUSED` | the idempotency key was already used for a different command, acting user or input; nothing written |
  * | `CAPACITY_EXCEEDED` | a table has used every row id its 32-bit `id` column holds (`MAX_ID`, 2³¹ − 1): the PostgreSQL sequence reached its end, or SQLite handed out a larger id (or a catalog entry has used every copy number, also 2³¹ − 1); nothing was written, and repeating the command gives the same answer until an operator widens the ids — not retryable |
  * | `UNAVAILABLE` | the database could not be reached, the connection was lost, or the statement was cancelled; retryable. Nothing was written — except when the connection was lost after the commit was sent, which no client can tell apart: repeat a command with the same `idempotencyKey` to get its result without a second effect |
+ * | `CONFIGURATION` | the package is set up wrongly: the database refused the credentials, a driver package is not installed, or Node is older than 22.17; `details.fix` says what to change — not retryable |
  * | `INTERNAL` | an unexpected database error; nothing was written (the transaction rolled back) |
  */
 export const SWL_ERROR_CODES = [
@@ -50,6 +51,7 @@ export const SWL_ERROR_CODES = [
   'IDEMPOTENCY_KEY_REUSED',
   'CAPACITY_EXCEEDED',
   'UNAVAILABLE',
+  'CONFIGURATION',
   'INTERNAL',
 ] as const;
 
@@ -87,6 +89,7 @@ export const SWL_HTTP_STATUS: Readonly<Record<SwlErrorCode, number>> = {
   IDEMPOTENCY_KEY_REUSED: 422,
   CAPACITY_EXCEEDED: 507,
   UNAVAILABLE: 503,
+  CONFIGURATION: 500,
   INTERNAL: 500,
 };
 

@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { resolveDatabase } from '../src/config.ts';
+import { MikroORM } from '@mikro-orm/core';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  assertSupportedNode,
+  importDriverPackage,
+  openSwlOrm,
+  resolveDatabase,
+  swlOrmConfig,
+} from '../src/config.ts';
+import { LoanService } from '../src/loans/loan.service.ts';
 import { expectSwlError } from './support/fixtures.ts';
 
 describe('resolveDatabase (DATABASE_URL, docs/DESIGN.md §8)', () => {
@@ -43,5 +51,58 @@ describe('resolveDatabase (DATABASE_URL, docs/DESIGN.md §8)', () => {
   it('another scheme is refused with VALIDATION_FAILED', async () => {
     await expectSwlError(() => resolveDatabase('mysql://root@localhost/x', cwd), 'VALIDATION_FAILED');
     await expectSwlError(() => resolveDatabase('sqlite:', cwd), 'VALIDATION_FAILED');
+  });
+});
+
+describe('start-up errors name the cause and the fix (issue 13)', () => {
+  it('Node older than 22.17 is CONFIGURATION naming the version found and needed', async () => {
+    const e = await expectSwlError(() => assertSupportedNode('20.20.2'), 'CONFIGURATION');
+    expect(e.details).toMatchObject({ node: '20.20.2', required: '>=22.17.0' });
+    expect(String(e.details.fix)).toMatch(/Node 22\.17/);
+    await expectSwlError(() => assertSupportedNode('22.16.9'), 'CONFIGURATION');
+    for (const ok of ['22.17.0', '22.18.1', '24.21.0', '25.0.0'])
+      expect(() => assertSupportedNode(ok)).not.toThrow();
+  });
+
+  it('a missing @mikro-orm/postgresql is CONFIGURATION with the install command, not ERR_MODULE_NOT_FOUND', async () => {
+    const missing = Object.assign(new Error("Cannot find package '@mikro-orm/postgresql'"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
+    const e = await expectSwlError(
+      importDriverPackage(() => Promise.reject(missing)),
+      'CONFIGURATION',
+    );
+    expect(e.details.fix).toBe('npm install --save-exact @mikro-orm/postgresql@7.2.1');
+    const other = new Error('boom');
+    await expect(importDriverPackage(() => Promise.reject(other))).rejects.toBe(other);
+  });
+
+  it('[postgresql] a wrong password and an unreachable server each get their own typed error', async () => {
+    const good = new URL(inject('postgresUrl'));
+    const wrongPassword = new URL(good);
+    wrongPassword.password = 'not-the-password';
+    const e = await expectSwlError(openSwlOrm({ databaseUrl: wrongPassword.toString() }), 'CONFIGURATION');
+    expect(e.details).toMatchObject({ sqlState: '28P01' });
+    expect(String(e.details.fix)).toMatch(/DATABASE_URL/);
+    expect(JSON.stringify(e.toJSON())).not.toContain('not-the-password');
+
+    const unreachable = new URL(good);
+    unreachable.port = '1';
+    await expectSwlError(openSwlOrm({ databaseUrl: unreachable.toString() }), 'UNAVAILABLE');
+  });
+
+  it('[postgresql] a command on an ORM with a wrong password is CONFIGURATION, not INTERNAL', async () => {
+    const url = new URL(inject('postgresUrl'));
+    url.password = 'not-the-password';
+    const orm = await MikroORM.init(await swlOrmConfig({ databaseUrl: url.toString() }));
+    try {
+      const e = await expectSwlError(
+        new LoanService(orm.em.fork()).approve({ id: 1, role: 'staff' }, { loanId: 1 }),
+        'CONFIGURATION',
+      );
+      expect(e.details).toMatchObject({ sqlState: '28P01' });
+    } finally {
+      await orm.close(true);
+    }
   });
 });

@@ -56,6 +56,7 @@ export const SWL_PROBLEM_TITLES: Readonly<Record<SwlErrorCode, string>> = Object
   IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused',
   CAPACITY_EXCEEDED: 'Capacity exceeded',
   UNAVAILABLE: 'Service unavailable',
+  CONFIGURATION: 'Server misconfigured',
   INTERNAL: 'Internal error',
 });
 

@@ -29,6 +29,21 @@ const PG_LOCK_NOT_AVAILABLE = '55P03';
  */
 const PG_SEQUENCE_LIMIT = '2200H';
 
+/** PostgreSQL class 28, invalid authorization (`28000`, `28P01` wrong password). */
+const PG_BAD_CREDENTIALS = /^28/;
+
+/**
+ * `CONFIGURATION`: the package is set up wrongly; `details.fix` says what to change.
+ * @internal
+ */
+export function configurationError(
+  message: string,
+  details: { fix: string } & Record<string, unknown>,
+  cause?: unknown,
+): SwlError {
+  return new SwlError('CONFIGURATION', message, details, cause === undefined ? undefined : { cause });
+}
+
 /** PostgreSQL `numeric_value_out_of_range`. */
 const PG_OUT_OF_RANGE = '22003';
 
@@ -183,6 +198,13 @@ export function toSwlError(error: unknown): SwlError {
         {
           cause: error,
         },
+      );
+    }
+    if (PG_BAD_CREDENTIALS.test(sqlState)) {
+      return configurationError(
+        'the database refused the user name or password',
+        { sqlState, fix: 'check the user name and password in DATABASE_URL (or clientUrl)' },
+        error,
       );
     }
     if (sqlState === PG_SEQUENCE_LIMIT) {
