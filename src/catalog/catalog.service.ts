@@ -27,7 +27,6 @@ import {
   type ServiceOptions,
 } from '../internal/service-base.ts';
 import { LIKE_ESCAPE, likeContains, searchTerms } from '../internal/text.ts';
-import { rethrowConverted } from '../internal/translate-error.ts';
 import { type Actor, assertCan } from '../permissions.ts';
 import { MAX_ID, type Page } from '../validation.ts';
 import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
@@ -623,8 +622,7 @@ export class CatalogService extends ServiceBase {
           updatedAt: stamp,
         })),
       )
-      .execute('run')
-      .catch(rethrowConverted(em)); // the builder does not convert driver errors; DUPLICATE etc. as with the unit of work
+      .execute('run');
     const copyIds = insertedIds(inserted.rows, count);
     assertRowIds('swl_item_instance', copyIds); // SQLite hands out ids past 2³¹ − 1; the command rolls back
     copies.forEach((c, k) => {
@@ -644,8 +642,7 @@ export class CatalogService extends ServiceBase {
           txId: currentTransactionId(em), // what the onCreate hook would set (the outbox watermark)
         })),
       )
-      .execute('run')
-      .catch(rethrowConverted(em));
+      .execute('run');
     const eventIds = insertedIds(events.rows, count);
     assertRowIds('swl_instance_event', eventIds);
     copies.forEach((c, k) => {

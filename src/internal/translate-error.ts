@@ -95,17 +95,6 @@ export function convertDriverError(em: EntityManager, error: unknown): unknown {
 }
 
 /**
- * A `.catch()` handler that rethrows through {@link convertDriverError}:
- * `await qb.execute('run').catch(rethrowConverted(em))`.
- * @internal
- */
-export function rethrowConverted(em: EntityManager): (error: unknown) => never {
-  return (error) => {
-    throw convertDriverError(em, error);
-  };
-}
-
-/**
  * Turns whatever a command threw into an {@link SwlError}: zod issues → `VALIDATION_FAILED`;
  * optimistic-lock failures, lock time-outs, deadlocks and serialization failures → `CONFLICT`;
  * unique violations → `DUPLICATE` (or `COPY_UNAVAILABLE` for the one-approved-loan index);

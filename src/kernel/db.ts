@@ -171,9 +171,3 @@ export function toBool(value: boolean | number | string | null | undefined): boo
   if (value === null || value === undefined) return null;
   return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
 }
-
-/** Decodes a stored JSON column (PostgreSQL returns it parsed, SQLite as text). */
-export function toJson<T>(value: unknown): T | null {
-  if (value === null || value === undefined) return null;
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}

@@ -33,18 +33,30 @@ export interface LoanRecord {
 }
 
 /**
- * The loan `loanId` with its copy and its entry, or undefined — one statement. On PostgreSQL the
- * loan row is locked (`FOR UPDATE` of the loan), and with `with` `'locked copy'` its copy too, in
- * the same statement (then a loan without a copy reads as undefined: read it again without).
- * A command that changes a copy otherwise locks it with {@link readCopy}. With `'picked copy'`
- * (SQLite, where writers are serialized and nothing is locked), a loan that names no copy comes
- * with the first available copy of its entry.
+ * The loan `loanId` with its copy and its entry, or undefined — one statement (two when a
+ * `'locked copy'` read finds a loan without a copy). On PostgreSQL the loan row is locked (`FOR
+ * UPDATE`), with `'locked copy'` its copy too in the same statement; a command that changes a copy
+ * otherwise locks it with {@link readCopy}. With `'picked copy'` on SQLite (where writers are
+ * serialized and nothing is locked), a loan that names no copy comes with the first available copy
+ * of its entry. Each extra applies on its dialect only and is ignored on the other.
  */
 export async function readLoan(
   db: SwlKysely,
   loanId: number,
   postgres: boolean,
   extra: 'picked copy' | 'locked copy' | null = null,
+): Promise<LoanRecord | undefined> {
+  const applies = extra === (postgres ? 'locked copy' : 'picked copy');
+  const record = await readLoanAs(db, loanId, postgres, applies ? extra : null);
+  // A loan without a copy reads as missing when the copy is joined to be locked: read it plainly.
+  return record === undefined && applies && postgres ? readLoanAs(db, loanId, postgres, null) : record;
+}
+
+async function readLoanAs(
+  db: SwlKysely,
+  loanId: number,
+  postgres: boolean,
+  extra: 'picked copy' | 'locked copy' | null,
 ): Promise<LoanRecord | undefined> {
   const lock = postgres ? (extra === 'locked copy' ? 'for update of l, c' : 'for update of l') : '';
   const name = `loan.read ${extra ?? ''} ${lock}`;

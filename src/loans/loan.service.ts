@@ -674,20 +674,7 @@ export class LoanService extends ServiceBase {
     anyCapability?: 'loan:cancel:any' | 'loan:renew:any',
     extra: 'picked copy' | 'locked copy' | null = null,
   ): Promise<LoanRecord> {
-    const { db, postgres } = s;
-    // 'picked copy' is for SQLite, 'locked copy' for PostgreSQL; a loan without a copy reads as
-    // missing with 'locked copy', so it is read again to report what is wrong with it.
-    const wanted =
-      extra === 'picked copy'
-        ? postgres
-          ? null
-          : extra
-        : extra === 'locked copy' && postgres
-          ? extra
-          : null;
-    const record =
-      (await readLoan(db, loanId, postgres, wanted)) ??
-      (wanted === 'locked copy' ? await readLoan(db, loanId, postgres) : undefined);
+    const record = await readLoan(s.db, loanId, s.postgres, extra);
     if (!record) throw SwlError.notFound('loan', loanId);
     if (anyCapability) assertOwnOr(s.actor, record.view.borrowerId, loanId, anyCapability);
     assertLoanCommand(command, record.view.status, loanId);
