@@ -14,7 +14,7 @@ import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
 import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
 import { preparePostgresStatements } from './postgres.ts';
-import { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
+import { SwlSqliteDialect, type SwlSqliteDriverName, type SwlSqliteOptions } from './sqlite.ts';
 
 /** The SQL dialects the package supports. */
 export type SwlDialectName = 'sqlite' | 'postgresql';
@@ -25,6 +25,11 @@ export type SwlDatabase =
       dialect: 'sqlite';
       /** Absolute path of the database file (or `:memory:`). */
       file: string;
+      /**
+       * The SQLite library the URL names (`sqlite+node-sqlite:…` → `'node:sqlite'`,
+       * `sqlite+better-sqlite3:…` → `'@mikro-orm/sqlite'`); absent when it names none.
+       */
+      driver?: SwlSqliteDriverName;
     }
   | {
       dialect: 'postgresql';
@@ -44,6 +49,7 @@ export const DEFAULT_SQLITE_FILE = 'instance/app.db';
  * | `postgres://…`, `postgresql://…` | PostgreSQL at that URL |
  * | `sqlite::memory:` or `:memory:` | in-memory SQLite |
  * | `sqlite:///abs/path.db`, `sqlite://rel/path.db`, `sqlite:rel/path.db`, `file:…` | that SQLite file |
+ * | `sqlite+better-sqlite3:…`, `sqlite+node-sqlite:…` (SQLAlchemy's `dialect+driver` form) | that SQLite file, opened with `@mikro-orm/sqlite` (better-sqlite3) or `node:sqlite` |
  * | a plain path (`data/app.db`, `/var/lib/swl/app.db`) | that SQLite file |
  *
  * Relative paths resolve against `cwd`. Pure: creates nothing.
@@ -59,11 +65,25 @@ export function resolveDatabase(
   const value = databaseUrl?.trim() ?? '';
   if (value === '') return { dialect: 'sqlite', file: resolve(cwd, DEFAULT_SQLITE_FILE) };
   if (/^postgres(ql)?:\/\//i.test(value)) return { dialect: 'postgresql', url: value };
-  if (value === ':memory:' || /^sqlite::memory:$/i.test(value))
-    return { dialect: 'sqlite', file: ':memory:' };
+  const named = /^sqlite\+([a-z0-9-]+):/i.exec(value);
+  let driver: SwlSqliteDriverName | undefined;
+  if (named) {
+    const library = (named[1] as string).toLowerCase();
+    driver = SQLITE_URL_DRIVERS[library];
+    if (!driver) {
+      throw new SwlError('VALIDATION_FAILED', 'DATABASE_URL names an unknown SQLite driver', {
+        driver: library,
+        known: Object.keys(SQLITE_URL_DRIVERS),
+      });
+    }
+  }
+  const withDriver = (database: { dialect: 'sqlite'; file: string }): SwlDatabase =>
+    driver ? { ...database, driver } : database;
+  if (value === ':memory:' || /^sqlite(\+[a-z0-9-]+)?::memory:$/i.test(value))
+    return withDriver({ dialect: 'sqlite', file: ':memory:' });
   let path: string;
-  if (/^sqlite:/i.test(value)) {
-    path = value.replace(/^sqlite:(\/\/)?/i, '');
+  if (/^sqlite(\+[a-z0-9-]+)?:/i.test(value)) {
+    path = value.replace(/^sqlite(\+[a-z0-9-]+)?:(\/\/)?/i, '');
     // sqlite:///abs → "/abs"; sqlite://rel → "rel"; sqlite:rel → "rel"
   } else if (/^file:/i.test(value)) {
     path = fileURLToPath(value.startsWith('file://') ? value : `file://${resolve(cwd, value.slice(5))}`);
@@ -75,8 +95,14 @@ export function resolveDatabase(
     path = value;
   }
   if (path === '') throw new SwlError('VALIDATION_FAILED', 'DATABASE_URL names no SQLite file', {});
-  return { dialect: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) };
+  return withDriver({ dialect: 'sqlite', file: isAbsolute(path) ? path : resolve(cwd, path) });
 }
+
+/** The driver names a `sqlite+<name>:` URL may carry, and the SQLite library each picks. */
+const SQLITE_URL_DRIVERS: Readonly<Record<string, SwlSqliteDriverName>> = {
+  'node-sqlite': 'node:sqlite',
+  'better-sqlite3': '@mikro-orm/sqlite',
+};
 
 /** Options of {@link swlOrmConfig}. */
 export interface SwlOrmConfigOptions {
@@ -84,7 +110,10 @@ export interface SwlOrmConfigOptions {
   databaseUrl?: string;
   /** Base for relative SQLite paths; default `process.cwd()`. */
   cwd?: string;
-  /** SQLite busy timeout / WAL settings. */
+  /**
+   * SQLite busy timeout, WAL and library (`driver`: `'node:sqlite'`, the default, or
+   * `'@mikro-orm/sqlite'`). A `DATABASE_URL` of the form `sqlite+<driver>:…` overrides `driver`.
+   */
   sqlite?: SwlSqliteOptions;
   /** Extra entities of the host, registered beside the package's. */
   entities?: NonNullable<Options['entities']>;
@@ -98,7 +127,12 @@ export interface SwlOrmConfigOptions {
  * files) and its seeders. For SQLite the file's folder is created (`instance/` by default).
  *
  * Requires `@mikro-orm/migrations` and `@mikro-orm/seeder`; for PostgreSQL also
- * `@mikro-orm/postgresql`. They are loaded on demand, so SQLite-only hosts need no PostgreSQL driver.
+ * `@mikro-orm/postgresql`, for the `@mikro-orm/sqlite` SQLite driver that package. They are
+ * loaded on demand, so SQLite-only hosts need no PostgreSQL driver.
+ *
+ * SQLite opens through {@link SwlSqliteDialect} whichever library is chosen (`node:sqlite` by
+ * default; `@mikro-orm/sqlite` by `sqlite.driver` or a `sqlite+better-sqlite3:` URL): WAL, busy
+ * timeout, `BEGIN IMMEDIATE`, foreign keys, on both.
  *
  * @example
  * ```ts
@@ -106,7 +140,8 @@ export interface SwlOrmConfigOptions {
  * await initializeDatabase(orm);
  * ```
  * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`; `CONFIGURATION` for Node
- *   older than 22.17 or a PostgreSQL URL without `@mikro-orm/postgresql` installed.
+ *   older than 22.17, a PostgreSQL URL without `@mikro-orm/postgresql` installed, or the
+ *   `@mikro-orm/sqlite` driver without that package.
  */
 export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<Options> {
   assertSupportedNode();
@@ -132,12 +167,23 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
     allowGlobalContext: false,
   };
   if (database.dialect === 'sqlite') {
+    const library = database.driver ?? options.sqlite?.driver ?? 'node:sqlite';
+    const driver =
+      library === '@mikro-orm/sqlite'
+        ? (
+            await importDriverPackage(
+              () => import('@mikro-orm/sqlite'),
+              '@mikro-orm/sqlite',
+              'the SQLite driver "@mikro-orm/sqlite"',
+            )
+          ).SqliteDriver
+        : SqliteDriver;
     if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
     return {
       ...common,
-      driver: SqliteDriver,
+      driver,
       dbName: database.file,
-      driverOptions: new SwlSqliteDialect(database.file, options.sqlite),
+      driverOptions: new SwlSqliteDialect(database.file, { ...options.sqlite, driver: library }),
       ...options.overrides,
     } as Options;
   }
@@ -206,6 +252,7 @@ export function assertSupportedNode(version: string = process.versions.node): vo
 export async function importDriverPackage<T>(
   load: () => Promise<T>,
   name = '@mikro-orm/postgresql',
+  neededBy = 'PostgreSQL',
 ): Promise<T> {
   try {
     return await load();
@@ -213,7 +260,7 @@ export async function importDriverPackage<T>(
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw configurationError(
-        `${name} is not installed; PostgreSQL needs it`,
+        `${name} is not installed; ${neededBy} needs it`,
         { package: name, fix: `npm install --save-exact ${name}@7.2.1` },
         error,
       );

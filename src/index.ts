@@ -59,7 +59,12 @@ export { INPUT_JSON_SCHEMAS, INPUT_SCHEMAS, type InputJsonSchema, type InputSche
 export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';
 export { type InitializeReport, initializeDatabase } from './seeding/initialize.ts';
 export { type SeedOptions, type SeedReport, seedDefaults } from './seeding/seed.ts';
-export { SwlSqliteDialect, type SwlSqliteOptions } from './sqlite.ts';
+export {
+  SWL_SQLITE_DRIVERS,
+  SwlSqliteDialect,
+  type SwlSqliteDriverName,
+  type SwlSqliteOptions,
+} from './sqlite.ts';
 export * from './users/index.ts';
 export {
   DateOrInstantSchema,

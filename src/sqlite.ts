@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   type AbortableOperationOptions,
   CompiledQuery,
@@ -11,6 +12,25 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely';
+import { configurationError } from './internal/translate-error.ts';
+
+/**
+ * The SQLite libraries {@link SwlSqliteDialect} can open a file with:
+ *
+ * - `'node:sqlite'` — Node's built-in module: nothing to install or build (the default);
+ * - `'@mikro-orm/sqlite'` — MikroORM's standard SQLite driver package, which brings the
+ *   `better-sqlite3` native addon (N-API prebuilds inside the npm package). Install it with
+ *   `npm install --save-exact @mikro-orm/sqlite@7.2.1`.
+ *
+ * Both get the same settings and the same guarantees (see {@link SwlSqliteDialect}).
+ */
+export type SwlSqliteDriverName = 'node:sqlite' | '@mikro-orm/sqlite';
+
+/** Every {@link SwlSqliteDriverName}, default first. */
+export const SWL_SQLITE_DRIVERS = [
+  'node:sqlite',
+  '@mikro-orm/sqlite',
+] as const satisfies readonly SwlSqliteDriverName[];
 
 /**
  * Options of {@link SwlSqliteDialect}.
@@ -26,6 +46,11 @@ export interface SwlSqliteOptions {
    * ignored for `:memory:` databases.
    */
   wal?: boolean;
+  /**
+   * The SQLite library that opens the file. Default `'node:sqlite'`; `'@mikro-orm/sqlite'`
+   * needs that package installed (it brings `better-sqlite3`).
+   */
+  driver?: SwlSqliteDriverName;
 }
 
 /**
@@ -206,49 +231,109 @@ type NodeSqlite = typeof import('node:sqlite');
 /** How many prepared statements one connection keeps for reuse. */
 const PREPARED_STATEMENT_CACHE_SIZE = 256;
 
+/** The part of a prepared statement the bridge uses; `node:sqlite` and `better-sqlite3` both have it. */
+interface NativeStatement {
+  /** `better-sqlite3` only: whether the statement returns rows. */
+  readonly reader?: boolean;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  get(...params: unknown[]): unknown;
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+}
+
+/** The part of an open database the bridge uses. */
+interface NativeDatabase {
+  exec(sql: string): unknown;
+  prepare(sql: string): NativeStatement;
+  close(): unknown;
+}
+
+/** `better-sqlite3`'s constructor, as far as it is used here. */
+type BetterSqlite3 = new (file: string, options: { timeout: number }) => NativeDatabase;
+
 /**
- * Opens `file` with Node's built-in `node:sqlite` and adapts it to the interface Kysely's
- * SQLite dialect expects (the same bridge as MikroORM's `NodeSqliteDialect`).
+ * Loads `better-sqlite3` the way `@mikro-orm/sqlite` does: resolved from that package, so the
+ * host needs only `@mikro-orm/sqlite` in its dependencies (and whatever copy it brings is used).
+ * @throws SwlError `CONFIGURATION` when `@mikro-orm/sqlite` is not installed.
  */
-function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
-  const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as NodeSqlite;
-  const db = new DatabaseSync(file, { timeout: options.busyTimeoutMs });
-  db.exec(`pragma busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+function loadBetterSqlite3(): BetterSqlite3 {
+  const require = createRequire(import.meta.url);
+  let manifest: string;
+  try {
+    manifest = require.resolve('@mikro-orm/sqlite/package.json');
+  } catch (error) {
+    throw configurationError(
+      '@mikro-orm/sqlite is not installed; the SQLite driver "@mikro-orm/sqlite" needs it',
+      { package: '@mikro-orm/sqlite', fix: 'npm install --save-exact @mikro-orm/sqlite@7.2.1' },
+      error,
+    );
+  }
+  return createRequire(manifest)('better-sqlite3') as BetterSqlite3;
+}
+
+/** Opens `file` with the chosen library and applies the settings of {@link SwlSqliteDialect}. */
+function openNative(file: string, options: Required<SwlSqliteOptions>): NativeDatabase {
+  const timeout = Math.trunc(options.busyTimeoutMs);
+  let db: NativeDatabase;
+  if (options.driver === '@mikro-orm/sqlite') {
+    const Database = loadBetterSqlite3();
+    db = new Database(file, { timeout });
+  } else {
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as NodeSqlite;
+    db = new DatabaseSync(file, { timeout }) as unknown as NativeDatabase;
+  }
+  db.exec(`pragma busy_timeout = ${timeout}`);
   if (options.wal && file !== ':memory:' && file !== '') {
     db.exec('pragma journal_mode = wal');
   }
   db.exec('pragma foreign_keys = on');
+  return db;
+}
+
+/**
+ * Opens `file` with `node:sqlite` or `better-sqlite3` and adapts it to the interface Kysely's
+ * SQLite dialect expects (the same bridge as MikroORM's `NodeSqliteDialect`).
+ */
+function openSqlite(file: string, options: Required<SwlSqliteOptions>) {
+  const db = openNative(file, options);
   // Prepared statements, reused by their SQL text (least recently used first out). Typed Kysely
   // queries and the benchmark's hand-written ones repeat their text with parameters; MikroORM
   // 7.2.1 inlines its parameters as literals (mikro-orm#8001), so its statements rarely repeat.
-  const cache = new Map<string, { stmt: ReturnType<typeof db.prepare>; reader: boolean }>();
+  const cache = new Map<string, { stmt: NativeStatement; reader: boolean }>();
   const prepared = (sql: string) => {
     let entry = cache.get(sql);
     if (entry) {
       cache.delete(sql);
     } else {
+      const stmt = db.prepare(sql);
       entry = {
-        stmt: db.prepare(sql),
-        reader: /^\s*(select|pragma|explain|with)/i.test(sql) || /\breturning\b/i.test(sql),
+        stmt,
+        // better-sqlite3 knows; node:sqlite does not say, so the statement's text decides.
+        reader: stmt.reader ?? (/^\s*(select|pragma|explain|with)/i.test(sql) || /\breturning\b/i.test(sql)),
       };
       if (cache.size >= PREPARED_STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     }
     cache.set(sql, entry);
     return entry;
   };
+  // node:sqlite binds a boolean as the integer 1 or 0; better-sqlite3 refuses one ("can only bind
+  // numbers, strings, bigints, buffers, and null"): bind it as node:sqlite does, on both.
+  const bind =
+    options.driver === '@mikro-orm/sqlite'
+      ? (params: readonly unknown[]) =>
+          params.some((p) => typeof p === 'boolean')
+            ? params.map((p) => (typeof p === 'boolean' ? Number(p) : p))
+            : params
+      : (params: readonly unknown[]) => params;
   return {
     prepare(sql: string) {
       const { stmt, reader } = prepared(sql);
       return {
         reader,
-        // biome-ignore lint/suspicious/noExplicitAny: parameters are already driver values
-        all: (params: readonly any[]) => stmt.all(...params),
-        // biome-ignore lint/suspicious/noExplicitAny: parameters are already driver values
-        run: (params: readonly any[]) => stmt.run(...params),
-        // biome-ignore lint/suspicious/noExplicitAny: parameters are already driver values
-        get: (params: readonly any[]) => stmt.get(...params),
-        // biome-ignore lint/suspicious/noExplicitAny: parameters are already driver values
-        iterate: (params: readonly any[]) => stmt.iterate(...params),
+        all: (params: readonly unknown[]) => stmt.all(...bind(params)),
+        run: (params: readonly unknown[]) => stmt.run(...bind(params)),
+        get: (params: readonly unknown[]) => stmt.get(...bind(params)),
+        iterate: (params: readonly unknown[]) => stmt.iterate(...bind(params)),
       };
     },
     close() {
@@ -260,7 +345,9 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
 
 /**
  * A Kysely dialect for SQLite files through Node's built-in `node:sqlite` (no native addon to
- * build), set up the way docs/DESIGN.md §7 asks for concurrent use of one file:
+ * build) or, with `driver: '@mikro-orm/sqlite'`, through the `better-sqlite3` addon that
+ * `@mikro-orm/sqlite` brings — set up, on either, the way docs/DESIGN.md §7 asks for concurrent
+ * use of one file:
  *
  * - write transactions start with `BEGIN IMMEDIATE`, so two writers (even in two processes)
  *   queue on the file's write lock instead of failing mid-transaction with "database is locked";
@@ -270,7 +357,11 @@ function openNodeSqlite(file: string, options: Required<SwlSqliteOptions>) {
  *   included) — it is not left held by the failed `BEGIN`;
  * - foreign keys enforced (`foreign_keys = on`).
  *
- * Pass it as MikroORM's `driverOptions` with the `SqliteDriver` of `@mikro-orm/sql`:
+ * `swlOrmConfig` sets it up for you. By hand, pass it as MikroORM's `driverOptions`, with the
+ * `SqliteDriver` of `@mikro-orm/sql` (or that of `@mikro-orm/sqlite`, with
+ * `driver: '@mikro-orm/sqlite'`): MikroORM then uses this dialect instead of opening the file its
+ * own way, which with `@mikro-orm/sqlite` alone means rollback-journal mode and deferred
+ * transactions — two processes writing at once then fail with "database is locked".
  *
  * @example
  * ```ts
@@ -290,12 +381,18 @@ export class SwlSqliteDialect extends SqliteDialect {
 
   /**
    * @param file - path of the database file, or `:memory:`.
-   * @param options - busy timeout (ms) and WAL switch; see {@link SwlSqliteOptions}.
+   * @param options - busy timeout (ms), WAL switch and SQLite library; see {@link SwlSqliteOptions}.
+   * @throws SwlError `CONFIGURATION` (when the ORM connects) for `driver: '@mikro-orm/sqlite'`
+   *   without that package installed.
    */
   constructor(file: string, options: SwlSqliteOptions = {}) {
-    const resolved = { busyTimeoutMs: options.busyTimeoutMs ?? 5000, wal: options.wal ?? true };
+    const resolved: Required<SwlSqliteOptions> = {
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      wal: options.wal ?? true,
+      driver: options.driver ?? 'node:sqlite',
+    };
     // biome-ignore lint/suspicious/noExplicitAny: the bridge implements the subset Kysely uses
-    const config: SqliteDialectConfig = { database: async () => openNodeSqlite(file, resolved) as any };
+    const config: SqliteDialectConfig = { database: async () => openSqlite(file, resolved) as any };
     super(config);
     this.#config = config;
   }

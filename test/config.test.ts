@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/core';
 import { describe, expect, inject, it } from 'vitest';
 import {
@@ -8,6 +11,7 @@ import {
   swlOrmConfig,
 } from '../src/config.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
+import { SwlSqliteDialect, type SwlSqliteDriverName } from '../src/sqlite.ts';
 import { expectSwlError } from './support/fixtures.ts';
 
 describe('resolveDatabase (DATABASE_URL, docs/DESIGN.md §8)', () => {
@@ -48,9 +52,70 @@ describe('resolveDatabase (DATABASE_URL, docs/DESIGN.md §8)', () => {
     expect(resolveDatabase('sqlite::memory:', cwd)).toEqual({ dialect: 'sqlite', file: ':memory:' });
     expect(resolveDatabase(':memory:', cwd)).toEqual({ dialect: 'sqlite', file: ':memory:' });
   });
+  it('sqlite+<driver>: names the SQLite library (SQLAlchemy dialect+driver form); a plain URL names none', () => {
+    expect(resolveDatabase('sqlite+better-sqlite3:///var/lib/swl/app.db', cwd)).toEqual({
+      dialect: 'sqlite',
+      file: '/var/lib/swl/app.db',
+      driver: '@mikro-orm/sqlite',
+    });
+    expect(resolveDatabase('sqlite+node-sqlite://data/app.db', cwd)).toEqual({
+      dialect: 'sqlite',
+      file: '/srv/desk/data/app.db',
+      driver: 'node:sqlite',
+    });
+    expect(resolveDatabase('SQLITE+BETTER-SQLITE3::memory:', cwd)).toEqual({
+      dialect: 'sqlite',
+      file: ':memory:',
+      driver: '@mikro-orm/sqlite',
+    });
+    expect(resolveDatabase('sqlite:data/app.db', cwd)).not.toHaveProperty('driver');
+  });
+  it('an unknown SQLite driver in the URL is VALIDATION_FAILED naming the known ones', async () => {
+    const error = await expectSwlError(
+      () => resolveDatabase('sqlite+sqlite3:///x.db', cwd),
+      'VALIDATION_FAILED',
+    );
+    expect(error.details).toEqual({ driver: 'sqlite3', known: ['node-sqlite', 'better-sqlite3'] });
+  });
   it('another scheme is refused with VALIDATION_FAILED', async () => {
     await expectSwlError(() => resolveDatabase('mysql://root@localhost/x', cwd), 'VALIDATION_FAILED');
     await expectSwlError(() => resolveDatabase('sqlite:', cwd), 'VALIDATION_FAILED');
+  });
+});
+
+describe('swlOrmConfig picks the SQLite library (issue 13)', () => {
+  it('node:sqlite by default; @mikro-orm/sqlite by option or by URL, the URL winning; the same dialect settings on each', async () => {
+    const { SqliteDriver: Generic } = await import('@mikro-orm/sql');
+    const { SqliteDriver: Standard } = await import('@mikro-orm/sqlite');
+    const dir = mkdtempSync(join(tmpdir(), 'swl-config-'));
+    try {
+      const pick = async (databaseUrl: string, driver?: SwlSqliteDriverName) => {
+        const options = await swlOrmConfig({ databaseUrl, cwd: dir, sqlite: driver ? { driver } : {} });
+        expect(options.driverOptions).toBeInstanceOf(SwlSqliteDialect);
+        return options.driver;
+      };
+      expect(await pick('a.db')).toBe(Generic);
+      expect(await pick('a.db', '@mikro-orm/sqlite')).toBe(Standard);
+      expect(await pick('sqlite+better-sqlite3:a.db')).toBe(Standard);
+      expect(await pick('sqlite+node-sqlite:a.db', '@mikro-orm/sqlite')).toBe(Generic);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a missing @mikro-orm/sqlite is CONFIGURATION with the install command', async () => {
+    const missing = Object.assign(new Error("Cannot find package '@mikro-orm/sqlite'"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
+    const error = await expectSwlError(
+      importDriverPackage(
+        () => Promise.reject(missing),
+        '@mikro-orm/sqlite',
+        'the SQLite driver "@mikro-orm/sqlite"',
+      ),
+      'CONFIGURATION',
+    );
+    expect(error.message).toContain('@mikro-orm/sqlite is not installed');
+    expect(error.details).toMatchObject({ fix: 'npm install --save-exact @mikro-orm/sqlite@7.2.1' });
   });
 });
 

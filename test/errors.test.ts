@@ -5,6 +5,8 @@ import { CatalogEntry } from '../src/entities/catalog-entry.entity.ts';
 import { User } from '../src/entities/user.entity.ts';
 import { SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError } from '../src/errors.ts';
 import { convertDriverError, toSwlError } from '../src/internal/translate-error.ts';
+import { SWL_SQLITE_DRIVERS } from '../src/sqlite.ts';
+import { openRawSqlite } from './support/db.ts';
 import { deferred, describeEachDialect, expectSwlError, useTestOrm } from './support/fixtures.ts';
 
 describe('SwlError', () => {
@@ -173,13 +175,34 @@ describeEachDialect('driver error translation', (dialect) => {
   });
 });
 
-describe('[sqlite] SwlSqliteDialect settings', () => {
-  const t = useTestOrm('sqlite');
+for (const driver of SWL_SQLITE_DRIVERS) {
+  describe(`[sqlite · ${driver}] SwlSqliteDialect settings`, () => {
+    const t = useTestOrm('sqlite', { sqlite: { driver } });
 
-  it('uses WAL, a 5 s busy timeout and enforces foreign keys', async () => {
-    const em = t.orm.em.fork() as SqlEntityManager;
-    expect(await em.execute('pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
-    expect(await em.execute('pragma busy_timeout')).toEqual([{ timeout: 5000 }]);
-    expect(await em.execute('pragma foreign_keys')).toEqual([{ foreign_keys: 1 }]);
+    it('uses WAL, a 5 s busy timeout, enforces foreign keys, and runs on the library it was given', async () => {
+      const em = t.orm.em.fork() as SqlEntityManager;
+      expect(await em.execute('pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      expect(await em.execute('pragma busy_timeout')).toEqual([{ timeout: 5000 }]);
+      expect(await em.execute('pragma foreign_keys')).toEqual([{ foreign_keys: 1 }]);
+      // The driver class: @mikro-orm/sqlite's for that library, @mikro-orm/sql's generic one otherwise.
+      const expected =
+        driver === '@mikro-orm/sqlite'
+          ? (await import('@mikro-orm/sqlite')).SqliteDriver
+          : (await import('@mikro-orm/sql')).SqliteDriver;
+      expect(t.orm.config.get('driver')).toBe(expected);
+    });
+
+    it('starts write transactions with BEGIN IMMEDIATE: a second connection cannot take the write lock while one is open', async () => {
+      const em = t.orm.em.fork() as SqlEntityManager;
+      const other = openRawSqlite(t.db.file, driver);
+      try {
+        await em.transactional(async () => {
+          // Nothing written yet: a deferred BEGIN would hold no lock here.
+          expect(() => other.exec('begin immediate')).toThrow(/locked|busy/i);
+        });
+      } finally {
+        other.close();
+      }
+    });
   });
-});
+}

@@ -74,6 +74,7 @@ beforeAll(async () => {
       '@mikro-orm/migrations',
       '@mikro-orm/seeder',
       '@mikro-orm/postgresql',
+      '@mikro-orm/sqlite',
       'kysely',
     ].map((name) => [name, pkg.devDependencies[name]]),
   );

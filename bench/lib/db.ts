@@ -137,7 +137,7 @@ function sqliteValue(value: unknown): unknown {
 /** Opens a raw handle on a scratch database; `poolSize` only matters on PostgreSQL. */
 export function openRaw(db: ScratchDb, poolSize = 2): RawDb {
   if (db.dialect === 'sqlite') {
-    const kysely = new Kysely<unknown>({ dialect: new SwlSqliteDialect(db.location) });
+    const kysely = new Kysely<unknown>({ dialect: new SwlSqliteDialect(db.file) });
     const on = (executor: Pick<Kysely<unknown>, 'executeQuery'>): RawSql => ({
       dialect: 'sqlite',
       async query<T>(sql: string, params: readonly unknown[] = []) {

@@ -81,7 +81,8 @@ function constraintOf(error: DriverException): string {
  * `em.execute()` — as the `DriverException` subclass the unit of work would have thrown (unique,
  * check, foreign-key violations, …), so {@link toSwlError} sees the same thing on every path. Only
  * errors the database server reported are converted (PostgreSQL: a `severity` and a 5-character
- * SQLSTATE `code`; SQLite: a numeric `errcode`); anything else (a lost socket, a programming
+ * SQLSTATE `code`; SQLite: a numeric `errcode` from `node:sqlite`, a `SQLITE_…` `code` from
+ * `better-sqlite3`); anything else (a lost socket, a programming
  * error) is returned unchanged.
  * @internal
  */
@@ -90,7 +91,8 @@ export function convertDriverError(em: EntityManager, error: unknown): unknown {
   const e = error as Error & { code?: unknown; severity?: unknown; errcode?: unknown };
   const fromPostgres =
     typeof e.severity === 'string' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code);
-  const fromSqlite = typeof e.errcode === 'number';
+  const fromSqlite =
+    typeof e.errcode === 'number' || (typeof e.code === 'string' && e.code.startsWith('SQLITE_'));
   return fromPostgres || fromSqlite ? em.getDriver().convertException(error) : error;
 }
 

@@ -399,7 +399,7 @@ function aggregate(reports: SoakReport[]) {
   return { byOutcome, okByCommand, ok, attempts, readsAfterConflict };
 }
 
-describeEachDialect('soak', (dialect) => {
+describeEachDialect('soak', (dialect, database) => {
   const desk = useDesk(dialect);
   let barrierDir: string;
 
@@ -558,7 +558,7 @@ describeEachDialect('soak', (dialect) => {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ');
       console.log(
-        `[${dialect}] soak seed=${SEED}: ${WORKERS} processes × ${LANES} lanes × ${SECONDS} s ` +
+        `[${database.label}] soak seed=${SEED}: ${WORKERS} processes × ${LANES} lanes × ${SECONDS} s ` +
           `(ready ${readyMs} ms, run ${runMs} ms): ${attempts} command attempts — ${outcomes}; ` +
           `ok per command — ${okCommands}; ${readsAfterConflict} reads after CONFLICT; ` +
           `${repeats} idempotent repeats (${mismatched} mismatched); ` +

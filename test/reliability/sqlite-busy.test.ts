@@ -12,12 +12,13 @@
  * SQLite only: PostgreSQL has no such path (a pooled connection per transaction, no connection
  * lock in Kysely, and `BEGIN` itself never waits on another transaction).
  */
-import { DatabaseSync } from 'node:sqlite';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { toSwlError } from '../../src/internal/translate-error.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
+import { SWL_SQLITE_DRIVERS, type SwlSqliteDriverName } from '../../src/sqlite.ts';
+import { openRawSqlite } from '../support/db.ts';
 import { deferred, expectSwlError, useDesk } from '../support/fixtures.ts';
 
 /** The ORM's busy timeout: short, so the holder outlives it quickly. */
@@ -42,14 +43,19 @@ async function settles<T>(what: string, promise: Promise<T>): Promise<T> {
   }
 }
 
-/** Takes the file's write lock on a separate connection (as another process would). */
-function holdWriteLock(file: string): { release(): void } {
-  const other = new DatabaseSync(file);
+/**
+ * Takes the file's write lock on a separate connection (as another process would), with the
+ * ORM's own SQLite library (another library in the same process would not see its locks).
+ */
+function holdWriteLock(file: string, driver: SwlSqliteDriverName): { release(): void } {
+  const other = openRawSqlite(file, driver);
   other.exec('begin immediate');
   return {
     release() {
       try {
-        if (other.isTransaction) other.exec('commit');
+        other.exec('commit');
+      } catch (error) {
+        if (!/no transaction is active/i.test(String(error))) throw error;
       } finally {
         other.close();
       }
@@ -57,117 +63,118 @@ function holdWriteLock(file: string): { release(): void } {
   };
 }
 
-describe('[sqlite] busy timeout at BEGIN IMMEDIATE', () => {
-  const desk = useDesk('sqlite', { per: 'test', sqlite: { busyTimeoutMs: BUSY_TIMEOUT_MS } });
+for (const driver of SWL_SQLITE_DRIVERS)
+  describe(`[sqlite · ${driver}] busy timeout at BEGIN IMMEDIATE`, () => {
+    const desk = useDesk('sqlite', { per: 'test', sqlite: { busyTimeoutMs: BUSY_TIMEOUT_MS, driver } });
 
-  /** One busy round: CONFLICT while the lock is held elsewhere, then a read and the retry work. */
-  async function busyRound(round: string) {
-    const entry = await desk.entry('general', 1);
-    const student = await desk.user('student');
-    const loans = new LoanService(desk.em(), { clock: desk.clock });
+    /** One busy round: CONFLICT while the lock is held elsewhere, then a read and the retry work. */
+    async function busyRound(round: string) {
+      const entry = await desk.entry('general', 1);
+      const student = await desk.user('student');
+      const loans = new LoanService(desk.em(), { clock: desk.clock });
 
-    const holder = holdWriteLock(desk.db.location);
-    let error: Awaited<ReturnType<typeof expectSwlError>>;
-    try {
-      error = await expectSwlError(
-        settles(
-          `${round}: request while another connection writes`,
-          loans.request(student, { catalogEntryId: entry.id }),
-        ),
-        'CONFLICT',
+      const holder = holdWriteLock(desk.db.file, driver);
+      let error: Awaited<ReturnType<typeof expectSwlError>>;
+      try {
+        error = await expectSwlError(
+          settles(
+            `${round}: request while another connection writes`,
+            loans.request(student, { catalogEntryId: entry.id }),
+          ),
+          'CONFLICT',
+        );
+      } finally {
+        holder.release();
+      }
+      expect(error.retryable).toBe(true);
+      expect(String((error.cause as Error | undefined)?.message)).toMatch(/locked|busy/i);
+
+      // A read of that ORM, then the same command retried: both settle.
+      const standing = await settles(`${round}: read after the CONFLICT`, loans.borrowerStanding(student));
+      expect(standing.blocked).toBe(false);
+      const loan = await settles(
+        `${round}: retried request`,
+        loans.request(student, { catalogEntryId: entry.id }),
       );
-    } finally {
-      holder.release();
-    }
-    expect(error.retryable).toBe(true);
-    expect(String((error.cause as Error | undefined)?.message)).toMatch(/locked|busy/i);
-
-    // A read of that ORM, then the same command retried: both settle.
-    const standing = await settles(`${round}: read after the CONFLICT`, loans.borrowerStanding(student));
-    expect(standing.blocked).toBe(false);
-    const loan = await settles(
-      `${round}: retried request`,
-      loans.request(student, { catalogEntryId: entry.id }),
-    );
-    expect(loan.status).toBe('pendiente');
-    const details = await settles(
-      `${round}: read of the new loan`,
-      loans.getLoan(student, { loanId: loan.id }),
-    );
-    expect(details.id).toBe(loan.id);
-  }
-
-  it('a busy timeout at BEGIN IMMEDIATE does not wedge the process: CONFLICT, then reads and the retry work', async () => {
-    await busyRound('first busy timeout');
-  });
-
-  it('two busy timeouts in a row do not wedge it either', async () => {
-    await busyRound('first busy timeout');
-    await busyRound('second busy timeout');
-  });
-
-  it("a busy BEGIN through Kysely's transaction().execute() releases the connection exactly once: it stays exclusive afterwards", async () => {
-    const em = desk.em() as SqlEntityManager;
-    const kysely = em.getKysely();
-    const entry = await desk.entry('general', 1);
-
-    const holder = holdWriteLock(desk.db.location);
-    try {
-      await expectSwlError(
-        settles(
-          'transaction().execute() while another connection writes',
-          kysely.transaction().execute(async (trx) => {
-            await sql`update swl_catalog set title_or_name = 'never' where id = ${entry.id}`.execute(trx);
-          }),
-        ).catch((error: unknown) => {
-          throw toSwlError(error);
-        }),
-        'CONFLICT',
+      expect(loan.status).toBe('pendiente');
+      const details = await settles(
+        `${round}: read of the new loan`,
+        loans.getLoan(student, { loanId: loan.id }),
       );
-    } finally {
-      holder.release();
+      expect(details.id).toBe(loan.id);
     }
 
-    // Kysely released the connection in its `finally` as well; that second release must not have
-    // freed anybody else's turn. An open transaction keeps the connection to itself: a read from
-    // elsewhere waits for it and then sees only the committed value.
-    const rows = await settles(
-      'read after the failed transaction().execute()',
-      sql<{ title: string }>`select title_or_name as title from swl_catalog where id = ${entry.id}`.execute(
-        kysely,
-      ),
-    );
-    expect(rows.rows).toHaveLength(1);
-
-    const finished = deferred();
-    const written = deferred();
-    const writer = kysely.transaction().execute(async (trx) => {
-      await sql`update swl_catalog set title_or_name = 'committed' where id = ${entry.id}`.execute(trx);
-      written.resolve();
-      await finished.promise;
+    it('a busy timeout at BEGIN IMMEDIATE does not wedge the process: CONFLICT, then reads and the retry work', async () => {
+      await busyRound('first busy timeout');
     });
-    await settles('write inside the transaction', written.promise);
-    let readDone = false;
-    const reader = sql<{
-      title: string;
-    }>`select title_or_name as title from swl_catalog where id = ${entry.id}`
-      .execute(kysely)
-      .then((r) => {
-        readDone = true;
-        return r.rows[0]?.title;
-      });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(readDone, 'a read ran on the connection while another transaction held it').toBe(false);
-    finished.resolve();
-    await settles('the transaction', writer);
-    expect(await settles('the waiting read', reader)).toBe('committed');
 
-    // And the ORM's own (controlled) transactions still work after all this.
-    const student = await desk.user('student');
-    const loan = await settles(
-      'request after the non-controlled failure',
-      new LoanService(desk.em(), { clock: desk.clock }).request(student, { catalogEntryId: entry.id }),
-    );
-    expect(loan.status).toBe('pendiente');
+    it('two busy timeouts in a row do not wedge it either', async () => {
+      await busyRound('first busy timeout');
+      await busyRound('second busy timeout');
+    });
+
+    it("a busy BEGIN through Kysely's transaction().execute() releases the connection exactly once: it stays exclusive afterwards", async () => {
+      const em = desk.em() as SqlEntityManager;
+      const kysely = em.getKysely();
+      const entry = await desk.entry('general', 1);
+
+      const holder = holdWriteLock(desk.db.file, driver);
+      try {
+        await expectSwlError(
+          settles(
+            'transaction().execute() while another connection writes',
+            kysely.transaction().execute(async (trx) => {
+              await sql`update swl_catalog set title_or_name = 'never' where id = ${entry.id}`.execute(trx);
+            }),
+          ).catch((error: unknown) => {
+            throw toSwlError(error);
+          }),
+          'CONFLICT',
+        );
+      } finally {
+        holder.release();
+      }
+
+      // Kysely released the connection in its `finally` as well; that second release must not have
+      // freed anybody else's turn. An open transaction keeps the connection to itself: a read from
+      // elsewhere waits for it and then sees only the committed value.
+      const rows = await settles(
+        'read after the failed transaction().execute()',
+        sql<{ title: string }>`select title_or_name as title from swl_catalog where id = ${entry.id}`.execute(
+          kysely,
+        ),
+      );
+      expect(rows.rows).toHaveLength(1);
+
+      const finished = deferred();
+      const written = deferred();
+      const writer = kysely.transaction().execute(async (trx) => {
+        await sql`update swl_catalog set title_or_name = 'committed' where id = ${entry.id}`.execute(trx);
+        written.resolve();
+        await finished.promise;
+      });
+      await settles('write inside the transaction', written.promise);
+      let readDone = false;
+      const reader = sql<{
+        title: string;
+      }>`select title_or_name as title from swl_catalog where id = ${entry.id}`
+        .execute(kysely)
+        .then((r) => {
+          readDone = true;
+          return r.rows[0]?.title;
+        });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(readDone, 'a read ran on the connection while another transaction held it').toBe(false);
+      finished.resolve();
+      await settles('the transaction', writer);
+      expect(await settles('the waiting read', reader)).toBe('committed');
+
+      // And the ORM's own (controlled) transactions still work after all this.
+      const student = await desk.user('student');
+      const loan = await settles(
+        'request after the non-controlled failure',
+        new LoanService(desk.em(), { clock: desk.clock }).request(student, { catalogEntryId: entry.id }),
+      );
+      expect(loan.status).toBe('pendiente');
+    });
   });
-});

@@ -22,7 +22,7 @@ import type { Actor } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
 import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
-import type { SwlSqliteOptions } from '../../src/sqlite.ts';
+import { SWL_SQLITE_DRIVERS, type SwlSqliteDriverName, type SwlSqliteOptions } from '../../src/sqlite.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import { createScratchDatabase, type ScratchDatabase, SWL_DIALECTS, type SwlDialect } from './db.ts';
@@ -33,25 +33,80 @@ export { type ScratchDatabase, SWL_DIALECTS, type SwlDialect };
 // Databases
 // ---------------------------------------------------------------------------------------------
 
+/** One database the suites run on: a dialect and, for SQLite, the library that opens the file. */
+export interface TestDatabase {
+  dialect: SwlDialect;
+  /** SQLite only. */
+  sqliteDriver?: SwlSqliteDriverName;
+  /** What the suite names show: `sqlite · node:sqlite`, `sqlite · @mikro-orm/sqlite`, `postgresql`. */
+  label: string;
+}
+
 /**
- * Declares the suite once per dialect: `[sqlite] title` and `[postgresql] title`, so the test
- * output shows both ran.
+ * Every database the suites run on: SQLite through `node:sqlite` and through `@mikro-orm/sqlite`
+ * (better-sqlite3), and PostgreSQL. `SWL_TEST_DATABASES` (comma-separated labels or dialects, e.g.
+ * `postgresql` or `sqlite`) narrows it for a local run; CI runs all three.
  */
-export function describeEachDialect(title: string, body: (dialect: SwlDialect) => void): void {
-  for (const dialect of SWL_DIALECTS) {
-    describe(`[${dialect}] ${title}`, () => body(dialect));
+export const TEST_DATABASES: readonly TestDatabase[] = (() => {
+  const all: TestDatabase[] = [
+    ...SWL_SQLITE_DRIVERS.map((sqliteDriver) => ({
+      dialect: 'sqlite' as const,
+      sqliteDriver,
+      label: `sqlite · ${sqliteDriver}`,
+    })),
+    ...SWL_DIALECTS.filter((d) => d !== 'sqlite').map((dialect) => ({ dialect, label: dialect })),
+  ];
+  const only = process.env.SWL_TEST_DATABASES?.split(',').map((s) => s.trim());
+  return only ? all.filter((d) => only.includes(d.label) || only.includes(d.dialect)) : all;
+})();
+
+/**
+ * The SQLite library of the {@link describeEachDialect} suite being declared, and then (set again
+ * by that suite's first hook) of the one running: {@link useTestOrm}, {@link useDesk} and
+ * {@link createTestDatabase} open SQLite with it, so a suite's body needs only its dialect.
+ */
+let suiteSqliteDriver: SwlSqliteDriverName = 'node:sqlite';
+
+/**
+ * Declares the suite once per {@link TEST_DATABASES} entry — `[sqlite · node:sqlite] title`,
+ * `[sqlite · @mikro-orm/sqlite] title`, `[postgresql] title` — so the test output shows each ran.
+ * The body gets the dialect, and the database entry for what depends on the SQLite library.
+ */
+export function describeEachDialect(
+  title: string,
+  body: (dialect: SwlDialect, database: TestDatabase) => void,
+): void {
+  for (const database of TEST_DATABASES) {
+    const driver = database.sqliteDriver ?? 'node:sqlite';
+    describe(`[${database.label}] ${title}`, () => {
+      beforeAll(() => {
+        suiteSqliteDriver = driver;
+      });
+      const outer = suiteSqliteDriver;
+      suiteSqliteDriver = driver;
+      try {
+        body(database.dialect, database);
+      } finally {
+        suiteSqliteDriver = outer;
+      }
+    });
   }
 }
 
 /**
- * An empty database of `dialect` for one suite: a SQLite file in its own temp folder, or a database
- * on the PostgreSQL server of the global setup. Its ORM options carry the test defaults (a pool of
- * up to 30 connections on PostgreSQL; SQL logged with `SWL_TEST_SQL_DEBUG=1`).
+ * An empty database of `dialect` for one suite: a SQLite file in its own temp folder (opened with
+ * the running suite's SQLite library, or `sqliteDriver`), or a database on the PostgreSQL server of
+ * the global setup. Its ORM options carry the test defaults (a pool of up to 30 connections on
+ * PostgreSQL; SQL logged with `SWL_TEST_SQL_DEBUG=1`).
  */
-export function createTestDatabase(dialect: SwlDialect): Promise<ScratchDatabase> {
+export function createTestDatabase(
+  dialect: SwlDialect,
+  sqliteDriver: SwlSqliteDriverName = suiteSqliteDriver,
+): Promise<ScratchDatabase> {
   return createScratchDatabase(dialect, {
     postgresUrl: inject('postgresUrl'),
     prefix: 'swl_test',
+    sqliteDriver,
     overrides: {
       debug: process.env.SWL_TEST_SQL_DEBUG === '1',
       ...(dialect === 'postgresql' ? { pool: { min: 0, max: 30 } } : {}),
@@ -81,9 +136,10 @@ export interface TestOrmOptions {
 /** Opens an ORM the way a host does (`swlOrmConfig`) on a fresh database of `dialect`. */
 async function openTestOrm(
   dialect: SwlDialect,
+  sqliteDriver: SwlSqliteDriverName,
   { migrate = true, overrides, sqlite }: TestOrmOptions = {},
 ): Promise<TestOrm> {
-  const db = await createTestDatabase(dialect);
+  const db = await createTestDatabase(dialect, sqlite?.driver ?? sqliteDriver);
   const orm = await MikroORM.init(await db.options({ overrides, sqlite }));
   if (migrate) {
     await orm.migrator.up();
@@ -109,9 +165,10 @@ export interface Lifetime {
  */
 export function useTestOrm(dialect: SwlDialect, options: TestOrmOptions & Lifetime = {}): TestOrm {
   const t = {} as TestOrm;
+  const sqliteDriver = suiteSqliteDriver;
   const [open, close] = options.per === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
   open(async () => {
-    Object.assign(t, await openTestOrm(dialect, options));
+    Object.assign(t, await openTestOrm(dialect, sqliteDriver, options));
   });
   close(async () => t.close?.());
   return t;

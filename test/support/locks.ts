@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import type { ScratchDatabase } from './db.ts';
+import { betterSqlite3Path, type ScratchDatabase } from './db.ts';
 
 export interface HeldLock {
   /**
@@ -35,7 +35,7 @@ export async function holdLock(
   db: ScratchDatabase,
   statements: Array<[string, unknown[]?]> = [],
 ): Promise<HeldLock> {
-  if (db.dialect === 'sqlite') return holdSqliteLock(db.location, statements);
+  if (db.dialect === 'sqlite') return holdSqliteLock(db, statements);
   const client = new pg.Client({ connectionString: db.location });
   client.on('error', () => {});
   await client.connect();
@@ -89,8 +89,10 @@ export async function holdLock(
 /** The worker that holds SQLite's write lock: runs what it is sent, answers `ok` or the error. */
 const SQLITE_HOLDER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { DatabaseSync } = require('node:sqlite');
-const db = new DatabaseSync(workerData.file);
+// The ORM's own SQLite library: another library in this process would not see its locks.
+const db = workerData.betterSqlite3
+  ? new (require(workerData.betterSqlite3))(workerData.file)
+  : new (require('node:sqlite').DatabaseSync)(workerData.file);
 const run = (sql, params) => { if (params) db.prepare(sql).run(...params); else db.exec(sql); };
 parentPort.on('message', ({ sql, params, later }) => {
   if (later) {
@@ -116,8 +118,15 @@ parentPort.on('message', ({ sql, params, later }) => {
 });
 `;
 
-async function holdSqliteLock(file: string, statements: Array<[string, unknown[]?]>): Promise<HeldLock> {
-  const worker = new Worker(SQLITE_HOLDER, { eval: true, workerData: { file } });
+async function holdSqliteLock(
+  database: ScratchDatabase,
+  statements: Array<[string, unknown[]?]>,
+): Promise<HeldLock> {
+  const betterSqlite3 = database.sqliteDriver === '@mikro-orm/sqlite' ? betterSqlite3Path() : undefined;
+  const worker = new Worker(SQLITE_HOLDER, {
+    eval: true,
+    workerData: { file: database.file, betterSqlite3 },
+  });
   const send = async (sql: string, params?: unknown[]) => {
     const answer = once(worker, 'message');
     worker.postMessage({ sql, params });
