@@ -1,7 +1,9 @@
 /**
  * `swl-library/http`: the package's errors as RFC 9457 problem details
- * (`application/problem+json`), and ready error handlers for Fastify and Express. Neither
- * framework is imported: the handlers are typed by the few members they use.
+ * (`application/problem+json`), and ready error handlers for Fastify and Express; and every desk
+ * command as an HTTP route (`SWL_ROUTES`: method, path, the path/query/body split of its input,
+ * coercing schemas and JSON Schemas, `parseRouteInput`, `swlOpenApiPaths`). Neither framework is
+ * imported: the handlers are typed by the few members they use.
  *
  * @module
  */
@@ -16,3 +18,16 @@ export {
   SWL_PROBLEM_TYPES,
   toProblemDetails,
 } from './problem.ts';
+export {
+  callRoute,
+  parseRouteInput,
+  SWL_ROUTE_BY_NAME,
+  SWL_ROUTES,
+  type SwlOpenApiPaths,
+  type SwlRoute,
+  type SwlRouteLocation,
+  type SwlRouteRequest,
+  type SwlRouteService,
+  type SwlRouteVerb,
+  swlOpenApiPaths,
+} from './routes.ts';
