@@ -1,6 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  // Code under test that imports the package by name (README blocks, examples) gets this
+  // repository's source, as tsconfig.json's `paths` say — never a stale or missing dist/.
+  resolve: {
+    alias: [
+      { find: /^swl-library$/, replacement: source('./src/index.ts') },
+      { find: /^swl-library\/http$/, replacement: source('./src/http/index.ts') },
+      { find: /^swl-library\/migrations$/, replacement: source('./migrations/index.ts') },
+      { find: /^swl-library\/seeders$/, replacement: source('./seeders/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
