@@ -5,16 +5,13 @@
  * return with a fine → settlement, the visitor log, reads with query-string parameters, and the
  * error paths as RFC 9457 problems (400, 401, 403, 404, 409 with Retry-After). Source: issue 13.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { User } from '../src/entities/user.entity.ts';
 import { hashPassword } from '../src/users/password.ts';
 import { describeEachDialect, setStoredPasswordHash, useDesk } from './support/fixtures.ts';
 
-// The example imports the package by its name; here that name is this repository's source, so
-// the host runs on the same classes (entities, SwlError) as the test's ORM. Nothing is faked.
-vi.mock('swl-library', () => import('../src/index.ts'));
-vi.mock('swl-library/http', () => import('../src/http/index.ts'));
-
+// The example imports the package by its name; vitest.config.ts resolves that name to this
+// repository's source, so the host runs on the same classes (entities, SwlError) as the test's ORM.
 const { buildHttpHost } = await import('../examples/http-host.ts');
 
 const STAFF_PASSWORD = 'staff password for the week';
