@@ -55,12 +55,19 @@ function announce(generatedPassword: string | null): void {
 }
 
 /**
+ * The name `swlOrmConfig()` sets as MikroORM's `seeder.defaultSeeder`: the seeder the CLI's
+ * `seeder:run` (and `migration:fresh --seed`) runs when no `--class` is given, looked up by this
+ * name in `seeder.seedersList`. It is {@link SwlDatabaseSeeder}'s entry in {@link swlSeeders}.
+ */
+export const SWL_DEFAULT_SEEDER = 'SwlDatabaseSeeder';
+
+/**
  * The seeders as MikroORM `seedersList` entries (`{ name, class }`), for the `seeder.seedersList`
  * option; `swlOrmConfig()` registers them.
  */
 export function swlSeeders(): { name: string; class: new () => Seeder }[] {
   return [
-    { name: 'SwlDatabaseSeeder', class: SwlDatabaseSeeder },
+    { name: SWL_DEFAULT_SEEDER, class: SwlDatabaseSeeder },
     { name: 'SwlAdminSeeder', class: SwlAdminSeeder },
     { name: 'SwlPolicySeeder', class: SwlPolicySeeder },
   ];

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MikroORM, type Options } from '@mikro-orm/core';
+import { MikroORM, type Options, Utils } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sql';
 import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
@@ -117,8 +117,68 @@ export interface SwlOrmConfigOptions {
   sqlite?: SwlSqliteOptions;
   /** Extra entities of the host, registered beside the package's. */
   entities?: NonNullable<Options['entities']>;
-  /** Extra MikroORM options merged last (e.g. `debug`, `pool`). */
+  /**
+   * Where the host's own migrations live: the folder MikroORM's `migration:create` writes to and
+   * whose files run after the package's migrations (see {@link SwlMigrationsOptions}).
+   */
+  migrations?: SwlMigrationsOptions;
+  /** The CLI's default seeder and the host's own seeders (see {@link SwlSeederOptions}). */
+  seeder?: SwlSeederOptions;
+  /**
+   * Extra MikroORM options merged last (e.g. `debug`, `pool`). A top-level key replaces the
+   * package's whole value: `overrides.migrations` drops the package's migration list, so set
+   * folders with {@link SwlOrmConfigOptions.migrations} instead.
+   */
   overrides?: Partial<Options>;
+}
+
+/** The host's migrations folder when {@link SwlMigrationsOptions.path} is not given, relative to `cwd`. */
+export const DEFAULT_MIGRATIONS_FOLDER = 'migrations';
+
+/**
+ * The host's own migrations folder, for {@link swlOrmConfig}. MikroORM's `migrationsList` (how the
+ * package ships its migrations) switches MikroORM's folder discovery off, so `swlOrmConfig`
+ * discovers the folder itself when it builds the configuration: every migration file there
+ * (`discoverHostMigrations` of `swl-library/migrations`: `.ts`/`.js`/`.cjs`, not `*.d.ts` nor
+ * `index.*`, recorded under the file name without extension) is appended to the list after the
+ * package's migrations, ordered by name. The same folder is MikroORM's `migrations.path` /
+ * `pathTs`, so a file `migration:create` writes is applied by the next `migration:up`.
+ */
+export interface SwlMigrationsOptions {
+  /**
+   * The folder, relative to {@link SwlOrmConfigOptions.cwd} (or absolute): MikroORM's
+   * `migrations.path`, the compiled (`.js`) migrations. Default {@link DEFAULT_MIGRATIONS_FOLDER}
+   * (`migrations`). A folder that does not exist holds no migrations; `migration:create` makes it.
+   */
+  path?: string;
+  /**
+   * The folder of the TypeScript sources of the migrations, MikroORM's `migrations.pathTs`, used
+   * instead of `path` when running under TypeScript (`overrides.preferTs`, else MikroORM's
+   * detection: the CLI, vitest, ts-node/tsx, a `.ts` entry script) and where `migration:create`
+   * writes `.ts` files. Default: `path`.
+   */
+  pathTs?: string;
+  /**
+   * Discover the folder's files (default `true`). `false` runs only the package's migrations (and
+   * whatever `overrides` add); `migration:create` still writes into the folder.
+   */
+  discover?: boolean;
+}
+
+/** The seeder part of {@link swlOrmConfig}. */
+export interface SwlSeederOptions {
+  /**
+   * The seeder the CLI's `seeder:run` runs without `--class` (MikroORM `seeder.defaultSeeder`, a
+   * name in the seeder list). Default `SWL_DEFAULT_SEEDER` (`'SwlDatabaseSeeder'`: admin,
+   * policies and the default inventory, whatever is missing).
+   */
+  defaultSeeder?: string;
+  /**
+   * The host's own seeders (`{ name, class }` or classes), listed after the package's three
+   * (`swlSeeders()`), for `seeder:run --class <name>`. MikroORM's `seedersList` switches seeder
+   * folder discovery off, so seeders in files must be listed here.
+   */
+  seedersList?: NonNullable<NonNullable<Options['seeder']>['seedersList']>;
 }
 
 /**
@@ -130,6 +190,12 @@ export interface SwlOrmConfigOptions {
  * `@mikro-orm/postgresql`, for the `@mikro-orm/sqlite` SQLite driver that package. They are
  * loaded on demand, so SQLite-only hosts need no PostgreSQL driver.
  *
+ * Ready for the MikroORM CLI (`@mikro-orm/cli`): `seeder:run` without `--class` runs
+ * `SwlDatabaseSeeder`; `migration:create` writes into the host's migrations folder
+ * ({@link SwlOrmConfigOptions.migrations}, default `migrations` under `cwd`), and the files there
+ * run after the package's migrations (discovered when this is called; see
+ * {@link SwlMigrationsOptions}).
+ *
  * SQLite opens through {@link SwlSqliteDialect} whichever library is chosen (`node:sqlite` by
  * default; `@mikro-orm/sqlite` by `sqlite.driver` or a `sqlite+better-sqlite3:` URL): WAL, busy
  * timeout, `BEGIN IMMEDIATE`, foreign keys, on both.
@@ -140,30 +206,56 @@ export interface SwlOrmConfigOptions {
  * await initializeDatabase(orm);
  * ```
  * @throws SwlError `VALIDATION_FAILED` for an unsupported `DATABASE_URL`; `CONFIGURATION` for Node
- *   older than 22.17, a PostgreSQL URL without `@mikro-orm/postgresql` installed, or the
- *   `@mikro-orm/sqlite` driver without that package.
+ *   older than 22.17, a PostgreSQL URL without `@mikro-orm/postgresql` installed, the
+ *   `@mikro-orm/sqlite` driver without that package, a file of the host's migrations folder that
+ *   cannot be imported or is not one migration class (`details.file`), or a host migration named
+ *   like one of the package's (`details.migration`).
  */
 export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<Options> {
   assertSupportedNode();
   const database = resolveDatabase(options.databaseUrl ?? process.env.DATABASE_URL, options.cwd);
-  const [{ Migrator }, { SeedManager }, { swlMigrations }, { swlSeeders }] = await Promise.all([
-    import('@mikro-orm/migrations'),
-    import('@mikro-orm/seeder'),
-    import('../migrations/index.ts'),
-    import('../seeders/index.ts'),
-  ]);
+  const [{ Migrator }, { SeedManager }, { swlMigrations, discoverHostMigrations }, seeders] =
+    await Promise.all([
+      import('@mikro-orm/migrations'),
+      import('@mikro-orm/seeder'),
+      import('../migrations/index.ts'),
+      import('../seeders/index.ts'),
+    ]);
+  const cwd = options.cwd ?? process.cwd();
+  const path = resolve(cwd, options.migrations?.path ?? DEFAULT_MIGRATIONS_FOLDER);
+  const pathTs = options.migrations?.pathTs === undefined ? path : resolve(cwd, options.migrations.pathTs);
+  // the folder MikroORM's own discovery would read (AbstractMigrator.resolvePaths)
+  const preferTs = options.overrides?.preferTs ?? Utils.detectTypeScriptSupport();
+  const ours = swlMigrations(database.dialect);
+  const hosts =
+    options.migrations?.discover === false
+      ? []
+      : await discoverHostMigrations(preferTs ? pathTs : path, { preferTs });
+  const clash = hosts.find((h) => ours.some((m) => m.name === h.name));
+  if (clash) {
+    throw configurationError(`the host migration ${clash.name} has the name of one of the package's`, {
+      migration: clash.name,
+      fix: 'rename the file (and its class name) in the migrations folder; names starting with Swl are the package’s',
+    });
+  }
   const common: Partial<Options> = {
     entities: [...swlEntities, ...(options.entities ?? [])],
     extensions: [Migrator, SeedManager],
     migrations: {
-      migrationsList: swlMigrations(database.dialect),
+      // ours first, in their order; then the host's files, by name
+      migrationsList: [...ours, ...hosts],
+      path,
+      pathTs,
       snapshot: false,
       // SQLite: table-rebuild migrations cannot run in one enclosing transaction (SQLite's ALTER TABLE
       // procedure, sqlite.org/lang_altertable.html; MikroORM `migrations.allOrNothing`).
       allOrNothing: database.dialect === 'postgresql',
       silent: true,
     },
-    seeder: { seedersList: swlSeeders() },
+    seeder: {
+      seedersList: [...seeders.swlSeeders(), ...(options.seeder?.seedersList ?? [])],
+      defaultSeeder: options.seeder?.defaultSeeder ?? seeders.SWL_DEFAULT_SEEDER,
+    },
     allowGlobalContext: false,
   };
   if (database.dialect === 'sqlite') {

@@ -10,12 +10,15 @@
 export * from './catalog/index.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export {
+  DEFAULT_MIGRATIONS_FOLDER,
   DEFAULT_SQLITE_FILE,
   openSwlOrm,
   resolveDatabase,
   type SwlDatabase,
   type SwlDialectName,
+  type SwlMigrationsOptions,
   type SwlOrmConfigOptions,
+  type SwlSeederOptions,
   swlOrmConfig,
 } from './config.ts';
 export { type DeskServices, deskServices, type RetryOptions, withRetry } from './desk.ts';

@@ -131,9 +131,10 @@ describe('README code blocks', () => {
     expect(diagnostics).toEqual([]);
   });
 
-  it('the self-contained blocks are the ones that open a database', () => {
+  it('the blocks that open a database are self-contained, so they run below', () => {
     const opens = blocks.filter((b) => /openSwlOrm\(|MikroORM\.init\(/.test(b.code)).map((b) => b.line);
-    expect([...selfContained].sort((a, b) => a - b)).toEqual(opens);
+    expect(opens.length).toBeGreaterThanOrEqual(2);
+    expect(opens.filter((line) => !selfContained.has(line))).toEqual([]);
   });
 });
 
