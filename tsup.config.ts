@@ -8,6 +8,7 @@ export default defineConfig({
     'migrations/postgresql/index': 'migrations/postgresql/index.ts',
     'seeders/index': 'seeders/index.ts',
     'http/index': 'src/http/index.ts',
+    'cli/index': 'src/cli/index.ts',
   },
   format: ['esm'],
   target: 'node22',

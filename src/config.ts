@@ -13,6 +13,7 @@ import { SqliteDriver } from '@mikro-orm/sql';
 import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
 import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
+import { MIN_NODE_VERSION as NODE_MINIMUM } from './internal/node-version.ts';
 import { preparePostgresStatements } from './postgres.ts';
 import { SwlSqliteDialect, type SwlSqliteDriverName, type SwlSqliteOptions } from './sqlite.ts';
 
@@ -316,7 +317,7 @@ export async function openSwlOrm(options: SwlOrmConfigOptions = {}): Promise<Mik
 }
 
 /** The oldest Node the package runs on (MikroORM 7's own minimum). */
-export const MIN_NODE_VERSION = '22.17.0';
+export const MIN_NODE_VERSION: string = NODE_MINIMUM;
 
 /**
  * Refuses a Node older than {@link MIN_NODE_VERSION}, on which MikroORM 7 fails in ways that do not

@@ -5,17 +5,16 @@
  * `swl-library` error with its problem.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { swlMigrations } from '../migrations/index.ts';
 import { createTestDatabase, describeEachDialect, type ScratchDatabase } from './support/fixtures.ts';
+import { installedPackage } from './support/installed-package.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 let project: string;
 
@@ -59,45 +58,10 @@ console.log(JSON.stringify({
 `;
 
 beforeAll(async () => {
-  project = mkdtempSync(join(tmpdir(), 'swl-consumer-'));
-  // Build, then pack without lifecycle scripts so npm's JSON is the only thing on stdout.
-  await run(join(root, 'node_modules/.bin/tsup'), ['--silent'], { cwd: root });
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
-    cwd: root,
-    maxBuffer: 1 << 26,
-  });
-  const tarball = JSON.parse(stdout.slice(stdout.indexOf('[')))[0].filename as string;
-  const peers = Object.fromEntries(
-    [
-      '@mikro-orm/core',
-      '@mikro-orm/sql',
-      '@mikro-orm/migrations',
-      '@mikro-orm/seeder',
-      '@mikro-orm/postgresql',
-      '@mikro-orm/sqlite',
-      'kysely',
-    ].map((name) => [name, pkg.devDependencies[name]]),
-  );
-  writeFileSync(
-    join(project, 'package.json'),
-    JSON.stringify({
-      name: 'swl-consumer',
-      private: true,
-      type: 'module',
-      dependencies: { 'swl-library': `file:./${tarball}`, ...peers },
-    }),
-  );
+  project = (await installedPackage()).dir;
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
   writeFileSync(join(project, 'http-consumer.mjs'), HTTP_CONSUMER);
-  await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
-    cwd: project,
-    maxBuffer: 1 << 26,
-  });
 }, 300_000);
-
-afterAll(() => {
-  if (project) rmSync(project, { recursive: true, force: true });
-});
 
 it('the tarball holds the built code, types and both migration sets, and nothing from src/ or test/', async () => {
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });

@@ -1,0 +1,16 @@
+/**
+ * Every `swl` command module, in the order `swl --help` lists them. A module adds its commands
+ * to the program; each action gets its {@link CliContext} from `context(command)`.
+ *
+ * @module
+ * @internal
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { registerInit } from './init.ts';
+
+/** Adds one group of commands to the program. */
+export type RegisterCommands = (program: Command, context: (command: Command) => CliContext) => void;
+
+/** The command groups of `swl`. */
+export const CLI_COMMANDS: readonly RegisterCommands[] = [registerInit];
