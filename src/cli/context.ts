@@ -163,11 +163,19 @@ export class CliContext {
  */
 export function describeFailure(error: unknown): { line: string; exitCode: 1 | 2; json: unknown } {
   if (error instanceof UsageError) {
-    return { line: `swl: ${error.message}`, exitCode: 2, json: { ok: false, error: { code: 'USAGE', message: error.message } } };
+    return {
+      line: `swl: ${error.message}`,
+      exitCode: 2,
+      json: { ok: false, error: { code: 'USAGE', message: error.message } },
+    };
   }
   if (error instanceof Interrupted || error instanceof ChecksFailed) {
     const code = error instanceof Interrupted ? 'INTERRUPTED' : 'CHECKS_FAILED';
-    return { line: `swl: ${error.message}`, exitCode: 1, json: { ok: false, error: { code, message: error.message } } };
+    return {
+      line: `swl: ${error.message}`,
+      exitCode: 1,
+      json: { ok: false, error: { code, message: error.message } },
+    };
   }
   if (isSwlError(error)) {
     const fix = typeof error.details.fix === 'string' ? ` (fix: ${error.details.fix})` : '';
@@ -178,5 +186,9 @@ export function describeFailure(error: unknown): { line: string; exitCode: 1 | 2
     };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { line: `swl: INTERNAL: ${message}`, exitCode: 1, json: { ok: false, error: { code: 'INTERNAL', message } } };
+  return {
+    line: `swl: INTERNAL: ${message}`,
+    exitCode: 1,
+    json: { ok: false, error: { code: 'INTERNAL', message } },
+  };
 }

@@ -6,8 +6,8 @@
  * @internal
  */
 import { Command, CommanderError } from 'commander';
-import { CliContext, type CliIo, describeFailure, type GlobalOptions } from './context.ts';
 import { CLI_COMMANDS } from './commands/index.ts';
+import { CliContext, type CliIo, describeFailure, type GlobalOptions } from './context.ts';
 
 /** Builds the `swl` program; `run` gives each action its {@link CliContext}. */
 export function buildProgram(io: CliIo, signal: AbortSignal): Command {

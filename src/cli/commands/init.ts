@@ -17,7 +17,10 @@ export const registerInit: RegisterCommands = (program, context) => {
       'apply pending migrations and seed what is missing (default admin, lending policies, ' +
         'inventory); safe to run again: a second run changes nothing',
     )
-    .option('--admin-password-stdin', 'read the default admin password from stdin (or a prompt at a terminal)')
+    .option(
+      '--admin-password-stdin',
+      'read the default admin password from stdin (or a prompt at a terminal)',
+    )
     .action(async (options: { adminPasswordStdin?: boolean }, command) => {
       const ctx = context(command);
       const adminPassword = options.adminPasswordStdin
