@@ -12,8 +12,8 @@ import { MikroORM, type Options, Utils } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sql';
 import { swlEntities } from './entities/index.ts';
 import { SwlError } from './errors.ts';
-import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
 import { MIN_NODE_VERSION as NODE_MINIMUM } from './internal/node-version.ts';
+import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
 import { preparePostgresStatements } from './postgres.ts';
 import { SwlSqliteDialect, type SwlSqliteDriverName, type SwlSqliteOptions } from './sqlite.ts';
 

@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CLI_COMMANDS } from './commands/index.ts';
-import { CliContext, type CliIo, describeFailure, type GlobalOptions } from './context.ts';
+import { ChecksFailed, CliContext, type CliIo, describeFailure, type GlobalOptions } from './context.ts';
 
 /** Builds the `swl` program; `run` gives each action its {@link CliContext}. */
 export function buildProgram(io: CliIo, signal: AbortSignal): Command {
@@ -61,7 +61,10 @@ export async function main(argv: readonly string[], io: CliIo, signal: AbortSign
     }
     const failure = describeFailure(error);
     if (process.env.SWL_DEBUG === '1' && error instanceof Error) io.stderr.write(`${error.stack}\n`);
-    if (argv.includes('--json')) io.stdout.write(`${JSON.stringify(failure.json, null, 2)}\n`);
+    // A failed check has printed its report (the JSON document, with --json) already.
+    if (error instanceof ChecksFailed) {
+      if (!argv.includes('--json')) io.stderr.write(`${failure.line}\n`);
+    } else if (argv.includes('--json')) io.stdout.write(`${JSON.stringify(failure.json, null, 2)}\n`);
     else io.stderr.write(`${failure.line}\n`);
     return failure.exitCode;
   }
