@@ -7,10 +7,16 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { registerAdmin } from './admin.ts';
+import { registerDb } from './db.ts';
 import { registerInit } from './init.ts';
 
 /** Adds one group of commands to the program. */
 export type RegisterCommands = (program: Command, context: (command: Command) => CliContext) => void;
 
 /** The command groups of `swl`. */
-export const CLI_COMMANDS: readonly RegisterCommands[] = [registerInit];
+export const CLI_COMMANDS: readonly RegisterCommands[] = [
+  registerInit,
+  registerDb,
+  registerAdmin,
+];
