@@ -41,6 +41,14 @@ export {
   TransitionTableError,
 } from './kernel/state-machine.ts';
 export * from './loans/index.ts';
+export {
+  type CheckInvariantsOptions,
+  checkInvariants,
+  INVARIANT_RULES,
+  type InvariantReport,
+  type InvariantRule,
+  type InvariantViolation,
+} from './operations/invariants.ts';
 export { SwlOutbox, type SwlOutboxPage, type SwlOutboxPosition, SwlOutboxReadInput } from './outbox.ts';
 export {
   type Actor,

@@ -22,14 +22,15 @@
  * - the workers: every one exited 0 with its report, none wedged, no non-SwlError error, no
  *   idempotent repeat that differed from the first result, and enough work done (≥ 50 successful
  *   commands, ≥ 1 approval, ≥ 1 return) that the test cannot pass vacuously;
- * - the invariants, in SQL: a copy is `prestado` iff exactly one `aprobado` loan holds it (never
- *   two); request ≤ approval ≤ return, rejection ≥ request, settlement ≥ return, and the dates each
- *   status needs; each loan's events (and each copy's) in non-decreasing `at` order by id; every
- *   loan's events are exactly `requested`, then one per transition matching its status and renewal
- *   count, chained from → to and ending in its status; each copy's events chained and ending in its
- *   status; penalties non-negative integers with `final = overdue + replacement`; SQLite:
- *   `integrity_check` ok and `foreign_key_check` empty; PostgreSQL: no event row with a NULL
- *   `tx_id`;
+ * - the invariants (`checkInvariants` of src/operations/invariants.ts, which `swl doctor`
+ *   runs): a copy is `prestado` iff exactly one `aprobado` loan holds it (never two); request ≤
+ *   approval ≤ return, rejection ≥ request, settlement ≥ return, and the dates each status
+ *   needs; each loan's events (and each copy's) in non-decreasing `at` order by id; every
+ *   loan's events are exactly `requested`, then one per transition matching its status and
+ *   renewal count, chained from → to and ending in its status; each copy's events chained and
+ *   ending in its status; penalties non-negative integers with `final = overdue + replacement`;
+ *   SQLite: `integrity_check` ok and `foreign_key_check` empty; PostgreSQL: every reference
+ *   resolves and no event row has a NULL `tx_id`; every money column non-negative;
  * - the outbox: the delivered (kind, id) set equals the rows of `swl_loan_event` ∪
  *   `swl_instance_event`, with 0 missed, 0 duplicated (counted) and nothing unknown.
  *
@@ -51,9 +52,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MAX_MONEY } from '../../src/entities/common.ts';
 import { SwlError } from '../../src/errors.ts';
 import type { SwlDomainEvent } from '../../src/events.ts';
+import { checkInvariants } from '../../src/operations/invariants.ts';
 import { SwlOutbox } from '../../src/outbox.ts';
 import { deferred, describeEachDialect, type SwlDialect, useDesk } from '../support/fixtures.ts';
 import type { SoakReport } from './soak-worker.ts';
@@ -191,184 +192,16 @@ async function settleWriters(orm: MikroORM, dialect: SwlDialect): Promise<void> 
   throw new Error('an older transaction stayed open for 30 s');
 }
 
-/** Checks the invariants in SQL; returns one message per violation (at most 20 per kind). */
-async function invariantViolations(orm: MikroORM, dialect: SwlDialect): Promise<string[]> {
-  const conn = orm.em.fork().getConnection();
-  const sql = async (query: string) => (await conn.execute(query)) as Row[];
-  const violations: string[] = [];
-  const report = (kind: string, items: string[]) => {
-    for (const item of items.slice(0, 20)) violations.push(`${kind}: ${item}`);
-    if (items.length > 20) violations.push(`${kind}: … and ${items.length - 20} more`);
-  };
-
-  // A copy is prestado iff exactly one aprobado loan holds it; never two; an aprobado loan has a copy.
-  const holders = await sql(
-    `select i.id, i.status,
-            (select count(*) from swl_loan l where l.instance_id = i.id and l.status = 'aprobado') as holders
-       from swl_item_instance i order by i.id`,
-  );
-  report(
-    'copy and its aprobado loans',
-    holders
-      .filter((r) => Number(r.holders) > 1 || (r.status === 'prestado') !== (Number(r.holders) === 1))
-      .map((r) => `copy ${r.id} is ${r.status} with ${r.holders} aprobado loan(s)`),
-  );
-  report(
-    'aprobado loan without a copy',
-    (await sql(`select id from swl_loan where status = 'aprobado' and instance_id is null`)).map(
-      (r) => `loan ${r.id}`,
-    ),
-  );
-
-  // Dates: request ≤ approval ≤ return, rejection ≥ request, settlement ≥ return; what each status needs.
-  report(
-    'loan dates',
-    (
-      await sql(
-        `select id, status from swl_loan
-          where (approval_date is not null and approval_date < request_date)
-             or (return_date is not null and (approval_date is null or return_date < approval_date))
-             or (rejection_date is not null and rejection_date < request_date)
-             or (penalty_settled_at is not null and (return_date is null or penalty_settled_at < return_date))
-             or (status = 'pendiente' and (approval_date is not null or return_date is not null
-                                            or rejection_date is not null))
-             or (status = 'aprobado' and (approval_date is null or due_date is null or due_date <= approval_date
-                                          or return_date is not null or rejection_date is not null))
-             or (status = 'devuelto' and (return_date is null or approval_date is null or rejection_date is not null))
-             or (status = 'rechazado' and (rejection_date is null or approval_date is not null))
-          order by id`,
-      )
-    ).map((r) => `loan ${r.id} (${r.status})`),
-  );
-
-  // Each loan's events, and each copy's, in non-decreasing `at` order by id.
-  for (const [table, owner] of [
-    ['swl_loan_event', 'loan_id'],
-    ['swl_instance_event', 'instance_id'],
-  ] as const) {
-    report(
-      `${table} order`,
-      (
-        await sql(
-          `select a.${owner} as owner, a.id as earlier, b.id as later from ${table} a
-             join ${table} b on b.${owner} = a.${owner} and b.id > a.id and b.at < a.at
-            order by a.id, b.id`,
-        )
-      ).map((r) => `${owner} ${r.owner}: event ${r.later} is earlier than event ${r.earlier}`),
-    );
-  }
-
-  // Every loan: `requested`, then one event per transition matching its status, chained, ending in it.
-  const loans = await sql(
-    'select id, status, renewal_count, penalty_settlement, final_penalty from swl_loan order by id',
-  );
-  const loanEvents = await sql(
-    'select loan_id, type, from_status, to_status from swl_loan_event order by id',
-  );
-  const eventsOf = new Map<number, Row[]>();
-  for (const e of loanEvents) {
-    const list = eventsOf.get(Number(e.loan_id)) ?? [];
-    list.push(e);
-    eventsOf.set(Number(e.loan_id), list);
-  }
-  const trail: string[] = [];
-  for (const loan of loans) {
-    const events = eventsOf.get(Number(loan.id)) ?? [];
-    const types = events.map((e) => String(e.type));
-    const renewals = Array.from({ length: Number(loan.renewal_count) }, () => 'renewed');
-    const expected: string[][] =
-      loan.status === 'pendiente'
-        ? [['requested']]
-        : loan.status === 'rechazado'
-          ? [
-              ['requested', 'rejected'],
-              ['requested', 'cancelled'],
-            ]
-          : loan.status === 'aprobado'
-            ? [['requested', 'approved', ...renewals]]
-            : [
-                [
-                  'requested',
-                  'approved',
-                  ...renewals,
-                  'returned',
-                  ...(loan.penalty_settlement === null ? [] : ['penalty_settled']),
-                ],
-              ];
-    if (!expected.some((seq) => seq.join() === types.join())) {
-      trail.push(
-        `loan ${loan.id} (${loan.status}, ${loan.renewal_count} renewals): events [${types.join(', ')}]`,
-      );
-      continue;
-    }
-    let at: unknown = null;
-    for (const e of events) {
-      if (e.from_status !== at)
-        trail.push(`loan ${loan.id}: event ${e.type} from ${e.from_status}, was ${at}`);
-      at = e.to_status;
-    }
-    if (at !== loan.status) trail.push(`loan ${loan.id} is ${loan.status}, its last event leads to ${at}`);
-  }
-  report('loan events', trail);
-
-  // Every copy's events chained, ending in its status (fixture copies start disponible, without events).
-  const copies = await sql('select id, status from swl_item_instance order by id');
-  const copyEvents = await sql(
-    'select instance_id, type, from_status, to_status from swl_instance_event order by id',
-  );
-  const copyTrail: string[] = [];
-  for (const copy of copies) {
-    let at: unknown = 'disponible';
-    for (const e of copyEvents.filter((x) => Number(x.instance_id) === Number(copy.id))) {
-      if (e.type !== 'created' && e.from_status !== at) {
-        copyTrail.push(`copy ${copy.id}: event ${e.type} from ${e.from_status}, was ${at}`);
-      }
-      at = e.to_status;
-    }
-    if (at !== copy.status) copyTrail.push(`copy ${copy.id} is ${copy.status}, its events lead to ${at}`);
-  }
-  report('copy events', copyTrail);
-
-  // Penalties: non-negative integers (64-bit columns: PostgreSQL returns them as strings) that add
-  // up, held at MAX_MONEY; settled only when there is one, on a returned loan.
-  const money = (v: unknown): bigint | null => (/^\d+$/.test(String(v)) ? BigInt(String(v)) : null);
-  report(
-    'penalties',
-    (
-      await sql(
-        'select id, status, final_penalty, overdue_fine, replacement_charge, penalty_settlement from swl_loan',
-      )
-    )
-      .filter((r) => {
-        const final = money(r.final_penalty);
-        const overdue = money(r.overdue_fine);
-        const replacement = money(r.replacement_charge);
-        if (final === null || overdue === null || replacement === null) return true;
-        const sum = overdue + replacement;
-        const held = sum > BigInt(MAX_MONEY) ? BigInt(MAX_MONEY) : sum;
-        return final !== held || (r.penalty_settlement !== null && (r.status !== 'devuelto' || final <= 0n));
-      })
-      .map(
-        (r) =>
-          `loan ${r.id}: final ${String(r.final_penalty)} = overdue ${String(r.overdue_fine)} + replacement ${String(r.replacement_charge)}, settlement ${String(r.penalty_settlement)}`,
-      ),
-  );
-
-  if (dialect === 'sqlite') {
-    const integrity = await sql('pragma integrity_check');
-    if (JSON.stringify(integrity) !== JSON.stringify([{ integrity_check: 'ok' }])) {
-      violations.push(`integrity_check: ${JSON.stringify(integrity)}`);
-    }
-    const foreignKeys = await sql('pragma foreign_key_check');
-    if (foreignKeys.length > 0)
-      violations.push(`foreign_key_check: ${JSON.stringify(foreignKeys.slice(0, 20))}`);
-  } else {
-    for (const table of ['swl_loan_event', 'swl_instance_event']) {
-      const [row] = await sql(`select count(*) as n from ${table} where tx_id is null`);
-      if (Number(row?.n) > 0) violations.push(`${table}: ${row?.n} rows with tx_id NULL`);
-    }
-  }
-  return violations;
+/**
+ * Checks the invariants with `checkInvariants` (src/operations/invariants.ts, the checks `swl doctor`
+ * runs); returns one message per violation (at most 20 per rule).
+ */
+async function invariantViolations(orm: MikroORM): Promise<string[]> {
+  const report = await checkInvariants(orm, { maxPerRule: 20 });
+  return [
+    ...report.violations.map((v) => `${v.rule}: ${v.message}`),
+    ...Object.entries(report.omitted).map(([rule, n]) => `${rule}: … and ${n} more`),
+  ];
 }
 
 /** Sums of the workers' reports. */
@@ -531,7 +364,7 @@ describeEachDialect('soak', (dialect, database) => {
       const duplicated = deliveredKeys.length - deliveredSet.size;
       const unknown = [...deliveredSet].filter((k) => !rowSet.has(k));
 
-      const violations = await invariantViolations(desk.orm, dialect);
+      const violations = await invariantViolations(desk.orm);
 
       const reports = results.flatMap((r) => (r.report ? [r.report] : []));
       const { byOutcome, okByCommand, ok, attempts, readsAfterConflict } = aggregate(reports);

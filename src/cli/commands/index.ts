@@ -9,7 +9,11 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerAdmin } from './admin.ts';
 import { registerDb } from './db.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerInit } from './init.ts';
+import { registerMaintain } from './maintain.ts';
+import { registerStats } from './stats.ts';
+import { registerVisits } from './visits.ts';
 
 /** Adds one group of commands to the program. */
 export type RegisterCommands = (program: Command, context: (command: Command) => CliContext) => void;
@@ -19,4 +23,8 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerInit,
   registerDb,
   registerAdmin,
+  registerVisits,
+  registerStats,
+  registerMaintain,
+  registerDoctor,
 ];

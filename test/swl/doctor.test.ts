@@ -1,0 +1,165 @@
+/**
+ * `swl doctor`, run as an operator runs it (the packed tarball's `swl` as a child process, on
+ * every database): clean on a desk after `swl init` with loans in every status, made with the
+ * library's services; then rows corrupted with raw SQL — a copy `prestado` without an approved
+ * loan, a negative fine, a removed loan event, a reference to a missing loan — make it exit 1
+ * naming each one (table, row id, rule). Source: issue 14.
+ */
+import { MikroORM } from '@mikro-orm/core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CatalogService } from '../../src/catalog/catalog.service.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { LoanService } from '../../src/loans/loan.service.ts';
+import type { Actor } from '../../src/permissions.ts';
+import {
+  createTestDatabase,
+  createTestUser,
+  describeEachDialect,
+  type ScratchDatabase,
+} from '../support/fixtures.ts';
+import { type InstalledPackage, installedPackage, swl } from '../support/installed-package.ts';
+
+const DAY = 86_400_000;
+
+let pkg: InstalledPackage;
+beforeAll(async () => {
+  pkg = await installedPackage();
+}, 300_000);
+
+describeEachDialect('swl doctor', (dialect) => {
+  let db: ScratchDatabase;
+  let orm: MikroORM;
+  let env: Record<string, string | undefined>;
+  const loan = { overdue: 0, returned: 0, rejected: 0, pending: 0 };
+  let spareCopy = 0;
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+    env = { DATABASE_URL: db.location, SWL_ADMIN_PASSWORD: 'operator-test-password' };
+    const init = await swl(pkg, ['init', '--json'], { env });
+    expect(init.code, init.stderr).toBe(0);
+    const admin: Actor = { id: JSON.parse(init.stdout).admin.id, role: 'admin' };
+    orm = await MikroORM.init(await db.options());
+
+    // Loans in every status, one returned late with a fine that was then paid.
+    const now = Date.now();
+    const clock = new ManualClock(now - 30 * DAY);
+    const loans = new LoanService(orm.em.fork(), { clock });
+    // A general entry added 31 days ago: its copies' `created` events come before the loans' events.
+    const made = await new CatalogService(orm.em.fork(), {
+      clock: new ManualClock(now - 31 * DAY),
+    }).createEntry(admin, {
+      titleOrName: 'Mouse inalámbrico',
+      category: 'general',
+      replacementCost: 4_000_000,
+      copies: 5,
+    });
+    const copies = made.copies.map((c) => c.id);
+    const s: Actor[] = [];
+    for (let k = 0; k < 4; k++) s.push(await createTestUser(orm, 'student'));
+    loan.overdue = (await loans.request(s[0] as Actor, { copyId: copies[0] })).id;
+    await loans.approve(admin, { loanId: loan.overdue });
+    loan.returned = (await loans.request(s[1] as Actor, { copyId: copies[1] })).id;
+    await loans.approve(admin, { loanId: loan.returned });
+    loan.rejected = (await loans.request(s[2] as Actor, { copyId: copies[2] })).id;
+    await loans.reject(admin, { loanId: loan.rejected, reason: 'not today' });
+    clock.set(now - 20 * DAY);
+    const back = await loans.return(admin, { loanId: loan.returned });
+    expect(back.finalPenalty).toBeGreaterThan(0);
+    await loans.settlePenalty(admin, { loanId: loan.returned, settlement: 'paid' });
+    loan.pending = (await loans.request(s[3] as Actor, { copyId: copies[3] })).id;
+    spareCopy = copies[4] as number;
+  }, 120_000);
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  it('a consistent desk: exit 0, every check passed', async () => {
+    const run = await swl(pkg, ['doctor', '--json'], { env });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ ok: true, violations: [], omitted: {} });
+    expect(report.rules).toEqual(
+      expect.arrayContaining([
+        'copy-held-iff-one-approved-loan',
+        'loan-events',
+        'amounts-non-negative',
+        'foreign-keys',
+      ]),
+    );
+    expect(report.rules).toContain(dialect === 'postgresql' ? 'event-tx-id' : 'integrity');
+    const text = await swl(pkg, ['doctor'], { env });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ok: \d+ checks passed/);
+  });
+
+  it('corrupted rows: exit 1, each violation named by table, row id and rule', async () => {
+    const em = orm.em.fork();
+    const conn = em.getConnection();
+    // A copy prestado with no aprobado loan.
+    await conn.execute(`update swl_item_instance set status = 'prestado' where id = ${spareCopy}`);
+    // The approval event of the approved loan removed.
+    await conn.execute(`delete from swl_loan_event where loan_id = ${loan.overdue} and type = 'approved'`);
+    // A negative fine (past the CHECK constraint, as a hand edit or a careless import would be).
+    const negative = `update swl_loan set overdue_fine = -500, final_penalty = -500, replacement_charge = 0 where id = ${loan.returned}`;
+    // A copy event pointing at a loan that does not exist (foreign keys off, as in a bad restore).
+    const dangling = `update swl_instance_event set loan_id = 999999 where id = (select min(id) from swl_instance_event)`;
+    if (dialect === 'sqlite') {
+      await conn.execute('pragma ignore_check_constraints = on');
+      await conn.execute(negative);
+      await conn.execute('pragma ignore_check_constraints = off');
+      await conn.execute('pragma foreign_keys = off');
+      await conn.execute(dangling);
+      await conn.execute('pragma foreign_keys = on');
+    } else {
+      const checks = await conn.execute<{ conname: string }[]>(
+        `select conname from pg_constraint where conrelid = 'swl_loan'::regclass and contype = 'c'
+            and pg_get_constraintdef(oid) ~ '(overdue_fine|final_penalty)'`,
+      );
+      for (const { conname } of checks)
+        await conn.execute(`alter table swl_loan drop constraint "${conname}"`);
+      await conn.execute(negative);
+      await em.transactional(async (tx) => {
+        await tx
+          .getConnection()
+          .execute('set local session_replication_role = replica', [], 'run', tx.getTransactionContext());
+        await tx.getConnection().execute(dangling, [], 'run', tx.getTransactionContext());
+      });
+    }
+    const [danglingRow] = await conn.execute<{ id: number }[]>(
+      'select id from swl_instance_event where loan_id = 999999',
+    );
+
+    const run = await swl(pkg, ['doctor', '--json'], { env });
+    expect(run.code, run.stderr).toBe(1);
+    // With --json a failed check prints its report and nothing else: one JSON document.
+    const report = JSON.parse(run.stdout) as { ok: boolean; violations: unknown[] };
+    expect(report.ok).toBe(false);
+    const expected = [
+      { rule: 'copy-held-iff-one-approved-loan', table: 'swl_item_instance', id: spareCopy },
+      { rule: 'loan-events', table: 'swl_loan', id: loan.overdue },
+      { rule: 'amounts-non-negative', table: 'swl_loan', id: loan.returned },
+      { rule: 'penalties', table: 'swl_loan', id: loan.returned },
+      { rule: 'foreign-keys', table: 'swl_instance_event', id: Number(danglingRow?.id) },
+    ];
+    for (const violation of expected)
+      expect(report.violations).toContainEqual(expect.objectContaining(violation));
+    // Nothing else: the other loans and copies are still consistent.
+    const ids = (report.violations as { table: string; id: number | null }[])
+      .filter((v) => v.id !== null)
+      .map((v) => `${v.table}#${v.id}`);
+    expect(new Set(ids)).toEqual(
+      new Set([
+        `swl_item_instance#${spareCopy}`,
+        `swl_loan#${loan.overdue}`,
+        `swl_loan#${loan.returned}`,
+        `swl_instance_event#${danglingRow?.id}`,
+      ]),
+    );
+
+    const text = await swl(pkg, ['doctor'], { env });
+    expect(text.code).toBe(1);
+    for (const v of expected) expect(text.stdout).toContain(`${v.table} #${v.id}  [${v.rule}]`);
+    expect(text.stderr).toMatch(/^swl: doctor found \d+ violations\n$/);
+  });
+});
