@@ -8,11 +8,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerAdmin } from './admin.ts';
+import { registerBackup } from './backup.ts';
 import { registerDb } from './db.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerInit } from './init.ts';
 import { registerMaintain } from './maintain.ts';
 import { registerStats } from './stats.ts';
+import { registerTransfer } from './transfer.ts';
 import { registerVisits } from './visits.ts';
 
 /** Adds one group of commands to the program. */
@@ -23,6 +25,8 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerInit,
   registerDb,
   registerAdmin,
+  registerBackup,
+  registerTransfer,
   registerVisits,
   registerStats,
   registerMaintain,
