@@ -255,8 +255,9 @@ type BetterSqlite3 = new (file: string, options: { timeout: number }) => NativeD
  * Loads `better-sqlite3` the way `@mikro-orm/sqlite` does: resolved from that package, so the
  * host needs only `@mikro-orm/sqlite` in its dependencies (and whatever copy it brings is used).
  * @throws SwlError `CONFIGURATION` when `@mikro-orm/sqlite` is not installed.
+ * @internal
  */
-function loadBetterSqlite3(): BetterSqlite3 {
+export function loadBetterSqlite3<T = BetterSqlite3>(): T {
   const require = createRequire(import.meta.url);
   let manifest: string;
   try {
@@ -268,7 +269,7 @@ function loadBetterSqlite3(): BetterSqlite3 {
       error,
     );
   }
-  return createRequire(manifest)('better-sqlite3') as BetterSqlite3;
+  return createRequire(manifest)('better-sqlite3') as T;
 }
 
 /** Opens `file` with the chosen library and applies the settings of {@link SwlSqliteDialect}. */
@@ -276,7 +277,7 @@ function openNative(file: string, options: Required<SwlSqliteOptions>): NativeDa
   const timeout = Math.trunc(options.busyTimeoutMs);
   let db: NativeDatabase;
   if (options.driver === '@mikro-orm/sqlite') {
-    const Database = loadBetterSqlite3();
+    const Database = loadBetterSqlite3<BetterSqlite3>();
     db = new Database(file, { timeout });
   } else {
     const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as NodeSqlite;

@@ -116,8 +116,11 @@ function authFailed(): SwlError {
   return new SwlError('AUTH_FAILED', AUTH_FAILED_MESSAGE, {});
 }
 
-/** Names the field of a unique violation on `swl_user` (`documentId` or `email`). */
-function duplicateUser(error: unknown): SwlError {
+/**
+ * Names the field of a unique violation on `swl_user` (`documentId` or `email`).
+ * @internal
+ */
+export function duplicateUser(error: unknown): SwlError {
   const e = toSwlError(error);
   if (!isSwlError(e, 'DUPLICATE')) return e;
   const where = `${String(e.details.constraint ?? '')} ${(e.cause as Error | undefined)?.message ?? ''}`;

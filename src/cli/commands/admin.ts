@@ -12,28 +12,14 @@
  */
 import type { MikroORM } from '@mikro-orm/core';
 import { User } from '../../entities/user.entity.ts';
-import { isSwlError, SwlError } from '../../errors.ts';
+import { SwlError } from '../../errors.ts';
 import { toSwlError } from '../../internal/translate-error.ts';
 import { hashPassword, PasswordSchema } from '../../users/password.ts';
 import { CreateUserInput } from '../../users/schemas.ts';
+import { duplicateUser } from '../../users/user.service.ts';
 import { toUserView, type UserView } from '../../users/views.ts';
 import { parseInput } from '../../validation.ts';
 import type { RegisterCommands } from './index.ts';
-
-/** A unique violation on `swl_user` as `DUPLICATE` naming the field, as `UserService` reports it. */
-function duplicateUser(error: unknown): SwlError {
-  const e = toSwlError(error);
-  if (!isSwlError(e, 'DUPLICATE')) return e;
-  const where = `${String(e.details.constraint ?? '')} ${(e.cause as Error | undefined)?.message ?? ''}`;
-  const field = /email/i.test(where) ? 'email' : /document_id/i.test(where) ? 'documentId' : undefined;
-  if (!field) return e;
-  return new SwlError(
-    'DUPLICATE',
-    `a user with this ${field} already exists`,
-    { entity: 'user', field },
-    { cause: e.cause },
-  );
-}
 
 /** The password checked against the domain's policy (12..256 characters, no NUL). */
 function checkedPassword(password: string): string {

@@ -11,9 +11,7 @@
  * @module
  * @internal
  */
-import { createRequire } from 'node:module';
-import { configurationError } from '../../internal/translate-error.ts';
-import type { SwlSqliteDriverName } from '../../sqlite.ts';
+import { loadBetterSqlite3, type SwlSqliteDriverName } from '../../sqlite.ts';
 
 /** The statement members both libraries have. */
 export interface NativeStatement {
@@ -59,21 +57,13 @@ export function openNativeSqlite(
   let db: RawDb;
   let backupTo: NativeSqlite['backupTo'];
   if (driver === '@mikro-orm/sqlite') {
-    const require = createRequire(import.meta.url);
-    let manifest: string;
-    try {
-      manifest = require.resolve('@mikro-orm/sqlite/package.json');
-    } catch (error) {
-      throw configurationError(
-        '@mikro-orm/sqlite is not installed; the SQLite driver "@mikro-orm/sqlite" needs it',
-        { package: '@mikro-orm/sqlite', fix: 'npm install --save-exact @mikro-orm/sqlite@7.2.1' },
-        error,
-      );
-    }
-    const Database = createRequire(manifest)('better-sqlite3') as new (
-      file: string,
-      options: { timeout: number; readonly?: boolean; fileMustExist?: boolean },
-    ) => RawDb;
+    const Database =
+      loadBetterSqlite3<
+        new (
+          file: string,
+          options: { timeout: number; readonly?: boolean; fileMustExist?: boolean },
+        ) => RawDb
+      >();
     db = new Database(file, {
       timeout,
       readonly: options.readOnly ?? false,
