@@ -20,6 +20,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time: much of a file's time is spent waiting on PostgreSQL, SQLite locks
+    // and the `swl` child processes, so two overlap well even on a 2-core machine.
+    maxWorkers: 2,
     reporters: ['verbose'],
     // Every typed query compiled from the shape cache is also compiled afresh and compared
     // (src/kernel/compiled.ts): a shape that depends on its arguments fails the tests.
