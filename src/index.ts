@@ -32,6 +32,18 @@ export {
   SwlEventBus,
   type SwlEventListener,
 } from './events.ts';
+export {
+  FLASK_IMPORT_MARKER,
+  type FlaskImportOptions,
+  type FlaskImportReport,
+  type FlaskInconsistency,
+  type FlaskInconsistencyKind,
+  type FlaskInexactPenalty,
+  type FlaskPenaltyTreatment,
+  type FlaskVocabularyIssue,
+  importSwlFlaskDatabase,
+  penaltyToMinorUnits,
+} from './flask-import/index.ts';
 export { IdempotencyKeyInput } from './internal/idempotency.ts';
 export type { ServiceOptions } from './internal/service-base.ts';
 export {

@@ -11,6 +11,7 @@ import { registerAdmin } from './admin.ts';
 import { registerBackup } from './backup.ts';
 import { registerDb } from './db.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerImportFlask } from './import-flask.ts';
 import { registerInit } from './init.ts';
 import { registerMaintain } from './maintain.ts';
 import { registerStats } from './stats.ts';
@@ -27,6 +28,7 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerAdmin,
   registerBackup,
   registerTransfer,
+  registerImportFlask,
   registerVisits,
   registerStats,
   registerMaintain,

@@ -1,0 +1,140 @@
+/**
+ * `swl import-flask --from <app.db>`: moves the database of the original SWL Flask application
+ * onto the package (`importSwlFlaskDatabase`, src/flask-import/import.ts). Source: issue 15.
+ *
+ * @module
+ * @internal
+ */
+import { resolve } from 'node:path';
+import {
+  type FlaskImportReport,
+  type FlaskPenaltyTreatment,
+  importSwlFlaskDatabase,
+} from '../../flask-import/import.ts';
+import { ChecksFailed, UsageError } from '../context.ts';
+import type { RegisterCommands } from './index.ts';
+
+/** Collects repeated `from=to` options into a record. */
+function mapping(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new UsageError(`expected from=to, got '${value}'`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+const PENALTIES: readonly FlaskPenaltyTreatment[] = ['unpaid', 'paid', 'waived'];
+
+function lines(r: FlaskImportReport): string[] {
+  const out: string[] = [];
+  const w = r.written;
+  const rows = `${w.users} users, ${w.catalogEntries} catalog entries, ${w.copies} copies, ${w.loans} loans (${w.loanEvents} events rebuilt), ${w.visits} visits`;
+  if (r.outcome === 'imported') out.push(`imported ${rows}`);
+  else if (r.outcome === 'dry-run') out.push(`dry run: would import ${rows}; nothing written`);
+  else if (r.outcome === 'already-imported') out.push('this source is already imported; nothing changed');
+  else out.push('import refused; nothing written');
+  for (const reason of r.refusal) out.push(`  refused: ${reason}`);
+  for (const v of r.unknownVocabulary)
+    out.push(`  unknown ${v.table}.${v.column} '${v.value}': ${v.count} row(s)`);
+  for (const i of r.inconsistencies) out.push(`  ${i.kind} ${i.table} #${i.id}: ${i.message} → ${i.repair}`);
+  if (r.outcome === 'already-imported') return out;
+  out.push(
+    `penalties: ${r.money.loansWithPenalty} loan(s) with a penalty, imported as ${r.money.penalties}; ${r.money.inexact.length} inexact conversion(s) (${r.money.rule})`,
+  );
+  for (const m of r.money.inexact)
+    out.push(`  loan #${m.loanId}: ${m.source} pesos → ${m.minorUnits} centavos`);
+  out.push(
+    `passwords: ${r.passwords.werkzeug} Werkzeug hash(es), upgraded to argon2id at each user's first sign-in; ${r.passwords.withoutPassword.length} user(s) without a password and ${r.passwords.unknownScheme.length} of an unknown scheme (they sign in after a reset)`,
+  );
+  if (r.defaultAdminPassword) {
+    out.push(
+      `WARNING: user #${r.defaultAdminPassword.id} (${r.defaultAdminPassword.documentId}) still has the original default password; it must change it at the next sign-in`,
+    );
+  }
+  if (r.skipped.length > 0) out.push(`skipped ${r.skipped.length} row(s): see --json for each row`);
+  const s = r.replacedSeed;
+  if (s.catalogEntries + s.users > 0) {
+    out.push(
+      `replaced the package's seed: ${s.users} admin, ${s.catalogEntries} catalog entries, ${s.copies} copies`,
+    );
+  }
+  return out;
+}
+
+export const registerImportFlask: RegisterCommands = (program, context) => {
+  program
+    .command('import-flask')
+    .description(
+      'import the database of the original SWL Flask application (its SQLite file, instance/app.db, ' +
+        'opened read-only, or its PostgreSQL database, read in a read-only transaction) into a database initialized by `swl init`, in one transaction: ids, codes, ' +
+        'dates and Werkzeug password hashes kept, loan histories rebuilt, penalties converted to ' +
+        'centavos; unknown roles/categories and inconsistent rows stop it with a report (map them, ' +
+        'or --repair); a second import of the same file changes nothing; asks first (or --yes)',
+    )
+    .requiredOption('--from <file|url>', "the Flask application's SQLite file, or its PostgreSQL URL")
+    .option('--dry-run', 'check and report everything; write nothing')
+    .option('--map-role <from=to>', 'import a source role as one of the package’s (repeatable)', mapping)
+    .option(
+      '--map-category <from=to>',
+      'import a source category as one of the package’s (repeatable)',
+      mapping,
+    )
+    .option('--repair', 'apply the repair policy to inconsistent rows instead of stopping')
+    .option('--penalties <treatment>', 'the imported penalties are unpaid, paid or waived', 'unpaid')
+    .action(
+      async (
+        options: {
+          from: string;
+          dryRun?: boolean;
+          mapRole?: Record<string, string>;
+          mapCategory?: Record<string, string>;
+          repair?: boolean;
+          penalties: string;
+        },
+        command,
+      ) => {
+        const ctx = context(command);
+        if (!PENALTIES.includes(options.penalties as FlaskPenaltyTreatment)) {
+          throw new UsageError(`--penalties must be one of ${PENALTIES.join(', ')}`);
+        }
+        const source = /^postgres(ql)?:\/\//i.test(options.from) ? options.from : resolve(options.from);
+        const base = {
+          ...(options.mapRole ? { mapRole: options.mapRole } : {}),
+          ...(options.mapCategory ? { mapCategory: options.mapCategory } : {}),
+          repair: options.repair === true,
+          penalties: options.penalties as FlaskPenaltyTreatment,
+        };
+        const report = await ctx.withOrm(async (orm) => {
+          const checked = await importSwlFlaskDatabase(orm, source, { ...base, dryRun: true });
+          if (options.dryRun || checked.outcome !== 'dry-run') return checked;
+          const w = checked.written;
+          const yes = await ctx.confirm(
+            `import ${w.users} users, ${w.copies} copies, ${w.loans} loans and ${w.visits} visits from ${checked.source.location}` +
+              (checked.replacedSeed.catalogEntries + checked.replacedSeed.users > 0
+                ? ", replacing the package's seeded catalog and admin?"
+                : '?'),
+          );
+          if (!yes) return null;
+          const total =
+            w.users + w.catalogEntries + w.copies + w.loans + w.loanEvents + w.copyEvents + w.visits;
+          const bar = ctx.progress(total, 'import-flask');
+          let last = 0;
+          try {
+            return await importSwlFlaskDatabase(orm, source, {
+              ...base,
+              onProgress: (done) => {
+                bar.tick(done - last);
+                last = done;
+              },
+            });
+          } finally {
+            bar.stop();
+          }
+        });
+        if (!report) {
+          ctx.note('not confirmed: nothing written');
+          return;
+        }
+        ctx.print(report, lines);
+        if (report.outcome === 'refused') throw new ChecksFailed('import refused');
+      },
+    );
+};
