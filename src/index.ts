@@ -34,6 +34,7 @@ export {
 } from './events.ts';
 export {
   FLASK_IMPORT_MARKER,
+  FLASK_TABLES,
   type FlaskImportOptions,
   type FlaskImportReport,
   type FlaskInconsistency,

@@ -186,7 +186,12 @@ const ORIGINAL_DEFAULT_PASSWORD = ['admin', '123'].join('');
 const MONEY_RULE =
   'pesos × 100 → centavos: the float’s shortest decimal text cut at the second decimal, rounded half up on the third; exact when nothing beyond the second decimal';
 
-/** Converts a penalty in pesos (float) to centavos by {@link MONEY_RULE}. @internal */
+/**
+ * Converts a Flask `final_penalty` (pesos, a float) to centavos (integer minor units): the
+ * float's shortest decimal text (`String(value)`) cut at the second decimal, rounded half up on the
+ * third. `exact` is false when anything followed the second decimal; `text` is that decimal text.
+ * Source: issue 15; docs/legacy/000_266b31aaf8610e4d.txt (`final_penalty = db.Column(db.Float, default=0.0)`).
+ */
 export function penaltyToMinorUnits(value: number): { minorUnits: number; exact: boolean; text: string } {
   const text = String(value);
   const m = /^(\d+)(?:\.(\d+))?$/.exec(text);

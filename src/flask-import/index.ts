@@ -15,3 +15,4 @@ export {
   importSwlFlaskDatabase,
   penaltyToMinorUnits,
 } from './import.ts';
+export { FLASK_TABLES } from './source.ts';
