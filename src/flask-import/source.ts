@@ -80,6 +80,60 @@ const text = (v: unknown): string | null => (v === null || v === undefined ? nul
 const int = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
+ * The five tables' raw rows (as either driver returns them: numbers or numeric strings, `null` or
+ * `undefined`) as {@link FlaskTables}, the same way for both source kinds.
+ */
+function decodeFlaskRows(raw: Record<(typeof FLASK_TABLES)[number], Record<string, unknown>[]>): FlaskTables {
+  return {
+    user: raw.user.map((r) => ({
+      id: Number(r.id),
+      email: text(r.email),
+      document_id: String(r.document_id),
+      full_name: String(r.full_name),
+      phone: text(r.phone),
+      role: String(r.role),
+      program_name: text(r.program_name),
+      password_hash: text(r.password_hash),
+    })),
+    catalog: raw.catalog.map((r) => ({
+      id: Number(r.id),
+      title_or_name: String(r.title_or_name),
+      category: String(r.category),
+      author_or_brand: text(r.author_or_brand),
+    })),
+    item_instance: raw.item_instance.map((r) => ({
+      id: Number(r.id),
+      catalog_id: int(r.catalog_id),
+      unique_code: String(r.unique_code),
+      status: text(r.status),
+      condition: text(r.condition),
+    })),
+    loan: raw.loan.map((r) => ({
+      id: Number(r.id),
+      user_id: int(r.user_id),
+      instance_id: int(r.instance_id),
+      environment: text(r.environment),
+      request_date: text(r.request_date),
+      approval_date: text(r.approval_date),
+      due_date: text(r.due_date),
+      return_date: text(r.return_date),
+      status: text(r.status),
+      observation: text(r.observation),
+      final_penalty:
+        r.final_penalty === null || r.final_penalty === undefined ? null : Number(r.final_penalty),
+    })),
+    library_log: raw.library_log.map((r) => ({
+      id: Number(r.id),
+      visitor_name: String(r.visitor_name),
+      visitor_id: String(r.visitor_id),
+      role: String(r.role),
+      entry_time: text(r.entry_time),
+      activity: String(r.activity),
+    })),
+  };
+}
+
+/**
  * Reads the five tables from a SQLite file of the Flask application, opened read-only (the file is
  * never written). Throws `NOT_FOUND` for a missing file, `VALIDATION_FAILED` when a table is missing.
  * @internal
@@ -106,53 +160,13 @@ export function readFlaskSqlite(path: string): FlaskTables {
     }
     const all = (table: string) =>
       db.prepare(`select * from "${table}" order by id`).all() as Record<string, unknown>[];
-    return {
-      user: all('user').map((r) => ({
-        id: Number(r.id),
-        email: text(r.email),
-        document_id: String(r.document_id),
-        full_name: String(r.full_name),
-        phone: text(r.phone),
-        role: String(r.role),
-        program_name: text(r.program_name),
-        password_hash: text(r.password_hash),
-      })),
-      catalog: all('catalog').map((r) => ({
-        id: Number(r.id),
-        title_or_name: String(r.title_or_name),
-        category: String(r.category),
-        author_or_brand: text(r.author_or_brand),
-      })),
-      item_instance: all('item_instance').map((r) => ({
-        id: Number(r.id),
-        catalog_id: int(r.catalog_id),
-        unique_code: String(r.unique_code),
-        status: text(r.status),
-        condition: text(r.condition),
-      })),
-      loan: all('loan').map((r) => ({
-        id: Number(r.id),
-        user_id: int(r.user_id),
-        instance_id: int(r.instance_id),
-        environment: text(r.environment),
-        request_date: text(r.request_date),
-        approval_date: text(r.approval_date),
-        due_date: text(r.due_date),
-        return_date: text(r.return_date),
-        status: text(r.status),
-        observation: text(r.observation),
-        final_penalty:
-          r.final_penalty === null || r.final_penalty === undefined ? null : Number(r.final_penalty),
-      })),
-      library_log: all('library_log').map((r) => ({
-        id: Number(r.id),
-        visitor_name: String(r.visitor_name),
-        visitor_id: String(r.visitor_id),
-        role: String(r.role),
-        entry_time: text(r.entry_time),
-        activity: String(r.activity),
-      })),
-    };
+    return decodeFlaskRows({
+      user: all('user'),
+      catalog: all('catalog'),
+      item_instance: all('item_instance'),
+      loan: all('loan'),
+      library_log: all('library_log'),
+    });
   } finally {
     db.close();
   }
@@ -225,53 +239,7 @@ export async function readFlaskPostgres(url: string): Promise<FlaskTables> {
       const log = await q(
         `select id, visitor_name, visitor_id, role, ${ts('entry_time')}, activity from library_log order by id`,
       );
-      return {
-        user: user.map((r) => ({
-          id: Number(r.id),
-          email: text(r.email),
-          document_id: String(r.document_id),
-          full_name: String(r.full_name),
-          phone: text(r.phone),
-          role: String(r.role),
-          program_name: text(r.program_name),
-          password_hash: text(r.password_hash),
-        })),
-        catalog: catalog.map((r) => ({
-          id: Number(r.id),
-          title_or_name: String(r.title_or_name),
-          category: String(r.category),
-          author_or_brand: text(r.author_or_brand),
-        })),
-        item_instance: instance.map((r) => ({
-          id: Number(r.id),
-          catalog_id: int(r.catalog_id),
-          unique_code: String(r.unique_code),
-          status: text(r.status),
-          condition: text(r.condition),
-        })),
-        loan: loan.map((r) => ({
-          id: Number(r.id),
-          user_id: int(r.user_id),
-          instance_id: int(r.instance_id),
-          environment: text(r.environment),
-          request_date: text(r.request_date),
-          approval_date: text(r.approval_date),
-          due_date: text(r.due_date),
-          return_date: text(r.return_date),
-          status: text(r.status),
-          observation: text(r.observation),
-          final_penalty:
-            r.final_penalty === null || r.final_penalty === undefined ? null : Number(r.final_penalty),
-        })),
-        library_log: log.map((r) => ({
-          id: Number(r.id),
-          visitor_name: String(r.visitor_name),
-          visitor_id: String(r.visitor_id),
-          role: String(r.role),
-          entry_time: text(r.entry_time),
-          activity: String(r.activity),
-        })),
-      };
+      return decodeFlaskRows({ user, catalog, item_instance: instance, loan, library_log: log });
     });
   } finally {
     await orm.close(true);
