@@ -5,21 +5,11 @@
  * loan, a negative fine, a removed loan event, a reference to a missing loan — make it exit 1
  * naming each one (table, row id, rule). Source: issue 14.
  */
-import { MikroORM } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CatalogService } from '../../src/catalog/catalog.service.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { LoanService } from '../../src/loans/loan.service.ts';
-import type { Actor } from '../../src/permissions.ts';
-import {
-  createTestDatabase,
-  createTestUser,
-  describeEachDialect,
-  type ScratchDatabase,
-} from '../support/fixtures.ts';
+import { createTestDatabase, describeEachDialect, type ScratchDatabase } from '../support/fixtures.ts';
 import { type InstalledPackage, installedPackage, swl } from '../support/installed-package.ts';
-
-const DAY = 86_400_000;
+import { operatedDesk } from './desk.ts';
 
 let pkg: InstalledPackage;
 beforeAll(async () => {
@@ -34,40 +24,9 @@ describeEachDialect('swl doctor', (dialect) => {
   let spareCopy = 0;
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    env = { DATABASE_URL: db.location, SWL_ADMIN_PASSWORD: 'operator-test-password' };
-    const init = await swl(pkg, ['init', '--json'], { env });
-    expect(init.code, init.stderr).toBe(0);
-    const admin: Actor = { id: JSON.parse(init.stdout).admin.id, role: 'admin' };
-    orm = await MikroORM.init(await db.options());
-
-    // Loans in every status, one returned late with a fine that was then paid.
-    const now = Date.now();
-    const clock = new ManualClock(now - 30 * DAY);
-    const loans = new LoanService(orm.em.fork(), { clock });
-    // A general entry added 31 days ago: its copies' `created` events come before the loans' events.
-    const made = await new CatalogService(orm.em.fork(), {
-      clock: new ManualClock(now - 31 * DAY),
-    }).createEntry(admin, {
-      titleOrName: 'Mouse inalámbrico',
-      category: 'general',
-      replacementCost: 4_000_000,
-      copies: 5,
-    });
-    const copies = made.copies.map((c) => c.id);
-    const s: Actor[] = [];
-    for (let k = 0; k < 4; k++) s.push(await createTestUser(orm, 'student'));
-    loan.overdue = (await loans.request(s[0] as Actor, { copyId: copies[0] })).id;
-    await loans.approve(admin, { loanId: loan.overdue });
-    loan.returned = (await loans.request(s[1] as Actor, { copyId: copies[1] })).id;
-    await loans.approve(admin, { loanId: loan.returned });
-    loan.rejected = (await loans.request(s[2] as Actor, { copyId: copies[2] })).id;
-    await loans.reject(admin, { loanId: loan.rejected, reason: 'not today' });
-    clock.set(now - 20 * DAY);
-    const back = await loans.return(admin, { loanId: loan.returned });
-    expect(back.finalPenalty).toBeGreaterThan(0);
-    await loans.settlePenalty(admin, { loanId: loan.returned, settlement: 'paid' });
-    loan.pending = (await loans.request(s[3] as Actor, { copyId: copies[3] })).id;
-    spareCopy = copies[4] as number;
+    const desk = await operatedDesk(pkg, db);
+    ({ env, orm, spareCopy } = desk);
+    Object.assign(loan, desk.loans);
   }, 120_000);
   afterAll(async () => {
     await orm?.close(true);

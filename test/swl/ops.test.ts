@@ -3,22 +3,17 @@
  * tarball's `swl` as a child process, on every database, after `swl init` and a few loans and
  * visits made with the library's services from this process. Source: issue 14.
  */
-import { MikroORM } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CatalogService } from '../../src/catalog/catalog.service.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { LoanService } from '../../src/loans/loan.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import {
   createTestDatabase,
-  createTestUser,
   describeEachDialect,
   rowCounts,
   type ScratchDatabase,
 } from '../support/fixtures.ts';
 import { type InstalledPackage, installedPackage, swl } from '../support/installed-package.ts';
-
-const DAY = 86_400_000;
+import { DAY, operatedDesk } from './desk.ts';
 
 let pkg: InstalledPackage;
 beforeAll(async () => {
@@ -55,39 +50,9 @@ describeEachDialect('swl visits purge, stats, maintain', (dialect) => {
   let env: Record<string, string | undefined>;
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    env = { DATABASE_URL: db.location, SWL_ADMIN_PASSWORD: 'operator-test-password' };
-    const init = await swl(pkg, ['init', '--json'], { env });
-    expect(init.code, init.stderr).toBe(0);
-    const adminId = JSON.parse(init.stdout).admin.id as number;
-    const admin = { id: adminId, role: 'admin' as const };
-    orm = await MikroORM.init(await db.options());
-
-    // Four loans, one per status; the approved one is overdue now (a student's general loan is 3 days).
-    const now = Date.now();
-    const clock = new ManualClock(now - 30 * DAY);
-    const loans = new LoanService(orm.em.fork(), { clock });
-    // A general entry added 31 days ago: its copies' `created` events come before the loans' events.
-    const made = await new CatalogService(orm.em.fork(), {
-      clock: new ManualClock(now - 31 * DAY),
-    }).createEntry(admin, {
-      titleOrName: 'Mouse inalámbrico',
-      category: 'general',
-      replacementCost: 4_000_000,
-      copies: 4,
-    });
-    const ids = made.copies.map((c) => c.id);
-    const students = [];
-    for (let k = 0; k < 4; k++) students.push(await createTestUser(orm, 'student'));
-    const [s1, s2, s3, s4] = students as [typeof admin, typeof admin, typeof admin, typeof admin];
-    const overdue = await loans.request(s1, { copyId: ids[0] });
-    await loans.approve(admin, { loanId: overdue.id });
-    const returned = await loans.request(s2, { copyId: ids[1] });
-    await loans.approve(admin, { loanId: returned.id });
-    const rejected = await loans.request(s3, { copyId: ids[2] });
-    await loans.reject(admin, { loanId: rejected.id, reason: 'not today' });
-    clock.set(now - 20 * DAY);
-    await loans.return(admin, { loanId: returned.id });
-    await loans.request(s4, { copyId: ids[3] });
+    const desk = await operatedDesk(pkg, db);
+    ({ env, orm } = desk);
+    const { admin, now } = desk;
 
     // Visits: two older than 365 days, one recent.
     const visits = new VisitorLogService(orm.em.fork());
