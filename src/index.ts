@@ -40,6 +40,8 @@ export {
   type FlaskInconsistency,
   type FlaskInconsistencyKind,
   type FlaskInexactPenalty,
+  type FlaskMergedTable,
+  type FlaskMergeReport,
   type FlaskPenaltyTreatment,
   type FlaskVocabularyIssue,
   importSwlFlaskDatabase,

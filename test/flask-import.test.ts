@@ -369,6 +369,195 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
     });
   });
 
+  describe('merging a second site into a desk that has data (merge)', () => {
+    const t = useTestOrm(dialect, { migrate: false });
+    let second: string;
+
+    /**
+     * The fixture as another site's database: users 1–21 are the same people (same document ids;
+     * user 3 spelled differently there), users 22–41 are other people; entries 1–5 are the same
+     * titles (their copy codes clash), entry 6 has another brand and codes of its own.
+     */
+    function secondSite(name: string, extra = ''): string {
+      const path = copyOfFixture(`${name}-${dialect}-${Math.random().toString(36).slice(2)}`);
+      const db = new DatabaseSync(path);
+      db.exec(`
+        update user set document_id = '7' || substr(document_id, 2), email = 'sede2.' || email where id > 21;
+        update user set full_name = 'Nombre en la otra sede' where id = 3;
+        update catalog set author_or_brand = 'LEGO' where id = 6;
+        update item_instance set unique_code = 'S2-' || unique_code where catalog_id = 6;
+        ${extra}
+      `);
+      db.close();
+      return path;
+    }
+
+    beforeAll(async () => {
+      await initializeDatabase(t.orm, { adminPassword: SEED_PASSWORD });
+      const first = copyOfFixture(`first-${dialect}-${Math.random().toString(36).slice(2)}`);
+      expect((await importSwlFlaskDatabase(t.orm, first)).outcome).toBe('imported');
+      second = secondSite('second');
+    });
+
+    it('without merge: refused, and the refusal names the option', async () => {
+      const before = await rowCounts(t.orm);
+      const report = await importSwlFlaskDatabase(t.orm, second);
+      expect(report.outcome).toBe('refused');
+      expect(report.refusal.join()).toMatch(/already has desk data: 300 loan\(s\).*--merge/);
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+
+    it('merge: clashing copy codes and an email of another target user are conflicts; nothing written', async () => {
+      const clash = secondSite(
+        'clash',
+        "update user set email = 'otra.' || email where id = 3; update user set email = 'user1@uni.edu.co' where id = 30;",
+      );
+      const before = await rowCounts(t.orm);
+      const report = await importSwlFlaskDatabase(t.orm, clash, { merge: true });
+      expect(report.outcome).toBe('refused');
+      const conflicts = report.merge?.conflicts ?? [];
+      expect(conflicts.filter((c) => c.table === 'user')).toEqual([
+        {
+          table: 'user',
+          id: 30,
+          message:
+            'user 30 (document 7020300028) has email user1@uni.edu.co, which target user 3 (document 1020300001) has',
+        },
+      ]);
+      const codes = readSource(clash, 'select id from item_instance where catalog_id <= 5 order by id');
+      expect(conflicts.filter((c) => c.table === 'item_instance').map((c) => c.id)).toEqual(
+        codes.map((r) => r.id),
+      );
+      expect(report.refusal.join()).toMatch(/--recode-clashes/);
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+
+    it('merge with recodeClashes, dry run: matches and recodings reported, nothing written', async () => {
+      const before = await rowCounts(t.orm);
+      const report = await importSwlFlaskDatabase(t.orm, second, {
+        merge: true,
+        recodeClashes: true,
+        dryRun: true,
+      });
+      expect(report.outcome).toBe('dry-run');
+      expect(report.merge?.matchedUsers).toHaveLength(21);
+      expect(report.merge?.matchedUsers[0]).toEqual({ sourceId: 1, targetId: 1, documentId: '1000000000' });
+      expect(report.merge?.matchedEntries.map((e) => [e.sourceId, e.targetId])).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ]);
+      expect(report.merge?.recoded.every((r) => r.to === null)).toBe(true);
+      expect(report.written).toMatchObject({
+        users: 20,
+        catalogEntries: 1,
+        copies: 108,
+        loans: 300,
+        visits: 800,
+      });
+      expect(report.defaultAdminPassword).toBeNull();
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+
+    it('a failure in the middle of a merge rolls all of it back: the target is as it was', async () => {
+      const before = await rowCounts(t.orm);
+      await expect(
+        importSwlFlaskDatabase(t.orm, second, {
+          merge: true,
+          recodeClashes: true,
+          onProgress: (done) => {
+            if (done > 400) throw new Error('the connection was cut');
+          },
+        }),
+      ).rejects.toThrow();
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+
+    it('merge with recodeClashes: every source row arrives under a reported id, matched rows kept, doctor clean', async () => {
+      const em = t.orm.em.fork();
+      const before = await rowCounts(t.orm);
+      const report = await importSwlFlaskDatabase(t.orm, second, { merge: true, recodeClashes: true });
+      expect(report.outcome).toBe('imported');
+      const merge = report.merge;
+      if (!merge) throw new Error('no merge report');
+      expect(await em.count(User, {})).toBe(41 + 20);
+      expect(await em.count(CatalogEntry, {})).toBe(7);
+      expect(await em.count(ItemInstance, {})).toBe(216);
+      expect(await em.count(Loan, {})).toBe(600);
+      expect(await em.count(LibraryLog, {})).toBe(1600);
+      expect(merge.ids.user).toHaveLength(41);
+      expect(merge.ids.catalog).toHaveLength(6);
+      expect(merge.ids.item_instance).toHaveLength(108);
+      expect(merge.ids.loan).toHaveLength(300);
+      expect(merge.ids.library_log).toHaveLength(800);
+      const targetOf = (table: keyof typeof merge.ids) => new Map(merge.ids[table]);
+
+      // A matched user keeps the target's data; a new one has the source's.
+      expect((await em.findOneOrFail(User, { id: 3 })).fullName).not.toBe('Nombre en la otra sede');
+      const newUser = await em.findOneOrFail(User, { id: targetOf('user').get(30) as number });
+      expect(newUser.documentId).toBe('7020300028');
+
+      // Three loans through the mapping, field by field.
+      const rows = readSource(
+        second,
+        `select * from loan where id in (
+           (select min(id) from loan where status = 'devuelto' and user_id = 3),
+           (select min(id) from loan where status = 'aprobado' and user_id > 21),
+           (select min(id) from loan where status = 'rechazado'))`,
+      );
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        const loan = await em.findOneOrFail(Loan, { id: targetOf('loan').get(Number(row.id)) as number });
+        expect(loan.borrower.id).toBe(targetOf('user').get(Number(row.user_id)));
+        expect(loan.copy?.id).toBe(targetOf('item_instance').get(Number(row.instance_id)));
+        expect(loan.status).toBe(row.status);
+        expect(loan.environment).toBe(row.environment);
+        expect(loan.requestDate).toEqual(utc(row.request_date));
+        expect(loan.approvalDate).toEqual(utc(row.approval_date));
+        expect(loan.returnDate).toEqual(utc(row.return_date));
+        expect(loan.finalPenalty).toBe(Math.round(Number(row.final_penalty) * 100));
+        const [requested] = await em.find(LoanEvent, { loan: loan.id }, { orderBy: { id: 'asc' } });
+        expect((requested?.data?.source as SourceRow | undefined)?.id).toBe(row.id);
+      }
+      expect(targetOf('user').get(3)).toBe(3);
+
+      // Copies of matched entries join them, numbered after the target's, under new codes.
+      const recoded = await em.find(ItemInstance, {
+        id: { $in: merge.recoded.map((r) => targetOf('item_instance').get(r.sourceId) as number) },
+      });
+      expect(recoded).toHaveLength(merge.recoded.length);
+      expect(merge.recoded.length).toBe(
+        readSource(second, 'select id from item_instance where catalog_id <= 5').length,
+      );
+      for (const copy of recoded) {
+        expect(copy.code).toBe(`${copy.code.slice(0, 3)}-${copy.catalogEntry.id}-${copy.sequence}`);
+        expect(copy.catalogEntry.id).toBeLessThanOrEqual(5);
+      }
+      expect(new Set(recoded.map((c) => c.code)).size).toBe(recoded.length);
+      const kept = await em.find(ItemInstance, { code: { $like: 'S2-%' } });
+      expect(kept).toHaveLength(108 - merge.recoded.length);
+
+      // A new user signs in with the password of the other site.
+      const users = new UserService(t.orm.em.fork(), {
+        legacyPasswordVerifiers: [werkzeugPasswordVerifier()],
+      });
+      const signedIn = await users.authenticate({ login: '7020300028', password: 'clave-28-segura' });
+      expect(signedIn.id).toBe(newUser.id);
+
+      expect((await checkInvariants(t.orm)).violations).toEqual([]);
+      expect((await rowCounts(t.orm)).swl_loan).toBe((before.swl_loan ?? 0) + 300);
+    });
+
+    it('a second merge of the same source is a no-op and says so', async () => {
+      const before = await rowCounts(t.orm);
+      const again = await importSwlFlaskDatabase(t.orm, second, { merge: true, recodeClashes: true });
+      expect(again.outcome).toBe('already-imported');
+      expect(await rowCounts(t.orm)).toEqual(before);
+    });
+  });
+
   describe('an altered source: unknown roles, inconsistent rows', () => {
     const t = useTestOrm(dialect, { migrate: false });
     let source: string;
@@ -399,6 +588,7 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
           update loan set instance_id = 99999 where id = (select max(id) from loan where status = 'devuelto');
           update user set password_hash = null where document_id = '1020300003';
           update user set password_hash = '${WERKZEUG_PBKDF2.hash}' where document_id = '1020300004';
+          update item_instance set status = 'en_reparacion' where id = (select max(id) from item_instance where status = 'disponible' and id not in (select instance_id from loan where status in ('aprobado', 'APROBADO')));
         `);
       db.close();
       await initializeDatabase(t.orm, { adminPassword: SEED_PASSWORD });
@@ -410,6 +600,7 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
       expect(report.outcome).toBe('refused');
       expect(report.unknownVocabulary).toEqual([
         { table: 'user', column: 'role', value: 'estudiante', count: 12 },
+        { table: 'item_instance', column: 'status', value: 'en_reparacion', count: 1 },
       ]);
       const kinds = report.inconsistencies.map((i) => i.kind).sort();
       expect(kinds).toEqual(
@@ -433,6 +624,7 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
         dryRun: true,
         repair: true,
         mapRole: { estudiante: 'student' },
+        mapStatus: { en_reparacion: 'mantenimiento' },
       });
       expect(report.outcome).toBe('dry-run');
       expect(report.skipped.map((s) => s.reason).sort()).toEqual([
@@ -454,6 +646,7 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
         importSwlFlaskDatabase(t.orm, source, {
           repair: true,
           mapRole: { estudiante: 'student' },
+          mapStatus: { en_reparacion: 'mantenimiento' },
           onProgress: (done) => {
             if (done > 400) throw new Error('the disk is full');
           },
@@ -466,10 +659,15 @@ describeEachDialect('importSwlFlaskDatabase', (dialect) => {
       const report = await importSwlFlaskDatabase(t.orm, source, {
         repair: true,
         mapRole: { estudiante: 'student' },
+        mapStatus: { en_reparacion: 'mantenimiento' },
       });
       expect(report.outcome).toBe('imported');
       const em = t.orm.em.fork();
       expect(await em.count(User, { role: 'student' })).toBe(12);
+      const repairing = readSource(source, "select id from item_instance where status = 'en_reparacion'");
+      expect(await em.findOneOrFail(ItemInstance, { id: Number(repairing[0]?.id) })).toMatchObject({
+        status: 'mantenimiento',
+      });
       expect((await em.count(Loan, {})) + report.skipped.filter((s) => s.table === 'loan').length).toBe(300);
       const invariants = await checkInvariants(t.orm);
       expect(invariants.violations).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import { catalogSearchText } from '../catalog/codes.ts';
+import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from '../catalog/codes.ts';
 import { isPostgres } from '../db/dialect.ts';
 import {
   CATEGORIES,
@@ -64,6 +64,25 @@ export interface FlaskImportOptions {
   mapRole?: Readonly<Record<string, string>>;
   /** Source category spellings mapped onto the package's categories, e.g. `{ libros: 'general' }`. */
   mapCategory?: Readonly<Record<string, string>>;
+  /**
+   * Source status spellings mapped onto the package's loan or copy statuses, e.g.
+   * `{ en_reparacion: 'mantenimiento', prestada: 'aprobado' }` (applied to `loan.status` and
+   * `item_instance.status`; the mapped value must be a status of that table).
+   */
+  mapStatus?: Readonly<Record<string, string>>;
+  /**
+   * Add the source's rows to a target that already has desk data (see "Merge" at
+   * {@link importSwlFlaskDatabase}): ids assigned by the target and reported as a mapping; users
+   * matched by document id, catalog entries by title, author/brand and category. Default false:
+   * a target with desk data is refused.
+   */
+  merge?: boolean;
+  /**
+   * Under `merge`: give a source copy whose code a target copy already has the package's next
+   * code of its entry (`XXX-{entryId}-{n}`), listed in `merge.recoded` (relabel those copies).
+   * Default false: such a clash is a conflict and the import is refused.
+   */
+  recodeClashes?: boolean;
   /**
    * Apply the repair policy (see {@link importSwlFlaskDatabase}) to inconsistent rows instead of
    * stopping. Default false: any inconsistency stops the import, with the report.
@@ -178,6 +197,29 @@ export interface FlaskImportReport {
   subMillisecondDates: number;
   /** Rows of the package's own seed removed from the target because the source replaces them. */
   replacedSeed: { users: number; catalogEntries: number; copies: number; copyEvents: number };
+  /** Under `merge`: how the source's rows map onto the target's; null when ids are kept. */
+  merge: FlaskMergeReport | null;
+}
+
+/** The source tables whose ids a merge maps onto the target's. */
+export type FlaskMergedTable = 'user' | 'catalog' | 'item_instance' | 'loan' | 'library_log';
+
+/** What a merge (`merge: true`) found in the target and did with the source's rows. */
+export interface FlaskMergeReport {
+  /**
+   * Source id → target id, per source table, as `[sourceId, targetId]` pairs in source id order.
+   * Matched users and entries are there from the dry run on; rows written get theirs when the
+   * import commits (a dry run lists only the matched ones).
+   */
+  ids: Record<FlaskMergedTable, [number, number][]>;
+  /** Source users that are already target users (same document id): not written; their loans and visits go to the target user, whose data stays as it is. */
+  matchedUsers: { sourceId: number; targetId: number; documentId: string }[];
+  /** Source catalog entries that are already target entries (same title, author/brand and category): not written; their copies join the target entry. */
+  matchedEntries: { sourceId: number; targetId: number; titleOrName: string }[];
+  /** Source copies given a new code (`recodeClashes`): `to` is null in a dry run (it needs the target entry's id). */
+  recoded: { sourceId: number; from: string; to: string | null }[];
+  /** Source rows that cannot join the target as they are (a code or an email the target already has for something else); any stops the import. */
+  conflicts: { table: string; id: number; message: string }[];
 }
 
 /** The original `run.py`'s default admin password (spelled in parts: no default password ships as a literal). */
@@ -260,24 +302,37 @@ interface PlannedLoan {
  *   argon2id at the first sign-in); no flag is needed. A user whose hash still verifies as
  *   the original seed's default password (`run.py`) gets `mustChangePassword`.
  * - **Vocabulary:** roles, categories, statuses outside the package's sets stop the import
- *   (report: value and count) unless mapped (`mapRole`, `mapCategory`; statuses have no mapping:
- *   the package's are the original's); a status that is only in another case or padded is an
- *   inconsistency (`status-case`); a null status is the original model's default.
+ *   (report: value and count) unless mapped (`mapRole`, `mapCategory`, `mapStatus`); a status
+ *   that is only in another case or padded is an inconsistency (`status-case`); a null status is
+ *   the original model's default.
  * - **Inconsistencies** stop the import unless `repair`. Repair policy — "the loans are the record;
  *   copies follow them; what cannot be represented is skipped and listed with its whole row":
  *   statuses are lower-cased/trimmed; loans without user or copy, with impossible dates or a
  *   negative penalty are skipped; of two `aprobado` loans on one copy, the one approved last stays,
  *   the others are skipped; a copy held by an `aprobado` loan becomes `prestado`; a `prestado` copy
  *   that no loan holds becomes `disponible`.
- * - **Target:** refused when it has desk data. A target has none when it has no loans, loan
+ * - **Target:** refused when it has desk data, unless `merge`. A target has none when it has no loans, loan
  *   events, visits or idempotency keys, no user but the seeded default admin (document
  *   `1000000000`), no catalog entry but the seeded inventory titles, and no copy event but
  *   `created`: the seeded catalog (with its copies and their events) is then removed, as is the
  *   seeded admin when a source user has its id, document id or email; policies stay.
+ * - **Merge** (`merge: true`, for a target that already has desk data; the seed, if any, stays):
+ *   the target assigns the ids, and `report.merge.ids` maps each source id to its target id
+ *   (the source id is also in each loan's `requested` event, `data.source.id`, and in each
+ *   copy's `created` event note). A source user whose document id a target user has IS that user: not
+ *   written, the target's row kept as it is, the source's loans and visits go to it
+ *   (`merge.matchedUsers`). A catalog entry with the same title, author/brand and category as a
+ *   target entry is that entry: its copies join it, numbered after the target's
+ *   (`merge.matchedEntries`). Each copy gets a `created` event at the import instant. Conflicts
+ *   stop the import (`merge.conflicts`): a source user whose email a different target user has;
+ *   a copy whose code a target copy has — unless `recodeClashes`, which gives it the package's
+ *   code `XXX-{entryId}-{n}` on its target entry (`merge.recoded`: relabel those copies).
+ *   Imported loans are history: they are not checked against the target's policies or limits.
  * - **Idempotent:** when every row the source would write is already there (same ids and
  *   document ids / codes, loans carrying the import marker and the source's digest,
- *   `report.source.digest`), nothing is written and the outcome is `already-imported`. Merging
- *   into a desk that already has data is not supported: such a target is refused.
+ *   `report.source.digest`), or any row carries the source's digest (a loan's `requested`
+ *   event, a merged copy's `created` event: the import was one transaction), nothing is written
+ *   and the outcome is `already-imported`.
  *
  * @param orm - an initialized MikroORM on a database initialized by the package.
  * @param source - path of the Flask application's SQLite file (`instance/app.db`), or the URL of its
@@ -318,7 +373,9 @@ export async function importSwlFlaskDatabase(
     report0.refusal.push(
       `values outside the package's vocabulary: ${report0.unknownVocabulary
         .map((v) => `${v.table}.${v.column} '${v.value}' (${v.count})`)
-        .join(', ')}; map them (mapRole / --map-role, mapCategory / --map-category)`,
+        .join(
+          ', ',
+        )}; map them (mapRole / --map-role, mapCategory / --map-category, mapStatus / --map-status)`,
     );
   }
   if (report0.inconsistencies.length > 0 && !options.repair) {
@@ -333,8 +390,29 @@ export async function importSwlFlaskDatabase(
     report0.refusal = [];
     return report0;
   }
-  if (target.deskData.length > 0) {
-    report0.refusal.push(`the target database already has desk data: ${target.deskData.join(', ')}`);
+  let merge: MergePlan | null = null;
+  if (options.merge) {
+    merge = await planMerge(orm.em.fork(), planned, options);
+    report0.merge = merge.report;
+    const w = report0.written;
+    w.users -= merge.users.size;
+    w.catalogEntries -= merge.entries.size;
+    w.copyEvents += planned.copies.size; // a `created` event per copy, carrying the source digest
+    if (report0.defaultAdminPassword && merge.users.has(report0.defaultAdminPassword.id)) {
+      report0.defaultAdminPassword = null; // the target's own user stays as it is
+    }
+    if (merge.report.conflicts.length > 0) {
+      report0.refusal.push(
+        `${merge.report.conflicts.length} source row(s) conflict with the target's; see merge.conflicts` +
+          (merge.report.conflicts.some((c) => c.table === 'item_instance') && !options.recodeClashes
+            ? '; give clashing copies new codes with recodeClashes (--recode-clashes)'
+            : ''),
+      );
+    }
+  } else if (target.deskData.length > 0) {
+    report0.refusal.push(
+      `the target database already has desk data: ${target.deskData.join(', ')}; merge the source into it with merge (--merge)`,
+    );
   }
   if (report0.refusal.length > 0) {
     report0.outcome = 'refused';
@@ -342,20 +420,20 @@ export async function importSwlFlaskDatabase(
   }
   if (options.dryRun) {
     report0.outcome = 'dry-run';
-    report0.replacedSeed = target.replace;
+    if (!merge) report0.replacedSeed = target.replace;
     return report0;
   }
 
   try {
     // A fresh EntityManager: the inspection's loaded the seed rows that the transaction replaces.
     await orm.em.fork().transactional(async (tx) => {
-      await removeSeed(tx, target.removeAdmin);
-      await write(tx, planned, options);
+      if (!merge) await removeSeed(tx, target.removeAdmin);
+      await write(tx, planned, options, merge);
     });
   } catch (error) {
     throw toSwlError(error);
   }
-  report0.replacedSeed = target.replace;
+  if (!merge) report0.replacedSeed = target.replace;
   report0.outcome = 'imported';
   return report0;
 }
@@ -401,6 +479,7 @@ function plan(tables: FlaskTables, options: FlaskImportOptions): Plan {
     rejectionDateFromRequest: 0,
     subMillisecondDates: 0,
     replacedSeed: { users: 0, catalogEntries: 0, copies: 0, copyEvents: 0 },
+    merge: null,
   };
   const unknown = new Map<string, FlaskVocabularyIssue>();
   const noteUnknown = (table: string, column: string, value: string) => {
@@ -415,6 +494,7 @@ function plan(tables: FlaskTables, options: FlaskImportOptions): Plan {
 
   const mapRole = options.mapRole ?? {};
   const mapCategory = options.mapCategory ?? {};
+  const mapStatus = options.mapStatus ?? {};
   const roles = new Map<number, Role>();
   for (const u of tables.user) {
     const role = mapRole[u.role] ?? u.role;
@@ -442,8 +522,9 @@ function plan(tables: FlaskTables, options: FlaskImportOptions): Plan {
     fallback: T,
   ): T | null => {
     if (value === null) return fallback; // the column default of the original model
-    if ((allowed as readonly string[]).includes(value)) return value as T;
-    const folded = value.trim().toLowerCase();
+    const mapped = mapStatus[value] ?? value;
+    if ((allowed as readonly string[]).includes(mapped)) return mapped as T;
+    const folded = mapped.trim().toLowerCase();
     if ((allowed as readonly string[]).includes(folded)) {
       inconsistent({
         kind: 'status-case',
@@ -463,9 +544,15 @@ function plan(tables: FlaskTables, options: FlaskImportOptions): Plan {
   const copies: Plan['copies'] = new Map();
   const usedSequences = new Map<number, Set<number>>();
   const needSequence: FlaskInstanceRow[] = [];
+  // A copy whose status is unknown still holds its loans (the unknown value refuses the import
+  // anyway; the report should not also call its loans copy-less).
+  const unknownStatus = new Set<number>();
   for (const c of tables.item_instance) {
-    const st = status('item_instance', c.id, c.status, COPY_STATUSES, 'disponible');
-    if (st === null) continue;
+    let st = status('item_instance', c.id, c.status, COPY_STATUSES, 'disponible');
+    if (st === null) {
+      unknownStatus.add(c.id);
+      st = 'disponible';
+    }
     if (c.catalog_id === null || !catalogIds.has(c.catalog_id)) {
       inconsistent({
         kind: 'copy-without-catalog',
@@ -611,6 +698,7 @@ function plan(tables: FlaskTables, options: FlaskImportOptions): Plan {
   }
   const kept = loans.filter((l) => !dropped.has(l));
   for (const [id, copy] of copies) {
+    if (unknownStatus.has(id)) continue;
     if (copy.heldBy && copy.status !== 'prestado') {
       inconsistent({
         kind: 'approved-loan-on-free-copy',
@@ -679,6 +767,14 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
   const copyEvents = await em.count(CopyEvent, {});
   const activity = await em.count(CopyEvent, { type: { $ne: 'created' } });
 
+  // Rows carrying this source's digest (its loans' `requested` events, or the `created` events of a
+  // merge's copies) were written by an import of it, which is one transaction: all of it is there.
+  const digest = p.report.source.digest;
+  const carried =
+    (await em.count(LoanEvent, { type: 'requested', data: { sourceDigest: digest } })) +
+    (await em.count(CopyEvent, { type: 'created', note: { $like: `%${digest}%` } }));
+  if (carried > 0) return { deskData: [], alreadyImported: true, removeAdmin: null, replace: emptyReplace() };
+
   // Already imported: every row this source would write is there, loans with the import marker.
   if (loans > 0 || users.length > 1) {
     const userOk = p.tables.user
@@ -744,6 +840,148 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
 
 const emptyReplace = () => ({ users: 0, catalogEntries: 0, copies: 0, copyEvents: 0 });
 
+const emptyIds = (): FlaskMergeReport['ids'] => ({
+  user: [],
+  catalog: [],
+  item_instance: [],
+  loan: [],
+  library_log: [],
+});
+
+interface MergePlan {
+  report: FlaskMergeReport;
+  /** Matched source user id → target user id. */
+  users: Map<number, number>;
+  /** Matched source entry id → target entry id. */
+  entries: Map<number, number>;
+  /** Per source copy: its sequence in its target entry. */
+  copies: Map<number, { sequence: number }>;
+  /** Code prefix of each matched target entry (of its last copy), for new codes. */
+  prefixes: Map<number, string>;
+  /** Target users by document id, for linking visits. */
+  documentIds: Map<string, number>;
+}
+
+/** Matches the source's rows with the target's for a merge; lists what cannot join. */
+async function planMerge(em: EntityManager, p: Plan, options: FlaskImportOptions): Promise<MergePlan> {
+  const report: FlaskMergeReport = {
+    ids: emptyIds(),
+    matchedUsers: [],
+    matchedEntries: [],
+    recoded: [],
+    conflicts: [],
+  };
+  const importable = p.tables.user.filter((u) => p.roles.has(u.id));
+  const visitorIds = [...new Set(p.tables.library_log.map((l) => l.visitor_id))];
+  const emails = importable.flatMap((u) => (u.email === null ? [] : [u.email]));
+  const targetUsers = await em.find(
+    User,
+    {
+      $or: [
+        { documentId: { $in: [...importable.map((u) => u.document_id), ...visitorIds] } },
+        { email: { $in: emails } },
+      ],
+    },
+    { fields: ['id', 'documentId', 'email'] },
+  );
+  const byDocument = new Map(targetUsers.map((u) => [u.documentId, u]));
+  const byEmail = new Map(targetUsers.flatMap((u) => (u.email === null ? [] : [[u.email, u] as const])));
+  const users = new Map<number, number>();
+  for (const u of importable) {
+    const same = byDocument.get(u.document_id);
+    if (same) {
+      users.set(u.id, same.id);
+      report.matchedUsers.push({ sourceId: u.id, targetId: same.id, documentId: u.document_id });
+      continue;
+    }
+    const other = u.email === null ? undefined : byEmail.get(u.email);
+    if (other) {
+      report.conflicts.push({
+        table: 'user',
+        id: u.id,
+        message: `user ${u.id} (document ${u.document_id}) has email ${u.email}, which target user ${other.id} (document ${other.documentId}) has`,
+      });
+    }
+  }
+
+  const entryKey = (title: string, author: string | null, category: string) =>
+    `${title}\u0000${author ?? ''}\u0000${category}`;
+  const targetEntries = await em.find(
+    CatalogEntry,
+    {},
+    { fields: ['id', 'titleOrName', 'authorOrBrand', 'category'], orderBy: { id: 'asc' } },
+  );
+  const entryByKey = new Map<string, number>();
+  for (const e of targetEntries) {
+    const key = entryKey(e.titleOrName, e.authorOrBrand ?? null, e.category);
+    if (!entryByKey.has(key)) entryByKey.set(key, e.id);
+  }
+  const entries = new Map<number, number>();
+  for (const c of p.tables.catalog) {
+    const category = p.categories.get(c.id);
+    const match = category && entryByKey.get(entryKey(c.title_or_name, c.author_or_brand, category));
+    if (match) {
+      entries.set(c.id, match);
+      report.matchedEntries.push({ sourceId: c.id, targetId: match, titleOrName: c.title_or_name });
+    }
+  }
+
+  // Copies: sequences continue after the target's in a matched entry; clashing codes.
+  const matchedTargets = [...new Set(entries.values())];
+  const targetCopies = await em.find(
+    ItemInstance,
+    { catalogEntry: { $in: matchedTargets } },
+    { fields: ['id', 'catalogEntry', 'sequence', 'code'], orderBy: { sequence: 'asc' } },
+  );
+  const used = new Map<number, Set<number>>();
+  const prefixes = new Map<number, string>();
+  for (const c of targetCopies) {
+    const entry = c.catalogEntry.id;
+    used.set(entry, (used.get(entry) ?? new Set()).add(c.sequence));
+    const prefix = prefixOfCode(c.code);
+    if (prefix) prefixes.set(entry, prefix);
+  }
+  const codes = [...p.copies.values()].map((c) => c.row.unique_code);
+  const clashing = new Map(
+    (await em.find(ItemInstance, { code: { $in: codes } }, { fields: ['id', 'code'] })).map((c) => [
+      c.code,
+      c.id,
+    ]),
+  );
+  const copies = new Map<number, { sequence: number }>();
+  for (const [id, c] of p.copies) {
+    const target = entries.get(c.row.catalog_id as number);
+    let sequence = c.sequence;
+    if (target !== undefined) {
+      const taken = used.get(target) ?? new Set<number>();
+      used.set(target, taken);
+      if (taken.has(sequence)) sequence = Math.max(...taken) + 1;
+      taken.add(sequence);
+    }
+    const clash = clashing.get(c.row.unique_code);
+    if (clash !== undefined) {
+      if (options.recodeClashes) report.recoded.push({ sourceId: id, from: c.row.unique_code, to: null });
+      else
+        report.conflicts.push({
+          table: 'item_instance',
+          id,
+          message: `copy ${id} has code ${c.row.unique_code}, which target copy ${clash} has`,
+        });
+    }
+    copies.set(id, { sequence });
+  }
+  for (const [source, target] of users) report.ids.user.push([source, target]);
+  for (const [source, target] of entries) report.ids.catalog.push([source, target]);
+  return {
+    report,
+    users,
+    entries,
+    copies,
+    prefixes,
+    documentIds: new Map(targetUsers.map((u) => [u.documentId, u.id])),
+  };
+}
+
 async function removeSeed(tx: EntityManager, adminId: number | null): Promise<void> {
   await tx.nativeDelete(CopyEvent, {});
   await tx.nativeDelete(ItemInstance, {});
@@ -751,7 +989,12 @@ async function removeSeed(tx: EntityManager, adminId: number | null): Promise<vo
   if (adminId !== null) await tx.nativeDelete(User, { id: adminId });
 }
 
-async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): Promise<void> {
+async function write(
+  tx: EntityManager,
+  p: Plan,
+  options: FlaskImportOptions,
+  merge: MergePlan | null,
+): Promise<void> {
   const now = options.now ?? new Date();
   const marker = { importedFrom: FLASK_IMPORT_MARKER };
   const sourceDigest = p.report.source.digest;
@@ -764,14 +1007,33 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
     options.onProgress?.(done, total);
   };
   const mustChange = p.report.defaultAdminPassword?.id;
-  const documentIds = new Map<string, number>();
+  // Under a merge the target assigns ids (`keep` is false) and these maps take source ids to them.
+  const keep = merge === null;
+  const ids = merge?.report.ids ?? emptyIds();
+  const userIds = new Map<number, number>(merge?.users ?? []);
+  const entryIds = new Map<number, number>(merge?.entries ?? []);
+  const copyIds = new Map<number, number>();
+  const documentIds = new Map<string, number>(merge?.documentIds ?? []);
+  const pending = <T extends { id: number }>(table: FlaskMergedTable, into: Map<number, number> | null) => {
+    const created: [number, T][] = [];
+    return {
+      add: (sourceId: number, entity: T) => created.push([sourceId, entity]),
+      /** After a flush: record the target ids. */
+      settle: () => {
+        for (const [sourceId, entity] of created) {
+          into?.set(sourceId, entity.id);
+          if (!keep) ids[table].push([sourceId, entity.id]);
+        }
+      },
+    };
+  };
 
+  const newUsers = pending<User>('user', userIds);
   for (const u of p.tables.user) {
     const role = p.roles.get(u.id);
-    if (!role) continue;
-    documentIds.set(u.document_id, u.id);
-    tx.create(User, {
-      id: u.id,
+    if (!role || merge?.users.has(u.id)) continue;
+    const user = tx.create(User, {
+      ...(keep ? { id: u.id } : {}),
       documentId: u.document_id,
       fullName: u.full_name,
       email: u.email,
@@ -784,14 +1046,21 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
       createdAt: now,
       updatedAt: now,
     });
+    newUsers.add(u.id, user);
   }
   await progress(w.users);
+  newUsers.settle();
+  for (const u of p.tables.user) {
+    const id = userIds.get(u.id);
+    if (id !== undefined) documentIds.set(u.document_id, id);
+  }
 
+  const newEntries = pending<CatalogEntry>('catalog', entryIds);
   for (const c of p.tables.catalog) {
     const category = p.categories.get(c.id);
-    if (!category) continue;
-    tx.create(CatalogEntry, {
-      id: c.id,
+    if (!category || merge?.entries.has(c.id)) continue;
+    const entry = tx.create(CatalogEntry, {
+      ...(keep ? { id: c.id } : {}),
       titleOrName: c.title_or_name,
       category,
       authorOrBrand: c.author_or_brand,
@@ -801,33 +1070,78 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
       createdAt: now,
       updatedAt: now,
     });
+    newEntries.add(c.id, entry);
   }
   await progress(w.catalogEntries);
+  newEntries.settle();
 
+  const newCopies = pending<ItemInstance>('item_instance', copyIds);
+  const titles = new Map(p.tables.catalog.map((c) => [c.id, c.title_or_name]));
+  const recoded = new Map(merge?.report.recoded.map((r) => [r.sourceId, r]) ?? []);
+  const codesGiven = new Set<string>();
   for (const [id, c] of p.copies) {
-    tx.create(ItemInstance, {
-      id,
-      catalogEntry: c.row.catalog_id as number,
-      sequence: c.sequence,
-      code: c.row.unique_code,
+    const sourceEntry = c.row.catalog_id as number;
+    const entry = entryIds.get(sourceEntry) ?? sourceEntry;
+    const sequence = merge?.copies.get(id)?.sequence ?? c.sequence;
+    let code = c.row.unique_code;
+    const recode = recoded.get(id);
+    if (recode) {
+      // The package's scheme, on the target entry: `XXX-{entryId}-{sequence}`, free in the target.
+      const prefix = merge?.prefixes.get(entry) ?? codePrefix(titles.get(sourceEntry) ?? '');
+      const base = copyCode(prefix, entry, sequence);
+      code = base;
+      for (let k = 2; (await tx.count(ItemInstance, { code })) > 0 || codesGiven.has(code); k++) {
+        code = `${base}-${k}`; // a target copy already has the scheme's code (rare): a suffix
+      }
+      codesGiven.add(code);
+      recode.to = code;
+    }
+    const copy = tx.create(ItemInstance, {
+      ...(keep ? { id } : {}),
+      catalogEntry: entry,
+      sequence,
+      code,
       status: c.status,
       condition: c.row.condition,
       createdAt: now,
       updatedAt: now,
     });
+    newCopies.add(id, copy);
   }
   await progress(w.copies);
+  newCopies.settle();
+  if (merge) {
+    // `created` precedes the copy's history: at the import instant, or its first loan's request.
+    const firstUse = new Map<number, number>();
+    for (const l of p.loans) {
+      firstUse.set(l.copyId, Math.min(firstUse.get(l.copyId) ?? now.getTime(), l.requestDate.getTime()));
+    }
+    for (const [sourceId, id] of copyIds) {
+      tx.create(CopyEvent, {
+        copy: id,
+        type: 'created',
+        fromStatus: null,
+        toStatus: 'disponible',
+        loan: null,
+        actor: null,
+        at: new Date(firstUse.get(sourceId) ?? now.getTime()),
+        note: `${FLASK_IMPORT_MARKER}: copy ${sourceId} of source ${sourceDigest}`,
+      });
+    }
+  }
 
   const batch = 200;
+  const loans = new Map<number, Loan>();
   for (let i = 0; i < p.loans.length; i += batch) {
     let events = 0;
+    const newLoans = pending<Loan>('loan', null);
     for (const l of p.loans.slice(i, i + batch)) {
       const settled = settles(l, options);
       const loan = tx.create(Loan, {
-        id: l.row.id,
-        borrower: l.borrowerId,
-        catalogEntry: l.catalogId,
-        copy: l.copyId,
+        ...(keep ? { id: l.row.id } : {}),
+        borrower: userIds.get(l.borrowerId) ?? l.borrowerId,
+        catalogEntry: entryIds.get(l.catalogId) ?? l.catalogId,
+        copy: copyIds.get(l.copyId) ?? l.copyId,
         environment: l.row.environment,
         status: l.status,
         requestDate: l.requestDate,
@@ -844,6 +1158,8 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
         createdAt: now,
         updatedAt: now,
       });
+      loans.set(l.row.id, loan);
+      newLoans.add(l.row.id, loan);
       const event = (
         type: LoanEvent['type'],
         fromStatus: LoanStatus | null,
@@ -866,6 +1182,7 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
       event('requested', null, 'pendiente', l.requestDate, {
         sourceDigest,
         source: {
+          id: r.id,
           request_date: r.request_date,
           approval_date: r.approval_date,
           due_date: r.due_date,
@@ -891,6 +1208,7 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
       }
     }
     await progress(Math.min(batch, p.loans.length - i) + events);
+    newLoans.settle();
   }
 
   const copyEvent: Record<Exclude<CopyStatus, 'disponible'>, CopyEventType> = {
@@ -902,11 +1220,11 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
   for (const [id, c] of p.copies) {
     if (c.status === 'disponible') continue;
     tx.create(CopyEvent, {
-      copy: id,
+      copy: copyIds.get(id) ?? id,
       type: copyEvent[c.status],
       fromStatus: 'disponible',
       toStatus: c.status,
-      loan: c.heldBy ? c.heldBy.row.id : null,
+      loan: c.heldBy ? (loans.get(c.heldBy.row.id) ?? null) : null,
       actor: null,
       at: c.heldBy?.approvalDate ?? now,
       note: `${FLASK_IMPORT_MARKER}: status at import`,
@@ -916,13 +1234,14 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
 
   for (let i = 0; i < p.tables.library_log.length; i += 500) {
     let n = 0;
+    const newVisits = pending<LibraryLog>('library_log', null);
     for (const l of p.tables.library_log.slice(i, i + 500)) {
       const role = p.logRoles.get(l.id);
       if (!role) continue;
       const entry = parseNaiveUtc(l.entry_time);
       if (entry.subMs) p.report.subMillisecondDates++;
-      tx.create(LibraryLog, {
-        id: l.id,
+      const visit = tx.create(LibraryLog, {
+        ...(keep ? { id: l.id } : {}),
         visitorName: l.visitor_name,
         visitorId: l.visitor_id,
         role,
@@ -932,12 +1251,14 @@ async function write(tx: EntityManager, p: Plan, options: FlaskImportOptions): P
         user: documentIds.get(l.visitor_id) ?? null,
         recordedBy: null,
       });
+      newVisits.add(l.id, visit);
       n++;
     }
     await progress(n);
+    newVisits.settle();
   }
 
-  if (isPostgres(tx)) {
+  if (keep && isPostgres(tx)) {
     for (const table of ['swl_user', 'swl_catalog', 'swl_item_instance', 'swl_loan', 'swl_library_log']) {
       await tx
         .getConnection()

@@ -3,7 +3,8 @@
  * on every target database), from a temp copy of the original Flask application's SQLite file
  * (`test/fixtures/swl-flask/app.db`; `SWL_FLASK_FIXTURES` names another folder; a missing
  * fixture fails the file): `swl init`, a dry run (nothing written), an altered copy refused with the report (exit
- * 1), the import with `--yes --json`, `swl doctor` clean, and a second import that changes nothing.
+ * 1), the import with `--yes --json`, `swl doctor` clean, a second import that changes nothing, and
+ * a second site merged into the desk (`--merge --recode-clashes`).
  * Source: issue 15.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -94,6 +95,44 @@ describeEachDialect('swl import-flask', (dialect) => {
     expect(doctor.code, doctor.stdout).toBe(0);
     const again = await swl(pkg, ['import-flask', '--from', source, '--yes'], { env });
     expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already imported; nothing changed');
+  });
+
+  it('another site into the desk: refused without --merge, conflicts without --recode-clashes, merged with both', async () => {
+    const second = join(dir, `second-${dialect}-${Math.random().toString(36).slice(2)}.db`);
+    copyFileSync(FIXTURE_DB, second);
+    const s = new DatabaseSync(second);
+    s.exec(
+      "update user set document_id = '7' || substr(document_id, 2), email = 'sede2.' || email where id > 21",
+    );
+    s.close();
+    const plain = await swl(pkg, ['import-flask', '--from', second, '--yes'], { env });
+    expect(plain.code, plain.stderr).toBe(1);
+    expect(plain.stdout).toMatch(/already has desk data: .*--merge/);
+    const usage = await swl(pkg, ['import-flask', '--from', second, '--recode-clashes', '--yes'], { env });
+    expect(usage.code).toBe(2);
+    const clashes = await swl(pkg, ['import-flask', '--from', second, '--merge', '--yes'], { env });
+    expect(clashes.code, clashes.stderr).toBe(1);
+    expect(clashes.stdout).toContain(
+      'conflict item_instance #1: copy 1 has code MOU-1-1, which target copy 1 has',
+    );
+    const run = await swl(
+      pkg,
+      ['import-flask', '--from', second, '--merge', '--recode-clashes', '--yes', '--json'],
+      {
+        env,
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ outcome: 'imported', written: { users: 20, loans: 300, visits: 800 } });
+    expect(report.merge.ids.loan).toHaveLength(300);
+    expect(report.merge.recoded).toHaveLength(108);
+    const doctor = await swl(pkg, ['doctor', '--json'], { env });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    const again = await swl(pkg, ['import-flask', '--from', second, '--merge', '--recode-clashes', '--yes'], {
+      env,
+    });
     expect(again.stdout).toContain('already imported; nothing changed');
   });
 });

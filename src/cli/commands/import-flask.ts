@@ -27,7 +27,7 @@ function lines(r: FlaskImportReport): string[] {
   const out: string[] = [];
   const w = r.written;
   const rows = `${w.users} users, ${w.catalogEntries} catalog entries, ${w.copies} copies, ${w.loans} loans (${w.loanEvents} events rebuilt), ${w.visits} visits`;
-  if (r.outcome === 'imported') out.push(`imported ${rows}`);
+  if (r.outcome === 'imported') out.push(`${r.merge ? 'merged' : 'imported'} ${rows}`);
   else if (r.outcome === 'dry-run') out.push(`dry run: would import ${rows}; nothing written`);
   else if (r.outcome === 'already-imported') out.push('this source is already imported; nothing changed');
   else out.push('import refused; nothing written');
@@ -50,6 +50,15 @@ function lines(r: FlaskImportReport): string[] {
     );
   }
   if (r.skipped.length > 0) out.push(`skipped ${r.skipped.length} row(s): see --json for each row`);
+  if (r.merge) {
+    const m = r.merge;
+    out.push(
+      `merge: ${m.matchedUsers.length} user(s) already in the target (same document id) and ${m.matchedEntries.length} catalog entr(y/ies) (same title, author/brand, category) matched, not written; source ids → target ids in --json (merge.ids)`,
+    );
+    for (const c of m.conflicts) out.push(`  conflict ${c.table} #${c.id}: ${c.message}`);
+    for (const c of m.recoded)
+      out.push(`  copy #${c.sourceId}: code ${c.from} → ${c.to ?? '(a new code of its entry)'}: relabel it`);
+  }
   const s = r.replacedSeed;
   if (s.catalogEntries + s.users > 0) {
     out.push(
@@ -66,8 +75,8 @@ export const registerImportFlask: RegisterCommands = (program, context) => {
       'import the database of the original SWL Flask application (its SQLite file, instance/app.db, ' +
         'opened read-only, or its PostgreSQL database, read in a read-only transaction) into a database initialized by `swl init`, in one transaction: ids, codes, ' +
         'dates and Werkzeug password hashes kept, loan histories rebuilt, penalties converted to ' +
-        'centavos; unknown roles/categories and inconsistent rows stop it with a report (map them, ' +
-        'or --repair); a second import of the same file changes nothing; asks first (or --yes)',
+        'centavos; unknown roles/categories/statuses and inconsistent rows stop it with a report (map them, ' +
+        'or --repair); a desk with data of its own only with --merge; a second import of the same source changes nothing; asks first (or --yes)',
     )
     .requiredOption('--from <file|url>', "the Flask application's SQLite file, or its PostgreSQL URL")
     .option('--dry-run', 'check and report everything; write nothing')
@@ -77,7 +86,17 @@ export const registerImportFlask: RegisterCommands = (program, context) => {
       'import a source category as one of the package’s (repeatable)',
       mapping,
     )
+    .option(
+      '--map-status <from=to>',
+      'import a source loan or copy status as one of the package’s (repeatable)',
+      mapping,
+    )
     .option('--repair', 'apply the repair policy to inconsistent rows instead of stopping')
+    .option(
+      '--merge',
+      'add the source to a database that already has desk data: new ids (reported), users matched by document id, entries by title',
+    )
+    .option('--recode-clashes', 'with --merge: give a copy whose code the target has a new code (listed)')
     .option('--penalties <treatment>', 'the imported penalties are unpaid, paid or waived', 'unpaid')
     .action(
       async (
@@ -86,7 +105,10 @@ export const registerImportFlask: RegisterCommands = (program, context) => {
           dryRun?: boolean;
           mapRole?: Record<string, string>;
           mapCategory?: Record<string, string>;
+          mapStatus?: Record<string, string>;
           repair?: boolean;
+          merge?: boolean;
+          recodeClashes?: boolean;
           penalties: string;
         },
         command,
@@ -95,11 +117,15 @@ export const registerImportFlask: RegisterCommands = (program, context) => {
         if (!PENALTIES.includes(options.penalties as FlaskPenaltyTreatment)) {
           throw new UsageError(`--penalties must be one of ${PENALTIES.join(', ')}`);
         }
+        if (options.recodeClashes && !options.merge) throw new UsageError('--recode-clashes needs --merge');
         const source = /^postgres(ql)?:\/\//i.test(options.from) ? options.from : resolve(options.from);
         const base = {
           ...(options.mapRole ? { mapRole: options.mapRole } : {}),
           ...(options.mapCategory ? { mapCategory: options.mapCategory } : {}),
+          ...(options.mapStatus ? { mapStatus: options.mapStatus } : {}),
           repair: options.repair === true,
+          merge: options.merge === true,
+          recodeClashes: options.recodeClashes === true,
           penalties: options.penalties as FlaskPenaltyTreatment,
         };
         const report = await ctx.withOrm(async (orm) => {
@@ -107,10 +133,12 @@ export const registerImportFlask: RegisterCommands = (program, context) => {
           if (options.dryRun || checked.outcome !== 'dry-run') return checked;
           const w = checked.written;
           const yes = await ctx.confirm(
-            `import ${w.users} users, ${w.copies} copies, ${w.loans} loans and ${w.visits} visits from ${checked.source.location}` +
-              (checked.replacedSeed.catalogEntries + checked.replacedSeed.users > 0
-                ? ", replacing the package's seeded catalog and admin?"
-                : '?'),
+            `${checked.merge ? 'merge' : 'import'} ${w.users} users, ${w.copies} copies, ${w.loans} loans and ${w.visits} visits from ${checked.source.location}` +
+              (checked.merge
+                ? ' into this desk, which has data of its own?'
+                : checked.replacedSeed.catalogEntries + checked.replacedSeed.users > 0
+                  ? ", replacing the package's seeded catalog and admin?"
+                  : '?'),
           );
           if (!yes) return null;
           const total =
