@@ -1,5 +1,5 @@
 /**
- * What a host's transport layer needs around the services: {@link deskServices}, the five services
+ * What a host's transport layer needs around the services: {@link deskServices}, the six services
  * of one request on one EntityManager, and {@link withRetry}, which repeats a command that lost a
  * race. Source: issue 13 (what a host's transport layer needs); docs/DESIGN.md §6 (error codes).
  *
@@ -11,10 +11,11 @@ import { SwlError } from './errors.ts';
 import type { ServiceOptions } from './internal/service-base.ts';
 import { LoanService } from './loans/loan.service.ts';
 import { PolicyService } from './policies/policy.service.ts';
+import { ReservationService } from './reservations/reservation.service.ts';
 import { UserService, type UserServiceOptions } from './users/user.service.ts';
 import { VisitorLogService } from './visitors/visitor-log.service.ts';
 
-/** The five services of one request, all on the same EntityManager, clock and event bus. */
+/** The six services of one request, all on the same EntityManager, clock and event bus. */
 export interface DeskServices {
   /** Loan requests, approvals, renewals, returns, penalties and the borrower's standing. */
   loans: LoanService;
@@ -26,10 +27,12 @@ export interface DeskServices {
   visitors: VisitorLogService;
   /** Lending policies. */
   policies: PolicyService;
+  /** Bookings of equipment for a date range, their pickup, and the availability calendar. */
+  reservations: ReservationService;
 }
 
 /**
- * The five services for one request (or one job), built on one EntityManager with a shared
+ * The six services for one request (or one job), built on one EntityManager with a shared
  * clock and event bus:
  *
  * - given the `MikroORM` instance, it forks `orm.em` once (a fresh identity map: nothing another
@@ -40,7 +43,7 @@ export interface DeskServices {
  *
  * Per request: build it when a request starts and drop it when the request ends. Do not keep one
  * for the life of the process — the identity map of a long-lived EntityManager grows without
- * bound and is shared by every concurrent request. Building it costs five small objects and one
+ * bound and is shared by every concurrent request. Building it costs six small objects and one
  * fork.
  *
  * @param orm - the host's `MikroORM` (forked), or an `EntityManager` (used as is).
@@ -48,7 +51,7 @@ export interface DeskServices {
  *   {@link ServiceOptions} every service takes; pass one long-lived `SwlEventBus` so every
  *   request's events reach the same listeners. `legacyPasswordVerifiers` (`UserServiceOptions`,
  *   default none) goes to `users` only.
- * @returns `{ loans, catalog, users, visitors, policies }` ({@link DeskServices}). Throws nothing.
+ * @returns `{ loans, catalog, users, visitors, policies, reservations }` ({@link DeskServices}). Throws nothing.
  *
  * @example
  * ```ts
@@ -67,6 +70,7 @@ export function deskServices(orm: MikroORM | EntityManager, options: UserService
     users: new UserService(em, { ...shared, legacyPasswordVerifiers: options.legacyPasswordVerifiers }),
     visitors: new VisitorLogService(em, shared),
     policies: new PolicyService(em, shared),
+    reservations: new ReservationService(em, shared),
   };
 }
 

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { CopyEventType, CopyStatus, LoanEventType, LoanStatus } from './domain/vocabulary.ts';
+import type {
+  CopyEventType,
+  CopyStatus,
+  LoanEventType,
+  LoanStatus,
+  ReservationEventType,
+  ReservationStatus,
+} from './domain/vocabulary.ts';
 
 /** A loan transition, as recorded in `swl_loan_event`. */
 export interface LoanTransitionEvent {
@@ -38,8 +45,28 @@ export interface CopyChangeEvent {
   note: string | null;
 }
 
+/**
+ * A reservation transition, as recorded in `swl_reservation_event` (issue 16). Published to the
+ * bus after commit; `SwlOutbox` does not read reservation events yet.
+ */
+export interface ReservationTransitionEvent {
+  kind: 'reservation';
+  /** `ReservationEvent.id`. */
+  id: number;
+  reservationId: number;
+  type: ReservationEventType;
+  from: ReservationStatus | null;
+  to: ReservationStatus;
+  /** Acting user's id (for a no-show, who ran the sweep). */
+  actorId: number | null;
+  /** When it happened (UTC, from the service clock). */
+  at: Date;
+  /** Command particulars (range, quantity, loans made at pickup…). */
+  data: Record<string, unknown> | null;
+}
+
 /** Every event a subscriber may receive. */
-export type SwlDomainEvent = LoanTransitionEvent | CopyChangeEvent;
+export type SwlDomainEvent = LoanTransitionEvent | CopyChangeEvent | ReservationTransitionEvent;
 
 /** A subscriber. It may be async; its result is not awaited by the command. */
 export type SwlEventListener = (event: SwlDomainEvent) => void | Promise<void>;

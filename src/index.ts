@@ -28,6 +28,7 @@ export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCo
 export {
   type CopyChangeEvent,
   type LoanTransitionEvent,
+  type ReservationTransitionEvent,
   type SwlDomainEvent,
   SwlEventBus,
   type SwlEventListener,
@@ -81,6 +82,7 @@ export {
   PREPARED_STATEMENTS_PER_CONNECTION,
   preparePostgresStatements,
 } from './postgres.ts';
+export * from './reservations/index.ts';
 export { INPUT_JSON_SCHEMAS, INPUT_SCHEMAS, type InputJsonSchema, type InputSchemaName } from './schemas.ts';
 export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';
 export { type InitializeReport, initializeDatabase } from './seeding/initialize.ts';

@@ -39,6 +39,15 @@ export const CAPABILITIES = [
   'visitor-log:record',
   'visitor-log:read',
   'visitor-log:purge',
+  'reservation:request:own',
+  'reservation:request:any',
+  'reservation:cancel:own',
+  'reservation:cancel:any',
+  'reservation:read:own',
+  'reservation:read:any',
+  'reservation:confirm',
+  'reservation:pickup',
+  'reservation:expire',
 ] as const;
 
 /** One of {@link CAPABILITIES}. */
@@ -51,6 +60,9 @@ const BORROWER: readonly Capability[] = [
   'loan:read:own',
   'catalog:read',
   'policy:read',
+  'reservation:request:own',
+  'reservation:cancel:own',
+  'reservation:read:own',
 ];
 
 const STAFF: readonly Capability[] = [
@@ -69,6 +81,12 @@ const STAFF: readonly Capability[] = [
   'user:update',
   'visitor-log:record',
   'visitor-log:read',
+  'reservation:request:any',
+  'reservation:cancel:any',
+  'reservation:read:any',
+  'reservation:confirm',
+  'reservation:pickup',
+  'reservation:expire',
 ];
 
 /**

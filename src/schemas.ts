@@ -41,6 +41,18 @@ import {
   UpsertLoanPolicyInput,
 } from './policies/schemas.ts';
 import {
+  AvailabilityInput,
+  CancelReservationInput,
+  ConfirmReservationInput,
+  GetReservationInput,
+  ListReservationPoliciesInput,
+  ListReservationsInput,
+  PickUpReservationInput,
+  RecordNoShowsInput,
+  ReserveInput,
+  UpsertReservationPolicyInput,
+} from './reservations/schemas.ts';
+import {
   AuthenticateInput,
   ChangePasswordInput,
   ChangeRoleInput,
@@ -98,6 +110,16 @@ export type InputSchemaName =
   | 'ListVisitsInput'
   | 'VisitStatisticsInput'
   | 'PurgeVisitsInput'
+  | 'ReserveInput'
+  | 'ConfirmReservationInput'
+  | 'CancelReservationInput'
+  | 'PickUpReservationInput'
+  | 'RecordNoShowsInput'
+  | 'AvailabilityInput'
+  | 'GetReservationInput'
+  | 'ListReservationsInput'
+  | 'UpsertReservationPolicyInput'
+  | 'ListReservationPoliciesInput'
   | 'SwlOutboxReadInput';
 
 /**
@@ -148,6 +170,17 @@ export const INPUT_SCHEMAS: Readonly<Record<InputSchemaName, z.ZodType>> = {
   ListVisitsInput,
   VisitStatisticsInput,
   PurgeVisitsInput,
+  // reservations (ReservationService)
+  ReserveInput,
+  ConfirmReservationInput,
+  CancelReservationInput,
+  PickUpReservationInput,
+  RecordNoShowsInput,
+  AvailabilityInput,
+  GetReservationInput,
+  ListReservationsInput,
+  UpsertReservationPolicyInput,
+  ListReservationPoliciesInput,
   // outbox (SwlOutbox)
   SwlOutboxReadInput,
 } satisfies Record<InputSchemaName, z.ZodType>;

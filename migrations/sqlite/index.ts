@@ -4,6 +4,7 @@ import { Swl20261122023337_init } from './Swl20261122023337_init.ts';
 import { Swl20261201125501_outbox_idempotency } from './Swl20261201125501_outbox_idempotency.ts';
 import { Swl20261201132537_money_terms_withdrawn } from './Swl20261201132537_money_terms_withdrawn.ts';
 import { Swl20261201134500_search_text_refresh } from './Swl20261201134500_search_text_refresh.ts';
+import { Swl20261201203241_reservations } from './Swl20261201203241_reservations.ts';
 
 /** The sqlite migrations, oldest first. */
 export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters<typeof Migration>) => Migration> = [
@@ -11,4 +12,5 @@ export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters
   Swl20261201125501_outbox_idempotency,
   Swl20261201132537_money_terms_withdrawn,
   Swl20261201134500_search_text_refresh,
+  Swl20261201203241_reservations,
 ];

@@ -175,3 +175,48 @@ export type GraceMode = (typeof GRACE_MODES)[number];
 export const INTERVAL_ROUNDINGS = ['up', 'down'] as const;
 /** One of {@link INTERVAL_ROUNDINGS}. */
 export type IntervalRounding = (typeof INTERVAL_ROUNDINGS)[number];
+
+/**
+ * Reservation status values (`swl_reservation.status`), Spanish like the loan statuses. Source:
+ * issue 16; the request/confirm flow mirrors the loan's (docs/DESIGN.md §3).
+ */
+export const RESERVATION_STATUSES = [
+  'solicitada',
+  'confirmada',
+  'recogida',
+  'cancelada',
+  'no_recogida',
+] as const;
+/** One of {@link RESERVATION_STATUSES}. */
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+/**
+ * English names for the stored reservation statuses: `ReservationStatus.Requested === 'solicitada'`.
+ *
+ * - `Requested` (`solicitada`): booked, waiting for staff confirmation (policies that require it).
+ *   It already holds its stock: nobody else can book what it booked.
+ * - `Confirmed` (`confirmada`): confirmed; waits for pickup.
+ * - `PickedUp` (`recogida`): picked up; its loans carry it on. Terminal.
+ * - `Cancelled` (`cancelada`): cancelled by the borrower or staff. Terminal.
+ * - `NoShow` (`no_recogida`): not picked up within the pickup window; the stock was released. Terminal.
+ */
+export const ReservationStatus = {
+  Requested: 'solicitada',
+  Confirmed: 'confirmada',
+  PickedUp: 'recogida',
+  Cancelled: 'cancelada',
+  NoShow: 'no_recogida',
+} as const satisfies Record<string, ReservationStatus>;
+
+/** Reservation statuses that hold stock (a booking the desk must honour). */
+export const HOLDING_RESERVATION_STATUSES: readonly ReservationStatus[] = ['solicitada', 'confirmada'];
+
+/** Kinds of reservation audit events (`swl_reservation_event.type`). Source: issue 16. */
+export const RESERVATION_EVENT_TYPES = [
+  'requested',
+  'confirmed',
+  'picked_up',
+  'cancelled',
+  'no_show',
+] as const;
+/** One of {@link RESERVATION_EVENT_TYPES}. */
+export type ReservationEventType = (typeof RESERVATION_EVENT_TYPES)[number];

@@ -6,6 +6,9 @@ import { LibraryLog } from './library-log.entity.ts';
 import { Loan } from './loan.entity.ts';
 import { LoanEvent } from './loan-event.entity.ts';
 import { LoanPolicy } from './loan-policy.entity.ts';
+import { Reservation } from './reservation.entity.ts';
+import { ReservationEvent } from './reservation-event.entity.ts';
+import { ReservationPolicy } from './reservation-policy.entity.ts';
 import { User } from './user.entity.ts';
 
 export * from './catalog-entry.entity.ts';
@@ -17,6 +20,9 @@ export * from './library-log.entity.ts';
 export * from './loan.entity.ts';
 export * from './loan-event.entity.ts';
 export * from './loan-policy.entity.ts';
+export * from './reservation.entity.ts';
+export * from './reservation-event.entity.ts';
+export * from './reservation-policy.entity.ts';
 export * from './user.entity.ts';
 
 /**
@@ -33,4 +39,7 @@ export const swlEntities = [
   LoanPolicy,
   LibraryLog,
   IdempotencyKey,
+  ReservationPolicy,
+  Reservation,
+  ReservationEvent,
 ] as const;

@@ -20,6 +20,9 @@ const APPROVAL_RACE_CONSTRAINTS = ['swl_loan_one_approved_per_instance'];
 /** PostgreSQL SQLSTATE classes and codes that mean "the connection or statement was cut off". */
 const PG_UNAVAILABLE = /^(08|53|57P0[1-3]|57014)/;
 
+/** PostgreSQL `exclusion_violation`: a row overlaps another under an exclusion constraint. */
+const PG_EXCLUSION_VIOLATION = '23P01';
+
 /** PostgreSQL `lock_not_available` (lock_timeout, NOWAIT): another transaction holds the row. */
 const PG_LOCK_NOT_AVAILABLE = '55P03';
 
@@ -143,6 +146,15 @@ export function toSwlError(error: unknown): SwlError {
         'DUPLICATE',
         'a record with the same unique value already exists',
         { constraint },
+        { cause: error },
+      );
+    }
+    if (sqlState === PG_EXCLUSION_VIOLATION) {
+      // The only exclusion constraint is swl_reservation_copy_no_overlap (issue 16).
+      return new SwlError(
+        'COPY_UNAVAILABLE',
+        'the copy was booked for an overlapping range by a concurrent command',
+        { reason: 'booked', constraint: constraintOf(error) },
         { cause: error },
       );
     }

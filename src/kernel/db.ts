@@ -37,6 +37,9 @@ import type { ItemInstanceSchema } from '../entities/item-instance.entity.ts';
 import type { LoanSchema } from '../entities/loan.entity.ts';
 import type { LoanEventSchema } from '../entities/loan-event.entity.ts';
 import type { LoanPolicySchema } from '../entities/loan-policy.entity.ts';
+import type { ReservationSchema } from '../entities/reservation.entity.ts';
+import type { ReservationEventSchema } from '../entities/reservation-event.entity.ts';
+import type { ReservationPolicySchema } from '../entities/reservation-policy.entity.ts';
 import type { UserSchema } from '../entities/user.entity.ts';
 import { compiledQueryOf } from './compiled.ts';
 
@@ -70,6 +73,9 @@ type Inferred = InferKyselyDB<
   | typeof CopyEventSchema
   | typeof LoanPolicySchema
   | typeof IdempotencyKeySchema
+  | typeof ReservationSchema
+  | typeof ReservationEventSchema
+  | typeof ReservationPolicySchema
 >;
 
 /** The package's tables as Kysely sees them: names and columns from the entities, values as stored. */

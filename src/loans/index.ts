@@ -15,6 +15,7 @@ export {
 export * from './schemas.ts';
 export * from './transitions.ts';
 export type {
+  ApprovedLoanView,
   BlockReason,
   BorrowerStanding,
   LoanDetails,

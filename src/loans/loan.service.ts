@@ -16,7 +16,6 @@ import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import { SwlError } from '../errors.ts';
-import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
   defineCommand,
@@ -25,16 +24,18 @@ import {
   type ServiceOptions,
 } from '../internal/service-base.ts';
 import { compiled } from '../kernel/compiled.ts';
-import { instantParam, kyselyOf, toBool, toInt } from '../kernel/db.ts';
+import { kyselyOf, toBool } from '../kernel/db.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
+import { lockEntry } from '../reservations/availability.ts';
+import { assertRenewalClearOfReservations, dueDateBeforeReservations } from '../reservations/loan-guard.ts';
 import type { Page } from '../validation.ts';
+import { insertPendingLoan, type NewLoan } from './create.ts';
 import { calculateFine, overdueMinutes } from './fines.ts';
 import {
   type CopyRecord,
   countWaitingRequests,
   type LendingFacts,
   type LoanRecord,
-  loanRecordFromRow,
   pickAvailableCopy,
   readBorrowerFigures,
   readCopy,
@@ -72,15 +73,9 @@ import {
   SettlePenaltyInput,
 } from './schemas.ts';
 import { loanTerms, policyTerms } from './terms.ts';
+import { applyLoanTransition, assertLoanCommand, type LoanCommand } from './transitions.ts';
 import {
-  applyLoanTransition,
-  assertLoanCommand,
-  LOAN_MACHINE,
-  type LoanCommand,
-  type LoanTransition,
-  recordLoanEvent,
-} from './transitions.ts';
-import {
+  type ApprovedLoanView,
   type BorrowerStanding,
   type LoanDetails,
   type LoanView,
@@ -268,7 +263,7 @@ export class LoanService extends ServiceBase {
    *   `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `COPY_UNAVAILABLE`,
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */
-  async approve(actor: Actor, input: ApproveLoanInput): Promise<LoanView> {
+  async approve(actor: Actor, input: ApproveLoanInput): Promise<ApprovedLoanView> {
     return this.command(APPROVE, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
       // On SQLite the loan comes with the first available copy of its entry (picked in the same
@@ -281,6 +276,8 @@ export class LoanService extends ServiceBase {
         i.copyId === undefined ? 'picked copy' : null,
       );
       const { view: loan, instants } = record;
+      // Entry, then copy: the lock order of every command that commits stock (reservations too).
+      if (postgres) await lockEntry(db, postgres, loan.catalogEntryId);
       // The copy is locked before the instant is taken; what is wrong with it is reported after
       // the borrower checks, in the order the guards are documented.
       const pick = await this.#lockCopyForApproval(s, record, i.copyId);
@@ -293,7 +290,19 @@ export class LoanService extends ServiceBase {
       if (!policy) throw policyForbids(entry.category, borrower.role);
       if (!pick.copy) throw pick.error(entry.titleOrName);
       const copy = pick.copy;
-      const dueDate = dueDateAtApproval(now, policy.terms, loan.requestedDueDate, i.dueDate);
+      const { dueDate, cappedBy } = await dueDateBeforeReservations(db, postgres, {
+        loanId: loan.id,
+        catalogEntryId: loan.catalogEntryId,
+        copyId: copy.id,
+        category: entry.category,
+        role: borrower.role,
+        now,
+        due: dueDateAtApproval(now, policy.terms, loan.requestedDueDate, i.dueDate),
+      });
+      const dueDateCappedBy = cappedBy && {
+        reservedFrom: cappedBy.reservedFrom.toISOString(),
+        reservationId: cappedBy.reservationId,
+      };
       const terms = policy.terms;
       applyCopyTransition(s, {
         copy,
@@ -316,10 +325,15 @@ export class LoanService extends ServiceBase {
         },
         actorId: s.actor.id,
         at: now,
-        data: { copyId: copy.id, dueDate: dueDate.toISOString(), terms: { ...terms } },
+        data: {
+          copyId: copy.id,
+          dueDate: dueDate.toISOString(),
+          terms: { ...terms },
+          ...(dueDateCappedBy ? { dueDateCappedBy } : {}),
+        },
       });
       await s.writes.run();
-      return approved;
+      return { ...approved, dueDateCappedBy };
     });
   }
 
@@ -372,6 +386,7 @@ export class LoanService extends ServiceBase {
     return this.command(RENEW, actor, input, async (s) => {
       const { db, postgres } = s;
       const { view: loan, instants } = await this.#loan(s, 'renew', s.input.loanId, 'loan:renew:any');
+      if (postgres) await lockEntry(db, postgres, loan.catalogEntryId);
       const now = s.instant(...instants);
       const facts = await readLendingFacts(db, loan.borrowerId, loan.catalogEntryId, now, postgres);
       const { borrower, entry, policy } = present(facts);
@@ -391,6 +406,16 @@ export class LoanService extends ServiceBase {
         });
       }
       const next = { dueDate: renewedDueDate(dueDate, terms), renewalCount: loan.renewalCount + 1 };
+      await assertRenewalClearOfReservations(db, postgres, {
+        loanId: loan.id,
+        catalogEntryId: loan.catalogEntryId,
+        copyId: loan.copyId,
+        category: entry.category,
+        role: borrower.role,
+        now,
+        currentDue: dueDate,
+        due: next.dueDate,
+      });
       const renewed = applyLoanTransition(s, {
         loan,
         command: 'renew',
@@ -750,64 +775,10 @@ export class LoanService extends ServiceBase {
   }
 
   /** Inserts a `pendiente` loan (the `request` row of the loan table) and its `requested` event. */
-  async #createLoan(
-    s: CommandScope,
-    loan: {
-      borrowerId: number;
-      catalogEntryId: number;
-      copy: CopyRecord | null;
-      environment: string | null;
-      requestedDueDate: Date | null;
-      observation: string | null;
-      at: Date;
-    },
-  ): Promise<LoanView> {
-    const { db, postgres } = s;
-    const creation = LOAN_MACHINE.find('request', null) as LoanTransition;
-    const at = instantParam(postgres, loan.at);
-    const row = {
-      borrower_id: loan.borrowerId,
-      catalog_entry_id: loan.catalogEntryId,
-      instance_id: loan.copy?.id ?? null,
-      environment: loan.environment,
-      status: creation.to,
-      request_date: at,
-      requested_due_date: loan.requestedDueDate && instantParam(postgres, loan.requestedDueDate),
-      observation: loan.observation,
-      requested_by_id: s.actor.id,
-      renewal_count: 0,
-      overdue_fine: 0,
-      replacement_charge: 0,
-      final_penalty: 0,
-      version: 1,
-      created_at: at,
-      updated_at: at,
-    };
-    const columns = Object.keys(row) as Array<keyof typeof row>;
-    const insert = compiled(db, postgres, 'loan.insert', Object.values(row), (db, ...values) =>
-      db
-        .insertInto('swl_loan')
-        .values(Object.fromEntries(columns.map((column, k) => [column, values[k]])) as typeof row)
-        .returning('id'),
-    );
-    const inserted = (await db.executeQuery(insert)).rows[0];
-    if (!inserted) throw new Error('an insert returns its row');
-    const { id } = inserted;
-    const loanId = toInt(id);
-    assertRowIds('swl_loan', [loanId]);
-    recordLoanEvent(s, {
-      loanId,
-      transition: creation,
-      actorId: s.actor.id,
-      at: loan.at,
-      data: {
-        copyId: loan.copy?.id ?? null,
-        catalogEntryId: loan.catalogEntryId,
-        requestedDueDate: loan.requestedDueDate?.toISOString() ?? null,
-      },
-    });
+  async #createLoan(s: CommandScope, loan: NewLoan): Promise<LoanView> {
+    const view = await insertPendingLoan(s, loan);
     await s.writes.run();
-    return loanRecordFromRow({ ...row, id: loanId, copy_code: loan.copy?.code ?? null }).view;
+    return view;
   }
 }
 

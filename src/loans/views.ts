@@ -96,6 +96,20 @@ export interface LoanView {
  * What `LoanService.return` answers: the returned loan, plus what the desk must know about this
  * check-in that the loan row does not keep.
  */
+/**
+ * What `LoanService.approve` returns: the loan, and whether its due date was brought forward to
+ * end before a reservation needs the stock (issue 16; also in the `approved` event's data).
+ */
+export interface ApprovedLoanView extends LoanView {
+  /** Null when the due date is the policy's (or the one asked for); else the booking it ends before. */
+  dueDateCappedBy: {
+    /** The first instant the stock is booked (ISO 8601, UTC). */
+    reservedFrom: string;
+    /** The booking of this very copy that needs it, or null when it is the entry's count. */
+    reservationId: number | null;
+  } | null;
+}
+
 export interface ReturnedLoanView extends LoanView {
   /**
    * True when the copy was returned `lost` and its entry's replacement cost is unknown (`null`):

@@ -10,11 +10,14 @@ import { CatalogService } from '../catalog/catalog.service.ts';
 import type { Clock } from '../clock.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
+import { ReservationPolicy } from '../entities/reservation-policy.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import { toSwlError } from '../internal/translate-error.ts';
 import { DEFAULT_LOAN_POLICIES } from '../policies/defaults.ts';
 import type { LoanPolicyRule } from '../policies/schemas.ts';
+import { DEFAULT_RESERVATION_POLICIES } from '../reservations/defaults.ts';
+import type { ReservationPolicyRule } from '../reservations/schemas.ts';
 import { hashPassword, PasswordSchema } from '../users/password.ts';
 import { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './defaults.ts';
 
@@ -32,6 +35,8 @@ export interface SeedOptions {
   inventory?: readonly InventorySeed[] | false;
   /** Policies to seed, or `false` for none. Default `DEFAULT_LOAN_POLICIES`. */
   policies?: readonly LoanPolicyRule[] | false;
+  /** Booking policies to seed, or `false` for none. Default `DEFAULT_RESERVATION_POLICIES`. */
+  reservationPolicies?: readonly ReservationPolicyRule[] | false;
 }
 
 /** What {@link seedDefaults} created; everything already present was left untouched. */
@@ -49,6 +54,8 @@ export interface SeedReport {
     generatedPassword: string | null;
   };
   policies: { created: number; existing: number };
+  /** Booking policies (category × role) created by this call, and those already present. */
+  reservationPolicies: { created: number; existing: number };
   catalog: {
     /** Titles of the entries created by this call. */
     created: string[];
@@ -79,8 +86,9 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
   const now = () => options.clock?.now() ?? new Date();
   let admin: SeedReport['admin'];
   let policies: SeedReport['policies'];
+  let reservationPolicies: SeedReport['reservationPolicies'];
   try {
-    ({ admin, policies } = await em.transactional(async (tx) => {
+    ({ admin, policies, reservationPolicies } = await em.transactional(async (tx) => {
       let user = await tx.findOne(User, { documentId: DEFAULT_ADMIN.documentId });
       let generatedPassword: string | null = null;
       const created = !user;
@@ -117,10 +125,24 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
         tx.create(LoanPolicy, { ...rule, createdAt: now(), updatedAt: now() });
         createdPolicies++;
       }
+      const reservationPolicies = { created: 0, existing: 0 };
+      const bookingRules =
+        options.reservationPolicies === false
+          ? []
+          : (options.reservationPolicies ?? DEFAULT_RESERVATION_POLICIES);
+      for (const rule of bookingRules) {
+        if ((await tx.count(ReservationPolicy, { category: rule.category, role: rule.role })) > 0) {
+          reservationPolicies.existing++;
+          continue;
+        }
+        tx.create(ReservationPolicy, { ...rule, createdAt: now(), updatedAt: now() });
+        reservationPolicies.created++;
+      }
       await tx.flush();
       return {
         admin: { id: user.id, documentId: user.documentId, created, generatedPassword },
         policies: { created: createdPolicies, existing: existingPolicies },
+        reservationPolicies,
       };
     }));
   } catch (error) {
@@ -155,5 +177,5 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
       catalog.copiesCreated += made.copies.length;
     }
   }
-  return { admin, policies, catalog };
+  return { admin, policies, reservationPolicies, catalog };
 }

@@ -13,6 +13,7 @@ import type { Category, Role } from '../../src/domain/vocabulary.ts';
 import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
+import { ReservationPolicy } from '../../src/entities/reservation-policy.entity.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
 import { type SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
@@ -22,6 +23,7 @@ import type { Actor } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
 import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
+import { DEFAULT_RESERVATION_POLICIES } from '../../src/reservations/defaults.ts';
 import { SWL_SQLITE_DRIVERS, type SwlSqliteDriverName, type SwlSqliteOptions } from '../../src/sqlite.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
@@ -246,6 +248,9 @@ export const SWL_TABLES = [
   'swl_loan_policy',
   'swl_library_log',
   'swl_idempotency_key',
+  'swl_reservation_policy',
+  'swl_reservation',
+  'swl_reservation_event',
 ] as const;
 
 /** Row count of every `swl_` table, e.g. `{ swl_user: 3, swl_catalog: 0, … }`. */
@@ -391,6 +396,7 @@ async function openDesk({ orm, db }: TestOrm): Promise<Desk> {
   const { events, received } = recordingBus();
   const em0 = orm.em.fork();
   for (const p of TEST_POLICIES) em0.create(LoanPolicy, p);
+  for (const p of DEFAULT_RESERVATION_POLICIES) em0.create(ReservationPolicy, p);
   await em0.flush();
 
   const user: Desk['user'] = (role, options = {}) => createTestUser(orm, role, options);
