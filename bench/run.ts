@@ -4,7 +4,9 @@
  * 1. lifecycle: LoanService request/approve/return vs a hand-written raw-SQL floor;
  * 2. hot reads at 10 k and 1 M loans, with query plans;
  * 3. bulk load through CatalogService vs raw multi-row inserts;
- * 4. contention: 1 vs 8 workers approving and returning on PostgreSQL, then an audit in SQL.
+ * 4. contention: 1 vs 8 workers approving and returning on PostgreSQL, then an audit in SQL;
+ * 5. reservations: ReservationService reserve/availability vs a raw-SQL floor, at 10 k and 1 M
+ *    reservations.
  *
  * On a SQLite file (node:sqlite, the package's `SwlSqliteDialect`) and on PostgreSQL
  * (`SWL_BENCH_POSTGRES_URL`, else an embedded server started here). Settings: `lib/config.ts`.
@@ -24,6 +26,7 @@ import { readConfig } from './lib/config.ts';
 import { cleanUp, onCleanUp } from './lib/db.ts';
 import { type BenchResults, type Environment, renderReport } from './lib/report.ts';
 import { type LifecycleRow, runLifecycle } from './lifecycle.ts';
+import { type ReservationsResult, renderReservations, runReservations } from './reservations.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string) => console.log(line);
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
   const readDatasets: ReadDatasetInfo[] = [];
   const bulk: BulkRow[] = [];
   let contention: ContentionResult | null = null;
+  const reservations: ReservationsResult[] = [];
   const durations: Record<string, number> = {};
   const timed = async (name: string, body: () => Promise<void>) => {
     log(`\n== ${name}`);
@@ -135,6 +139,11 @@ async function main(): Promise<void> {
         readDatasets.push(r.info);
       });
     }
+    if (config.sections.includes('reservations')) {
+      await timed(`reservations ${dialect}`, async () => {
+        reservations.push(await runReservations(config, dialect, postgresUrl, log));
+      });
+    }
   }
   if (config.sections.includes('contention') && usesPostgres) {
     await timed('contention postgresql', async () => {
@@ -154,8 +163,9 @@ async function main(): Promise<void> {
     durations,
   };
   log(`\n${renderReport(results)}`);
+  if (reservations.length > 0) log(renderReservations(reservations));
   if (config.jsonOut) {
-    writeFileSync(config.jsonOut, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(config.jsonOut, `${JSON.stringify({ ...results, reservations }, null, 2)}\n`);
     log(`results written to ${config.jsonOut}`);
   }
   const failedAudit = (contention as ContentionResult | null)?.audit.some((a) => !a.ok) ?? false;
