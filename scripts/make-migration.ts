@@ -21,7 +21,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver } from '@mikro-orm/sql';
 import pg from 'pg';
 import { SWL_DIALECTS, type SwlDialect, swlMigrations } from '../migrations/index.ts';
-import { swlEntities } from '../src/entities/index.ts';
+import { swlEntities, swlOnMetadata } from '../src/entities/index.ts';
 import { SwlSqliteDialect } from '../src/sqlite.ts';
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts';
 
@@ -105,6 +105,7 @@ async function generate(dialect: SwlDialect, postgresUrl: () => Promise<string>)
   const orm = await MikroORM.init({
     ...options,
     entities: [...swlEntities],
+    discovery: { onMetadata: swlOnMetadata },
     extensions: [Migrator],
     migrations: {
       migrationsList: swlMigrations(dialect),

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MikroORM, type Options, Utils } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sql';
-import { swlEntities } from './entities/index.ts';
+import { swlEntities, swlOnMetadata } from './entities/index.ts';
 import { SwlError } from './errors.ts';
 import { MIN_NODE_VERSION as NODE_MINIMUM } from './internal/node-version.ts';
 import { configurationError, convertDriverError, toSwlError } from './internal/translate-error.ts';
@@ -258,6 +258,8 @@ export async function swlOrmConfig(options: SwlOrmConfigOptions = {}): Promise<O
       defaultSeeder: options.seeder?.defaultSeeder ?? seeders.SWL_DEFAULT_SEEDER,
     },
     allowGlobalContext: false,
+    // PostgreSQL: the reservations' exclusion constraint is part of the schema (src/entities/reservation.entity.ts).
+    discovery: { onMetadata: swlOnMetadata },
   };
   if (database.dialect === 'sqlite') {
     const library = database.driver ?? options.sqlite?.driver ?? 'node:sqlite';

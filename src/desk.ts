@@ -1,5 +1,5 @@
 /**
- * What a host's transport layer needs around the services: {@link deskServices}, the six services
+ * What a host's transport layer needs around the services: {@link deskServices}, the seven services
  * of one request on one EntityManager, and {@link withRetry}, which repeats a command that lost a
  * race. Source: issue 13 (what a host's transport layer needs); docs/DESIGN.md §6 (error codes).
  *
@@ -8,6 +8,7 @@
 import { EntityManager, type MikroORM } from '@mikro-orm/core';
 import { CatalogService } from './catalog/catalog.service.ts';
 import { SwlError } from './errors.ts';
+import { HoldService } from './holds/hold.service.ts';
 import type { ServiceOptions } from './internal/service-base.ts';
 import { LoanService } from './loans/loan.service.ts';
 import { PolicyService } from './policies/policy.service.ts';
@@ -15,7 +16,7 @@ import { ReservationService } from './reservations/reservation.service.ts';
 import { UserService, type UserServiceOptions } from './users/user.service.ts';
 import { VisitorLogService } from './visitors/visitor-log.service.ts';
 
-/** The six services of one request, all on the same EntityManager, clock and event bus. */
+/** The seven services of one request, all on the same EntityManager, clock and event bus. */
 export interface DeskServices {
   /** Loan requests, approvals, renewals, returns, penalties and the borrower's standing. */
   loans: LoanService;
@@ -29,10 +30,12 @@ export interface DeskServices {
   policies: PolicyService;
   /** Bookings of equipment for a date range, their pickup, and the availability calendar. */
   reservations: ReservationService;
+  /** The holds queue: title-level requests when no copy is available. */
+  holds: HoldService;
 }
 
 /**
- * The six services for one request (or one job), built on one EntityManager with a shared
+ * The seven services for one request (or one job), built on one EntityManager with a shared
  * clock and event bus:
  *
  * - given the `MikroORM` instance, it forks `orm.em` once (a fresh identity map: nothing another
@@ -43,7 +46,7 @@ export interface DeskServices {
  *
  * Per request: build it when a request starts and drop it when the request ends. Do not keep one
  * for the life of the process — the identity map of a long-lived EntityManager grows without
- * bound and is shared by every concurrent request. Building it costs six small objects and one
+ * bound and is shared by every concurrent request. Building it costs seven small objects and one
  * fork.
  *
  * @param orm - the host's `MikroORM` (forked), or an `EntityManager` (used as is).
@@ -51,7 +54,7 @@ export interface DeskServices {
  *   {@link ServiceOptions} every service takes; pass one long-lived `SwlEventBus` so every
  *   request's events reach the same listeners. `legacyPasswordVerifiers` (`UserServiceOptions`,
  *   default none) goes to `users` only.
- * @returns `{ loans, catalog, users, visitors, policies, reservations }` ({@link DeskServices}). Throws nothing.
+ * @returns `{ loans, catalog, users, visitors, policies, reservations, holds }` ({@link DeskServices}). Throws nothing.
  *
  * @example
  * ```ts
@@ -71,6 +74,7 @@ export function deskServices(orm: MikroORM | EntityManager, options: UserService
     visitors: new VisitorLogService(em, shared),
     policies: new PolicyService(em, shared),
     reservations: new ReservationService(em, shared),
+    holds: new HoldService(em, shared),
   };
 }
 

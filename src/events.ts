@@ -7,6 +7,8 @@
 import type {
   CopyEventType,
   CopyStatus,
+  HoldEventType,
+  HoldStatus,
   LoanEventType,
   LoanStatus,
   ReservationEventType,
@@ -47,7 +49,7 @@ export interface CopyChangeEvent {
 
 /**
  * A reservation transition, as recorded in `swl_reservation_event` (issue 16). Published to the
- * bus after commit; `SwlOutbox` does not read reservation events yet.
+ * bus after commit; `SwlOutbox` does not read reservation (nor hold) events yet.
  */
 export interface ReservationTransitionEvent {
   kind: 'reservation';
@@ -65,8 +67,29 @@ export interface ReservationTransitionEvent {
   data: Record<string, unknown> | null;
 }
 
+/** A hold transition, as recorded in `swl_hold_event` (issue 16). Published to the bus after commit. */
+export interface HoldTransitionEvent {
+  kind: 'hold';
+  /** `HoldEvent.id`. */
+  id: number;
+  holdId: number;
+  type: HoldEventType;
+  from: HoldStatus | null;
+  to: HoldStatus;
+  /** Acting user's id (for a copy set aside at a return, who checked it in). */
+  actorId: number | null;
+  /** When it happened (UTC, from the service clock). */
+  at: Date;
+  /** Command particulars (the copy set aside, the pickup deadline, the loan…). */
+  data: Record<string, unknown> | null;
+}
+
 /** Every event a subscriber may receive. */
-export type SwlDomainEvent = LoanTransitionEvent | CopyChangeEvent | ReservationTransitionEvent;
+export type SwlDomainEvent =
+  | LoanTransitionEvent
+  | CopyChangeEvent
+  | ReservationTransitionEvent
+  | HoldTransitionEvent;
 
 /** A subscriber. It may be async; its result is not awaited by the command. */
 export type SwlEventListener = (event: SwlDomainEvent) => void | Promise<void>;

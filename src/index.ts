@@ -27,6 +27,7 @@ export * from './entities/index.ts';
 export { isSwlError, SWL_ERROR_CODES, SWL_HTTP_STATUS, SwlError, type SwlErrorCode } from './errors.ts';
 export {
   type CopyChangeEvent,
+  type HoldTransitionEvent,
   type LoanTransitionEvent,
   type ReservationTransitionEvent,
   type SwlDomainEvent,
@@ -48,6 +49,7 @@ export {
   importSwlFlaskDatabase,
   penaltyToMinorUnits,
 } from './flask-import/index.ts';
+export * from './holds/index.ts';
 export { IdempotencyKeyInput } from './internal/idempotency.ts';
 export type { ServiceOptions } from './internal/service-base.ts';
 export {

@@ -48,6 +48,14 @@ export const CAPABILITIES = [
   'reservation:confirm',
   'reservation:pickup',
   'reservation:expire',
+  'hold:place:own',
+  'hold:place:any',
+  'hold:cancel:own',
+  'hold:cancel:any',
+  'hold:read:own',
+  'hold:read:any',
+  'hold:fulfill',
+  'hold:expire',
 ] as const;
 
 /** One of {@link CAPABILITIES}. */
@@ -63,6 +71,9 @@ const BORROWER: readonly Capability[] = [
   'reservation:request:own',
   'reservation:cancel:own',
   'reservation:read:own',
+  'hold:place:own',
+  'hold:cancel:own',
+  'hold:read:own',
 ];
 
 const STAFF: readonly Capability[] = [
@@ -87,6 +98,11 @@ const STAFF: readonly Capability[] = [
   'reservation:confirm',
   'reservation:pickup',
   'reservation:expire',
+  'hold:place:any',
+  'hold:cancel:any',
+  'hold:read:any',
+  'hold:fulfill',
+  'hold:expire',
 ];
 
 /**

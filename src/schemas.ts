@@ -20,6 +20,15 @@ import {
   WithdrawEntryInput,
 } from './catalog/schemas.ts';
 import {
+  CancelHoldInput,
+  ExpireHoldsInput,
+  FulfillHoldInput,
+  GetHoldInput,
+  HoldQueueInput,
+  ListHoldsInput,
+  PlaceHoldInput,
+} from './holds/schemas.ts';
+import {
   ApproveLoanInput,
   BorrowerStandingInput,
   CancelLoanInput,
@@ -120,6 +129,13 @@ export type InputSchemaName =
   | 'ListReservationsInput'
   | 'UpsertReservationPolicyInput'
   | 'ListReservationPoliciesInput'
+  | 'PlaceHoldInput'
+  | 'CancelHoldInput'
+  | 'FulfillHoldInput'
+  | 'ExpireHoldsInput'
+  | 'HoldQueueInput'
+  | 'GetHoldInput'
+  | 'ListHoldsInput'
   | 'SwlOutboxReadInput';
 
 /**
@@ -181,6 +197,14 @@ export const INPUT_SCHEMAS: Readonly<Record<InputSchemaName, z.ZodType>> = {
   ListReservationsInput,
   UpsertReservationPolicyInput,
   ListReservationPoliciesInput,
+  // holds (HoldService)
+  PlaceHoldInput,
+  CancelHoldInput,
+  FulfillHoldInput,
+  ExpireHoldsInput,
+  HoldQueueInput,
+  GetHoldInput,
+  ListHoldsInput,
   // outbox (SwlOutbox)
   SwlOutboxReadInput,
 } satisfies Record<InputSchemaName, z.ZodType>;

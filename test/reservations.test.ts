@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LoanService } from '../src/loans/loan.service.ts';
+import { checkInvariants } from '../src/operations/invariants.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
 import {
   type Desk,
@@ -262,5 +263,37 @@ describeEachDialect('reservations', (dialect) => {
         couldReachUntil: at(24 * 4).toISOString(),
       });
     });
+  });
+});
+
+describeEachDialect('reservation invariants (swl doctor)', (dialect) => {
+  const desk = useDesk(dialect, { per: 'test' });
+
+  it('flags bookings beyond the stock and a broken event trail', async () => {
+    const { reservations } = services(desk);
+    const entry = await desk.entry('premium', 1);
+    const booked = await reservations.reserve(desk.staff, {
+      catalogEntryId: entry.id,
+      startsAt: at(2),
+      endsAt: at(4),
+    });
+    expect((await checkInvariants(desk.orm)).violations).toEqual([]);
+    // What no command can write: a second booking of the only copy over the same range, and a
+    // status changed behind the event trail's back.
+    const conn = desk.em().getConnection();
+    const instant = (d: Date) => (dialect === 'postgresql' ? `'${d.toISOString()}'` : String(d.getTime()));
+    await conn.execute(
+      `insert into swl_reservation (borrower_id, catalog_entry_id, quantity, starts_at, ends_at, blocks_until,
+         buffer_minutes, pickup_deadline, status, version, created_at, updated_at)
+       values (${desk.staff.id}, ${entry.id}, 1, ${instant(at(3))}, ${instant(at(5))}, ${instant(at(5))}, 0,
+         ${instant(at(3))}, 'confirmada', 1, ${instant(at(0))}, ${instant(at(0))})`,
+    );
+    await conn.execute(`update swl_reservation set status = 'cancelada' where id = ${booked.id}`);
+    const report = await checkInvariants(desk.orm);
+    const rules = new Set(report.violations.map((v) => v.rule));
+    expect(rules).toEqual(new Set(['reservation-events']));
+    await conn.execute(`update swl_reservation set status = 'confirmada' where id = ${booked.id}`);
+    const again = await checkInvariants(desk.orm);
+    expect(again.violations.map((v) => v.rule).sort()).toEqual(['reservation-events', 'reservation-stock']);
   });
 });

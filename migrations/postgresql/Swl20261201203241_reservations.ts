@@ -40,7 +40,7 @@ export class Swl20261201203241_reservations extends Migration {
     // one copy over overlapping [starts_at, blocks_until) ranges. btree_gist gives gist the `=` on
     // an integer column; it is a trusted extension (PostgreSQL 13+), so a database owner may create it.
     this.addSql(`create extension if not exists btree_gist;`);
-    this.addSql(`alter table "swl_reservation" add constraint "swl_reservation_copy_no_overlap" exclude using gist ("instance_id" with =, tstzrange("starts_at", "blocks_until", '[)') with &&) where ("instance_id" is not null and "status" in ('solicitada', 'confirmada'));`);
+    this.addSql(`alter table "swl_reservation" add constraint "swl_reservation_copy_no_overlap" EXCLUDE USING gist (instance_id WITH =, tstzrange(starts_at, blocks_until, '[)'::text) WITH &&) WHERE (((instance_id IS NOT NULL) AND (status = ANY (ARRAY['solicitada'::text, 'confirmada'::text]))));`);
     this.addSql(`alter table "swl_reservation" add constraint "swl_reservation_buffer_minutes_check" check (buffer_minutes >= 0);`);
     this.addSql(`alter table "swl_reservation" add constraint "swl_reservation_status_check" check ("status" in ('solicitada', 'confirmada', 'recogida', 'cancelada', 'no_recogida'));`);
 

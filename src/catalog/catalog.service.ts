@@ -16,6 +16,7 @@ import { CopyEvent } from '../entities/copy-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { CopyChangeEvent } from '../events.ts';
+import { serveHolds } from '../holds/serve.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
@@ -28,12 +29,14 @@ import {
 } from '../internal/service-base.ts';
 import { LIKE_ESCAPE, likeContains, searchTerms } from '../internal/text.ts';
 import { type Actor, assertCan } from '../permissions.ts';
+import { lockEntry } from '../reservations/availability.ts';
 import { MAX_ID, type Page } from '../validation.ts';
 import { catalogSearchText, codePrefix, copyCode, prefixOfCode } from './codes.ts';
 import { countPendingRequests, readCopyView, readEntryCopyViews } from './copy-queries.ts';
 import {
   applyCopyTransition,
   COPY_MACHINE,
+  COPY_OPERATIONS,
   type CopyOperation,
   type CopyTransition,
 } from './copy-transitions.ts';
@@ -544,6 +547,17 @@ export class CatalogService extends ServiceBase {
   ): Promise<CopyView> {
     return this.command(COPY_COMMANDS[operation], actor, input, async (s) => {
       const { db, postgres, input: i } = s;
+      const backOnShelf = COPY_OPERATIONS[operation] === 'disponible';
+      if (backOnShelf && postgres) {
+        // Entry before copy, the lock order of every command that commits stock: a copy back on
+        // the shelf may be set aside for a hold (src/holds/serve.ts).
+        const row = await db
+          .selectFrom('swl_item_instance')
+          .select('catalog_entry_id')
+          .where('id', '=', i.copyId)
+          .executeTakeFirst();
+        if (row) await lockEntry(db, postgres, Number(row.catalog_entry_id));
+      }
       const copy = await readCopyView(db, i.copyId, postgres);
       if (!copy) throw SwlError.notFound('copy', i.copyId);
       const now = s.now;
@@ -564,6 +578,15 @@ export class CatalogService extends ServiceBase {
         note: i.note ?? null,
       });
       await s.writes.run(); // update … where id = ? and version = ? — a concurrent change fails with CONFLICT
+      if (backOnShelf) {
+        await serveHolds(s, {
+          catalogEntryId: copy.catalogEntryId,
+          copyId: copy.id,
+          actorId: s.actor.id,
+          now,
+        });
+        await s.writes.run();
+      }
       return toMovedCopyView(copy, { status: transition.to, at: now, condition: i.condition });
     });
   }

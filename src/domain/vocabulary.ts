@@ -220,3 +220,34 @@ export const RESERVATION_EVENT_TYPES = [
 ] as const;
 /** One of {@link RESERVATION_EVENT_TYPES}. */
 export type ReservationEventType = (typeof RESERVATION_EVENT_TYPES)[number];
+
+/**
+ * Hold status values (`swl_hold.status`): a borrower's place in the queue for a title when no copy
+ * is available. Source: issue 16 (holds queue); Koha's reserves (waiting → found `W` → filled /
+ * cancelled / expired) and FOLIO's request statuses (Open – Not yet filled / Open – Awaiting pickup
+ * / Closed – Filled / Cancelled / Pickup expired).
+ */
+export const HOLD_STATUSES = ['en_espera', 'lista', 'cumplida', 'cancelada', 'vencida'] as const;
+/** One of {@link HOLD_STATUSES}. */
+export type HoldStatus = (typeof HOLD_STATUSES)[number];
+/**
+ * English names for the stored hold statuses: `HoldStatus.Waiting === 'en_espera'`.
+ *
+ * - `Waiting` (`en_espera`): in the queue for the title.
+ * - `AwaitingPickup` (`lista`): a returned copy is set aside for it until `expiresAt`.
+ * - `Fulfilled` (`cumplida`): checked out to the borrower (a loan). Terminal.
+ * - `Cancelled` (`cancelada`): cancelled by the borrower or staff. Terminal.
+ * - `Expired` (`vencida`): not picked up in time; the copy went to the next hold. Terminal.
+ */
+export const HoldStatus = {
+  Waiting: 'en_espera',
+  AwaitingPickup: 'lista',
+  Fulfilled: 'cumplida',
+  Cancelled: 'cancelada',
+  Expired: 'vencida',
+} as const satisfies Record<string, HoldStatus>;
+
+/** Kinds of hold audit events (`swl_hold_event.type`). Source: issue 16. */
+export const HOLD_EVENT_TYPES = ['placed', 'ready', 'fulfilled', 'cancelled', 'expired'] as const;
+/** One of {@link HOLD_EVENT_TYPES}. */
+export type HoldEventType = (typeof HOLD_EVENT_TYPES)[number];

@@ -1,5 +1,7 @@
 import { CatalogEntry } from './catalog-entry.entity.ts';
 import { CopyEvent } from './copy-event.entity.ts';
+import { Hold } from './hold.entity.ts';
+import { HoldEvent } from './hold-event.entity.ts';
 import { IdempotencyKey } from './idempotency-key.entity.ts';
 import { ItemInstance } from './item-instance.entity.ts';
 import { LibraryLog } from './library-log.entity.ts';
@@ -14,6 +16,8 @@ import { User } from './user.entity.ts';
 export * from './catalog-entry.entity.ts';
 export { TABLE_PREFIX } from './common.ts';
 export * from './copy-event.entity.ts';
+export * from './hold.entity.ts';
+export * from './hold-event.entity.ts';
 export * from './idempotency-key.entity.ts';
 export * from './item-instance.entity.ts';
 export * from './library-log.entity.ts';
@@ -42,4 +46,6 @@ export const swlEntities = [
   ReservationPolicy,
   Reservation,
   ReservationEvent,
+  Hold,
+  HoldEvent,
 ] as const;

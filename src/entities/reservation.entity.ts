@@ -74,6 +74,35 @@ export const ReservationSchema = defineEntity({
   ],
 });
 
+/**
+ * PostgreSQL's last line against double booking a copy (`btree_gist`): no two holding bookings of
+ * one copy over overlapping `[startsAt, blocksUntil)` ranges. Written as PostgreSQL prints it back
+ * (`pg_get_constraintdef`), so MikroORM's schema diff sees no change. Added to the entity's
+ * metadata on PostgreSQL only by {@link swlOnMetadata} (SQLite has no exclusion constraints).
+ * @internal
+ */
+export const RESERVATION_COPY_NO_OVERLAP = {
+  name: 'swl_reservation_copy_no_overlap',
+  expression:
+    "EXCLUDE USING gist (instance_id WITH =, tstzrange(starts_at, blocks_until, '[)'::text) WITH &&) WHERE (((instance_id IS NOT NULL) AND (status = ANY (ARRAY['solicitada'::text, 'confirmada'::text]))))",
+} as const;
+
+/**
+ * MikroORM's `discovery.onMetadata` hook of the package (`swlOrmConfig` sets it): on PostgreSQL it
+ * declares {@link RESERVATION_COPY_NO_OVERLAP} on `swl_reservation`, so a schema diff or a host's
+ * generated migration keeps the constraint instead of dropping it. A host that builds its MikroORM
+ * options without `swlOrmConfig` and generates migrations should set
+ * `discovery: { onMetadata: swlOnMetadata }`. Throws nothing.
+ */
+export function swlOnMetadata(
+  meta: { tableName?: string; checks: Array<{ name?: string; expression: unknown }> },
+  platform: object,
+): void {
+  if (meta.tableName !== 'swl_reservation' || !platform.constructor.name.startsWith('PostgreSql')) return;
+  if (meta.checks.some((c) => c.name === RESERVATION_COPY_NO_OVERLAP.name)) return;
+  meta.checks.push({ ...RESERVATION_COPY_NO_OVERLAP });
+}
+
 /** A booking of copies of an entry (or of one copy) for a time range. */
 export class Reservation extends ReservationSchema.class {}
 ReservationSchema.setClass(Reservation);

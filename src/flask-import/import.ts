@@ -29,6 +29,7 @@ import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { LibraryLog } from '../entities/library-log.entity.ts';
 import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
+import { Reservation } from '../entities/reservation.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { toSwlError } from '../internal/translate-error.ts';
 import { DEFAULT_ADMIN, DEFAULT_INVENTORY } from '../seeding/defaults.ts';
@@ -312,7 +313,7 @@ interface PlannedLoan {
  *   the others are skipped; a copy held by an `aprobado` loan becomes `prestado`; a `prestado` copy
  *   that no loan holds becomes `disponible`.
  * - **Target:** refused when it has desk data, unless `merge`. A target has none when it has no loans, loan
- *   events, visits or idempotency keys, no user but the seeded default admin (document
+ *   events, visits, reservations or idempotency keys, no user but the seeded default admin (document
  *   `1000000000`), no catalog entry but the seeded inventory titles, and no copy event but
  *   `created`: the seeded catalog (with its copies and their events) is then removed, as is the
  *   seeded admin when a source user has its id, document id or email; policies stay.
@@ -761,6 +762,7 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
   const loanEvents = await em.count(LoanEvent, {});
   const visits = await em.count(LibraryLog, {});
   const keys = await em.count(IdempotencyKey, {});
+  const bookings = await em.count(Reservation, {});
   const users = await em.find(User, {}, { fields: ['id', 'documentId', 'email'] });
   const entries = await em.find(CatalogEntry, {}, { fields: ['id', 'titleOrName'] });
   const copies = await em.count(ItemInstance, {});
@@ -814,6 +816,7 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
   if (loanEvents > 0) deskData.push(`${loanEvents} loan event(s)`);
   if (visits > 0) deskData.push(`${visits} visit(s)`);
   if (keys > 0) deskData.push(`${keys} idempotency key(s)`);
+  if (bookings > 0) deskData.push(`${bookings} reservation(s)`);
   const others = users.filter((u) => u.documentId !== DEFAULT_ADMIN.documentId);
   if (others.length > 0) deskData.push(`${others.length} user(s) besides the seeded admin`);
   const seededTitles = new Set(DEFAULT_INVENTORY.map((i) => i.titleOrName));

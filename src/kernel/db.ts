@@ -32,6 +32,8 @@ import {
 import type { CatalogEntrySchema } from '../entities/catalog-entry.entity.ts';
 import { PG_CURRENT_TX_ID } from '../entities/common.ts';
 import type { CopyEventSchema } from '../entities/copy-event.entity.ts';
+import type { HoldSchema } from '../entities/hold.entity.ts';
+import type { HoldEventSchema } from '../entities/hold-event.entity.ts';
 import type { IdempotencyKeySchema } from '../entities/idempotency-key.entity.ts';
 import type { ItemInstanceSchema } from '../entities/item-instance.entity.ts';
 import type { LoanSchema } from '../entities/loan.entity.ts';
@@ -76,6 +78,8 @@ type Inferred = InferKyselyDB<
   | typeof ReservationSchema
   | typeof ReservationEventSchema
   | typeof ReservationPolicySchema
+  | typeof HoldSchema
+  | typeof HoldEventSchema
 >;
 
 /** The package's tables as Kysely sees them: names and columns from the entities, values as stored. */

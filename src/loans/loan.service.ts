@@ -16,6 +16,7 @@ import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import { SwlError } from '../errors.ts';
+import { serveHolds } from '../holds/serve.ts';
 import {
   type CommandScope,
   defineCommand,
@@ -461,10 +462,12 @@ export class LoanService extends ServiceBase {
   async return(actor: Actor, input: ReturnLoanInput): Promise<ReturnedLoanView> {
     return this.command(RETURN, actor, input, async (s) => {
       const { db, postgres, input: i } = s;
-      // On PostgreSQL the loan and its copy are locked by the one read.
-      const record = await this.#loan(s, 'return', i.loanId, undefined, 'locked copy');
+      // On PostgreSQL: the loan, then its entry, then its copy — the lock order of every command
+      // that commits stock (a copy checked in `ok` may be set aside for a hold).
+      const record = await this.#loan(s, 'return', i.loanId);
       const { view: loan, instants, entry } = record;
-      const copy = record.copy ?? (await readCopy(db, loan.copyId as number, postgres, postgres));
+      if (postgres) await lockEntry(db, postgres, loan.catalogEntryId);
+      const copy = await readCopy(db, loan.copyId as number, postgres, postgres);
       if (!copy) throw SwlError.notFound('copy', loan.copyId);
       const now = s.instant(...instants);
       // A legacy loan approved before terms were stored falls back to the current policy.
@@ -510,7 +513,22 @@ export class LoanService extends ServiceBase {
         },
       });
       await s.writes.run();
-      return { ...returned, replacementCostUnknown: charges.replacementCostUnknown };
+      // A copy back on the shelf goes to the first waiting hold of its title, if any (src/holds/).
+      const setAside =
+        COPY_STATUS_AFTER_RETURN[i.outcome] === CopyStatus.Available
+          ? await serveHolds(s, {
+              catalogEntryId: loan.catalogEntryId,
+              copyId: copy.id,
+              actorId: s.actor.id,
+              now,
+            })
+          : null;
+      await s.writes.run();
+      return {
+        ...returned,
+        replacementCostUnknown: charges.replacementCostUnknown,
+        setAsideForHold: setAside && { holdId: setAside.holdId, expiresAt: setAside.expiresAt },
+      };
     });
   }
 

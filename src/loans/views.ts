@@ -118,6 +118,11 @@ export interface ReturnedLoanView extends LoanView {
    * `returned` event's data (`replacementCostUnknown`). False otherwise.
    */
   replacementCostUnknown: boolean;
+  /**
+   * The hold the returned copy was set aside for (the first waiting hold of the title, issue 16),
+   * with its pickup deadline; null when none waits (or the outcome left the copy unavailable).
+   */
+  setAsideForHold: { holdId: number; expiresAt: Date } | null;
 }
 
 /** One entry of a loan's audit trail. */

@@ -31,6 +31,14 @@ export const INVARIANT_RULES = {
   integrity: 'the database file is intact (SQLite `PRAGMA integrity_check`)',
   'event-tx-id':
     'PostgreSQL: every event row carries the id of the transaction that wrote it (the outbox needs it)',
+  'reservation-events':
+    "a reservation's events are `requested`, then one per transition, chained from → to, ending in its status",
+  'reservation-copy-overlap': 'no two holding bookings of one copy overlap in [startsAt, blocksUntil)',
+  'reservation-stock':
+    'at no instant do holding bookings of an entry take more units than it has copies not withdrawn',
+  'hold-events':
+    "a hold's events are `placed`, then one per transition, chained from → to, ending in its status",
+  'hold-ready-copy': 'a hold awaiting pickup (`lista`) has a copy of its entry, and that copy is disponible',
 } as const;
 
 /** One of {@link INVARIANT_RULES}. */
@@ -79,7 +87,10 @@ const num = (value: unknown): number | null => (value === null || value === unde
  * event per transition, chained and ending in the loan's status; copy events chained and ending in
  * the copy's status; penalties that add up; amounts non-negative; foreign keys (SQLite
  * `foreign_key_check`; PostgreSQL: each many-to-one column against its table); SQLite
- * `integrity_check`; PostgreSQL: no event row without its `tx_id`.
+ * `integrity_check`; PostgreSQL: no event row without its `tx_id`; reservations: events chained to
+ * their status, no two holding bookings of one copy overlapping, and holding bookings never taking
+ * more units of an entry than its copies not withdrawn (loans are not counted here: a copy kept
+ * overdue or lost after a booking was made is a conflict of the desk, not of the database).
  *
  * Cost: one pass over each table, the loan and copy event trails held in memory; run it off-peak
  * on a large database.
@@ -273,6 +284,72 @@ export async function checkInvariants(
   }
   report('copy-events', copyTrail);
 
+  // Reservations and holds: events chained from their creation to the status; bookings within the stock.
+  report(
+    'reservation-events',
+    await eventTrails(sql, 'swl_reservation', 'swl_reservation_event', 'reservation_id', 'requested'),
+  );
+  report('hold-events', await eventTrails(sql, 'swl_hold', 'swl_hold_event', 'hold_id', 'placed'));
+  report(
+    'hold-ready-copy',
+    (
+      await sql(
+        `select h.id, h.instance_id, i.status, i.catalog_entry_id as copy_entry, h.catalog_entry_id
+           from swl_hold h left join swl_item_instance i on i.id = h.instance_id
+          where h.status = 'lista' order by h.id`,
+      )
+    )
+      .filter(
+        (r) =>
+          r.instance_id === null ||
+          r.status !== 'disponible' ||
+          Number(r.copy_entry) !== Number(r.catalog_entry_id),
+      )
+      .map((r) => ({
+        table: 'swl_hold',
+        id: num(r.id),
+        message: `hold ${r.id} is lista with copy ${String(r.instance_id)} (${String(r.status)})`,
+      })),
+  );
+  report(
+    'reservation-copy-overlap',
+    (
+      await sql(
+        `select a.id as a, b.id as b, a.instance_id from swl_reservation a
+           join swl_reservation b on b.instance_id = a.instance_id and b.id > a.id
+          where a.status in ('solicitada', 'confirmada') and b.status in ('solicitada', 'confirmada')
+            and a.starts_at < b.blocks_until and b.starts_at < a.blocks_until
+          order by a.id, b.id`,
+      )
+    ).map((r) => ({
+      table: 'swl_reservation',
+      id: num(r.b),
+      message: `reservations ${r.a} and ${r.b} both hold copy ${r.instance_id} over overlapping ranges`,
+    })),
+  );
+  report(
+    'reservation-stock',
+    (
+      await sql(
+        `select t.id, t.catalog_entry_id, t.starts_at,
+                (select sum(o.quantity) from swl_reservation o
+                  where o.catalog_entry_id = t.catalog_entry_id and o.status in ('solicitada', 'confirmada')
+                    and o.starts_at <= t.starts_at and o.blocks_until > t.starts_at) as booked,
+                (select count(*) from swl_item_instance i
+                  where i.catalog_entry_id = t.catalog_entry_id and i.status <> 'retirado') as copies
+           from swl_reservation t
+          where t.status in ('solicitada', 'confirmada')
+          order by t.id`,
+      )
+    )
+      .filter((r) => Number(r.booked) > Number(r.copies))
+      .map((r) => ({
+        table: 'swl_reservation',
+        id: num(r.id),
+        message: `entry ${r.catalog_entry_id}: ${Number(r.booked)} units booked at the start of reservation ${r.id}, ${Number(r.copies)} copies`,
+      })),
+  );
+
   // Penalties: non-negative integers (64-bit columns: PostgreSQL returns them as strings) that add
   // up, held at MAX_MONEY; settled only when there is one, on a returned loan.
   const money = (v: unknown): bigint | null => (/^\d+$/.test(String(v)) ? BigInt(String(v)) : null);
@@ -347,7 +424,7 @@ export async function checkInvariants(
     );
   } else {
     const missing: Omit<InvariantViolation, 'rule'>[] = [];
-    for (const table of ['swl_loan_event', 'swl_instance_event']) {
+    for (const table of ['swl_loan_event', 'swl_instance_event', 'swl_reservation_event', 'swl_hold_event']) {
       for (const r of await sql(`select id from ${table} where tx_id is null order by id`)) {
         missing.push({ table, id: num(r.id), message: `${table} ${r.id} has no tx_id` });
       }
@@ -367,6 +444,43 @@ const MONEY_COLUMNS: readonly (readonly [string, readonly string[]])[] = [
   ['swl_loan_policy', ['fine_amount', 'max_fine']],
   ['swl_catalog', ['replacement_cost']],
 ];
+
+/**
+ * The records of `table` whose events (in `events`, by id) do not start with `first` from no
+ * status, chain from → to, and end in the record's status.
+ */
+async function eventTrails(
+  sql: (query: string) => Promise<Row[]>,
+  table: string,
+  events: string,
+  owner: string,
+  first: string,
+): Promise<Omit<InvariantViolation, 'rule'>[]> {
+  const records = await sql(`select id, status from ${table} order by id`);
+  const eventsOf = groupBy(
+    await sql(`select ${owner}, type, from_status, to_status from ${events} order by id`),
+    owner,
+  );
+  const found: Omit<InvariantViolation, 'rule'>[] = [];
+  for (const r of records) {
+    const id = Number(r.id);
+    const trail = eventsOf.get(id) ?? [];
+    let at: unknown = null;
+    let chained = true;
+    for (const e of trail) {
+      if (e.from_status !== at) chained = false;
+      at = e.to_status;
+    }
+    if (trail[0]?.type !== first || !chained || at !== r.status) {
+      found.push({
+        table,
+        id,
+        message: `${table} ${id} is ${r.status}, its events are [${trail.map((e) => `${e.type} ${e.from_status}→${e.to_status}`).join(', ')}]`,
+      });
+    }
+  }
+  return found;
+}
 
 function groupBy(rows: Row[], key: string): Map<number, Row[]> {
   const map = new Map<number, Row[]>();

@@ -7,7 +7,8 @@
  *   `[startsAt, blocksUntil)` (`blocksUntil = endsAt + buffer`);
  * - an approved loan: one unit from its approval until its due date plus the buffer of the
  *   reservation policy of its borrower's role and the entry's category (0 without one) — and, once
- *   overdue, for ever (a copy out overdue is not counted as available).
+ *   overdue, for ever (a copy out overdue is not counted as available);
+ * - a hold whose copy is set aside for its borrower (`lista`): one unit until its pickup deadline.
  *
  * **Capacity** is the number of the entry's copies that can be lent: `disponible` or `prestado`
  * (a copy in maintenance, lost or withdrawn is not counted). A range can take `n` more units when
@@ -84,6 +85,10 @@ export async function readStockTimeline(
         join swl_catalog c on c.id = l.catalog_entry_id
         left join swl_reservation_policy p on p.category = c.category and p.role = u.role
        where l.catalog_entry_id = ${E} and l.status = 'aprobado' and l.id <> ${exL}
+      union all
+      select h.ready_at as s, h.expires_at as e, 1 as n
+        from swl_hold h
+       where h.catalog_entry_id = ${E} and h.status = 'lista'
     ),
     v as (select s, e, n from w where e > ${from} and s < ${to}),
     t as (
@@ -118,14 +123,14 @@ export function firstInstantOver(timeline: StockTimeline, extra: number): Date |
 
 /** A commitment of one named copy that overlaps a range. */
 export interface CopyCommitment {
-  kind: 'reservation' | 'loan';
+  kind: 'reservation' | 'loan' | 'hold';
   id: number;
   from: Date;
   until: Date;
 }
 
 /**
- * The holding reservations and the approved loan of copy `copyId` whose commitment overlaps
+ * The holding reservations, the approved loan and the `lista` hold of copy `copyId` whose commitment overlaps
  * `[from, to)` (a loan's as in {@link readStockTimeline}), earliest first — one statement.
  */
 export async function readCopyCommitments(
@@ -147,7 +152,7 @@ export async function readCopyCommitments(
     ? sql`case when l.due_date < ${now} then 'infinity'::timestamptz else l.due_date + make_interval(mins => coalesce(p.buffer_minutes, 0)) end`
     : sql`case when l.due_date < ${now} then ${FOREVER_MS} else l.due_date + coalesce(p.buffer_minutes, 0) * 60000 end`;
   const result = await sql<{
-    kind: 'reservation' | 'loan';
+    kind: CopyCommitment['kind'];
     id: number | string;
     s: StoredInstant;
     e: StoredInstant;
@@ -164,6 +169,10 @@ export async function readCopyCommitments(
         join swl_catalog c on c.id = l.catalog_entry_id
         left join swl_reservation_policy p on p.category = c.category and p.role = u.role
        where l.instance_id = ${q.copyId} and l.status = 'aprobado' and l.id <> ${q.excludeLoanId ?? 0}
+      union all
+      select 'hold' as kind, h.id, h.ready_at as s, h.expires_at as e
+        from swl_hold h
+       where h.instance_id = ${q.copyId} and h.status = 'lista'
     ) x
     where x.s < ${to} and x.e > ${from}
     order by x.s`.execute(db);

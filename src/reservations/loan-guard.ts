@@ -40,8 +40,8 @@ async function firstReservedInstant(
   db: SwlKysely,
   postgres: boolean,
   q: { catalogEntryId: number; copyId: number | null; now: Date; until: Date; excludeLoanId: number },
-): Promise<{ at: Date; reservationId: number | null } | null> {
-  let first: { at: Date; reservationId: number | null } | null = null;
+): Promise<{ at: Date; reservationId: number | null; holdId?: number } | null> {
+  let first: { at: Date; reservationId: number | null; holdId?: number } | null = null;
   if (q.copyId !== null) {
     const held = await readCopyCommitments(db, postgres, {
       copyId: q.copyId,
@@ -50,8 +50,14 @@ async function firstReservedInstant(
       now: q.now,
       excludeLoanId: q.excludeLoanId,
     });
-    const booking = held.find((c) => c.kind === 'reservation');
-    if (booking) first = { at: booking.from < q.now ? q.now : booking.from, reservationId: booking.id };
+    const booking = held.find((c) => c.kind !== 'loan');
+    if (booking) {
+      first = {
+        at: booking.from < q.now ? q.now : booking.from,
+        reservationId: booking.kind === 'reservation' ? booking.id : null,
+        ...(booking.kind === 'hold' ? { holdId: booking.id } : {}),
+      };
+    }
   }
   const timeline = await readStockTimeline(db, postgres, {
     catalogEntryId: q.catalogEntryId,

@@ -771,10 +771,11 @@ async function assertStockFor(
     const held = await readCopyCommitments(db, postgres, { ...q, copyId: q.copyId });
     const first = held[0];
     if (first) {
-      throw copyUnavailable(`the copy is ${first.kind === 'loan' ? 'on loan' : 'booked'} over that range`, {
+      const what = { loan: 'on loan', reservation: 'booked', hold: 'set aside for a hold' }[first.kind];
+      throw copyUnavailable(`the copy is ${what} over that range`, {
         reason: 'booked',
         copyId: q.copyId,
-        [first.kind === 'loan' ? 'loanId' : 'reservationId']: first.id,
+        [`${first.kind}Id`]: first.id,
         from: first.from.toISOString(),
         until: first.until.toISOString(),
       });
