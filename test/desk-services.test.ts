@@ -1,5 +1,5 @@
 /**
- * `deskServices` (the five services of one request on one EntityManager, one clock, one bus) and
+ * `deskServices` (the seven services of one request on one EntityManager, one clock, one bus) and
  * `withRetry` (repeats `CONFLICT`, and `UNAVAILABLE` only when told the command is idempotent), on
  * SQLite and PostgreSQL. Source: issue 13.
  */
@@ -21,13 +21,15 @@ describeEachDialect('deskServices', (dialect) => {
     student = await desk.user('student');
   });
 
-  it('builds the five services on one fork of orm.em, sharing the clock and the bus', async () => {
+  it('builds the seven services on one fork of orm.em, sharing the clock and the bus', async () => {
     const { events, received } = recordingBus();
     const s = deskServices(desk.orm, { clock: desk.clock, events });
     const em = emOf(s.loans);
     expect(em).toBeInstanceOf(EntityManager);
     expect(em).not.toBe(desk.orm.em);
-    for (const service of [s.catalog, s.users, s.visitors, s.policies]) expect(emOf(service)).toBe(em);
+    for (const service of [s.catalog, s.users, s.visitors, s.policies, s.reservations, s.holds]) {
+      expect(emOf(service)).toBe(em);
+    }
     // Another request gets its own fork.
     expect(emOf(deskServices(desk.orm).loans)).not.toBe(em);
 
@@ -60,6 +62,36 @@ describeEachDialect('deskServices', (dialect) => {
       ['pendiente', 'aprobado'],
     ]);
     expect(received.some((e) => e.kind === 'copy' && e.loanId === loan.id)).toBe(true);
+
+    // A booking, stamped by the shared clock, its events on the shared bus.
+    const { entry: kit } = await s.catalog.createEntry(desk.staff, {
+      titleOrName: `Desk kit ${uniqueId()}`,
+      category: 'premium',
+      copies: 1,
+    });
+    const startsAt = new Date(desk.clock.now().getTime() + 24 * 60 * 60 * 1000);
+    const endsAt = new Date(startsAt.getTime() + 60 * 60 * 1000);
+    const booking = await s.reservations.reserve(desk.staff, { catalogEntryId: kit.id, startsAt, endsAt });
+    expect(booking.status).toBe('confirmada');
+    expect(booking.confirmedAt?.toISOString()).toBe(desk.clock.now().toISOString());
+    expect(
+      (await s.reservations.availability(student, { catalogEntryId: kit.id, from: startsAt, to: endsAt }))
+        .minFree,
+    ).toBe(0);
+    expect(received.filter((e) => e.kind === 'reservation').length).toBeGreaterThan(0);
+
+    // A hold on the title whose only copy the student has on loan, stamped by the shared clock,
+    // its event on the shared bus.
+    const teacher = await desk.user('teacher');
+    const hold = await s.holds.placeHold(teacher, { catalogEntryId: entry.id });
+    expect(hold).toMatchObject({ status: 'en_espera', position: 1 });
+    expect(hold.placedAt.toISOString()).toBe(desk.clock.now().toISOString());
+    expect(
+      (await s.holds.holdQueue(desk.staff, { catalogEntryId: entry.id })).waiting.map((h) => h.id),
+    ).toEqual([hold.id]);
+    expect(received.filter((e) => e.kind === 'hold' && e.holdId === hold.id).map((e) => e.type)).toEqual([
+      'placed',
+    ]);
   });
 
   it('uses a given EntityManager as is: commands join the host transaction, events follow its commit', async () => {
@@ -68,7 +100,9 @@ describeEachDialect('deskServices', (dialect) => {
     const loanId = await desk.orm.em.fork().transactional(async (em) => {
       const s = deskServices(em, { clock: desk.clock, events });
       expect(emOf(s.loans)).toBe(em);
-      for (const service of [s.catalog, s.users, s.visitors, s.policies]) expect(emOf(service)).toBe(em);
+      for (const service of [s.catalog, s.users, s.visitors, s.policies, s.reservations, s.holds]) {
+        expect(emOf(service)).toBe(em);
+      }
       const loan = await s.loans.request(student, { catalogEntryId: entry.id });
       await s.loans.approve(desk.staff, { loanId: loan.id });
       expect(received, 'nothing is published before the host commits').toEqual([]);

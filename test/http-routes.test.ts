@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import type { DeskServices } from '../src/desk.ts';
 import { SwlError } from '../src/errors.ts';
+import { HoldService } from '../src/holds/hold.service.ts';
 import {
   callRoute,
   parseRouteInput,
@@ -20,6 +21,7 @@ import {
 } from '../src/http/index.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
+import { ReservationService } from '../src/reservations/reservation.service.ts';
 import { INPUT_SCHEMAS } from '../src/schemas.ts';
 import { UserService } from '../src/users/user.service.ts';
 import { VisitorLogService } from '../src/visitors/visitor-log.service.ts';
@@ -32,6 +34,8 @@ const DESK_SERVICES = {
   users: UserService,
   visitors: VisitorLogService,
   policies: PolicyService,
+  reservations: ReservationService,
+  holds: HoldService,
 } as const satisfies { [K in keyof DeskServices]: abstract new (...args: never[]) => DeskServices[K] };
 
 /** Public methods with no route, and why. */
@@ -101,7 +105,14 @@ describe('the route table', () => {
       SWL_ROUTES.filter((r) => r.status === 201)
         .map((r) => r.name)
         .sort(),
-    ).toEqual(['catalog.createEntry', 'loans.request', 'users.createUser', 'visitors.recordVisit']);
+    ).toEqual([
+      'catalog.createEntry',
+      'holds.placeHold',
+      'loans.request',
+      'reservations.reserve',
+      'users.createUser',
+      'visitors.recordVisit',
+    ]);
   });
 
   it('is frozen', () => {
@@ -313,6 +324,302 @@ describe('parseRouteInput: JSON bodies', () => {
   });
 });
 
+describe('reservation routes', () => {
+  it('puts each reservation method on its path, its ids in the path and the rest in the query or body', () => {
+    const rows = SWL_ROUTES.filter((r) => r.service === 'reservations').map((r) => [
+      r.name,
+      `${r.http} ${r.path}`,
+      r.status,
+      keysOf(r.querySchema).sort(),
+      keysOf(r.bodySchema).sort(),
+    ]);
+    expect(rows).toEqual([
+      [
+        'reservations.reserve',
+        'POST /reservations',
+        201,
+        [],
+        [
+          'borrowerId',
+          'catalogEntryId',
+          'copyId',
+          'endsAt',
+          'environment',
+          'idempotencyKey',
+          'note',
+          'quantity',
+          'startsAt',
+        ],
+      ],
+      [
+        'reservations.listReservations',
+        'GET /reservations',
+        200,
+        ['borrowerId', 'catalogEntryId', 'limit', 'offset', 'statuses'],
+        [],
+      ],
+      ['reservations.recordNoShows', 'POST /reservations/no-shows', 200, [], ['limit']],
+      ['reservations.getReservation', 'GET /reservations/:reservationId', 200, [], []],
+      ['reservations.confirm', 'POST /reservations/:reservationId/confirm', 200, [], ['idempotencyKey']],
+      [
+        'reservations.cancel',
+        'POST /reservations/:reservationId/cancel',
+        200,
+        [],
+        ['idempotencyKey', 'reason'],
+      ],
+      [
+        'reservations.pickUp',
+        'POST /reservations/:reservationId/pick-up',
+        200,
+        [],
+        ['copyIds', 'idempotencyKey'],
+      ],
+      [
+        'reservations.availability',
+        'GET /catalog/entries/:catalogEntryId/availability',
+        200,
+        ['from', 'to'],
+        [],
+      ],
+      ['reservations.listPolicies', 'GET /reservation-policies', 200, ['category', 'role'], []],
+      [
+        'reservations.upsertPolicy',
+        'PUT /reservation-policies/:category/:role',
+        200,
+        [],
+        ['approvalRequired', 'bufferMinutes', 'maxAdvanceDays', 'maxDurationMinutes', 'pickupWindowMinutes'],
+      ],
+    ]);
+  });
+
+  it('reads a booking from its body: ids as numbers, date-only or offset instants as UTC', () => {
+    expect(
+      parseRouteInput(route('reservations.reserve'), {
+        body: {
+          catalogEntryId: 3,
+          quantity: 2,
+          startsAt: '2026-03-10T08:00:00-05:00',
+          endsAt: '2026-03-10T10:00:00-05:00',
+          environment: ' Aula 3 ',
+        },
+      }),
+    ).toEqual({
+      catalogEntryId: 3,
+      quantity: 2,
+      startsAt: new Date('2026-03-10T13:00:00.000Z'),
+      endsAt: new Date('2026-03-10T15:00:00.000Z'),
+      environment: 'Aula 3',
+      note: null,
+    });
+  });
+
+  it('applies the booking rules across fields after merging, at the field they name', async () => {
+    const booking = { startsAt: '2026-03-10T08:00:00Z', endsAt: '2026-03-10T10:00:00Z' };
+    expect(await refusal('reservations.reserve', { body: booking })).toEqual([
+      expect.objectContaining({ path: ['body', 'copyId'] }),
+    ]);
+    expect(await refusal('reservations.reserve', { body: { ...booking, copyId: 4, quantity: 2 } })).toEqual([
+      expect.objectContaining({ path: ['body', 'quantity'] }),
+    ]);
+    expect(
+      await refusal('reservations.reserve', {
+        body: { catalogEntryId: 3, startsAt: booking.endsAt, endsAt: booking.startsAt },
+      }),
+    ).toEqual([expect.objectContaining({ path: ['body', 'endsAt'] })]);
+    expect(
+      await refusal('reservations.availability', {
+        params: { catalogEntryId: '3' },
+        query: { from: '2026-03-10', to: '2026-03-09' },
+      }),
+    ).toEqual([expect.objectContaining({ path: ['query', 'to'] })]);
+  });
+
+  it('takes the path id of confirm, cancel and pick-up, and the pick-up copies as JSON numbers', async () => {
+    expect(
+      parseRouteInput(route('reservations.cancel'), {
+        params: { reservationId: '8' },
+        body: { reason: 'x' },
+      }),
+    ).toEqual({ reservationId: 8, reason: 'x' });
+    expect(
+      parseRouteInput(route('reservations.pickUp'), {
+        params: { reservationId: '8' },
+        body: { copyIds: [4, 5] },
+      }),
+    ).toEqual({ reservationId: 8, copyIds: [4, 5] });
+    expect(
+      await refusal('reservations.pickUp', { params: { reservationId: '8' }, body: { copyIds: ['4'] } }),
+    ).toEqual([expect.objectContaining({ path: ['body', 'copyIds', '0'] })]);
+    expect(
+      await refusal('reservations.confirm', { params: { reservationId: '8' }, body: { reservationId: 9 } }),
+    ).toEqual([expect.objectContaining({ path: ['body', 'reservationId'] })]);
+  });
+
+  it('reads the statuses filter from one query value or a repeated key, and refuses an unknown status', async () => {
+    const list = route('reservations.listReservations');
+    expect(parseRouteInput(list, { query: { statuses: 'recogida', catalogEntryId: '3' } })).toEqual({
+      statuses: ['recogida'],
+      catalogEntryId: 3,
+      limit: 50,
+      offset: 0,
+    });
+    expect(parseRouteInput(list, { query: { statuses: ['solicitada', 'confirmada'] } })).toMatchObject({
+      statuses: ['solicitada', 'confirmada'],
+    });
+    for (const statuses of ['RECOGIDA', ['recogida', 'x'], [], [1]]) {
+      const issues = await refusal('reservations.listReservations', { query: { statuses } });
+      expect(issues.length, JSON.stringify(statuses)).toBeGreaterThan(0);
+      for (const issue of issues) expect(issue.path.slice(0, 2)).toEqual(['query', 'statuses']);
+    }
+  });
+
+  it('takes the reservation policy key from the path and its rules from the body', () => {
+    expect(
+      parseRouteInput(route('reservations.upsertPolicy'), {
+        params: { category: 'premium', role: 'teacher' },
+        body: { maxAdvanceDays: 14, maxDurationMinutes: 240, pickupWindowMinutes: 20 },
+      }),
+    ).toEqual({
+      category: 'premium',
+      role: 'teacher',
+      maxAdvanceDays: 14,
+      maxDurationMinutes: 240,
+      bufferMinutes: 0,
+      pickupWindowMinutes: 20,
+      approvalRequired: false,
+    });
+  });
+
+  it('describes the statuses filter in OpenAPI as a string or a list of strings', () => {
+    const get = swlOpenApiPaths()['/reservations']?.get as {
+      parameters: { name: string; in: string; schema: unknown }[];
+    };
+    const statuses = get.parameters.find((p) => p.name === 'statuses');
+    expect(statuses?.in).toBe('query');
+    expect(JSON.stringify(statuses?.schema)).toMatch(/"type":"array"/);
+    expect(swlOpenApiPaths()['/catalog/entries/{catalogEntryId}/availability']?.get).toMatchObject({
+      operationId: 'reservations.availability',
+      tags: ['reservations'],
+    });
+  });
+});
+
+describe('hold routes', () => {
+  it('puts each hold method on its path, its ids in the path and the rest in the query or body', () => {
+    const rows = SWL_ROUTES.filter((r) => r.service === 'holds').map((r) => [
+      r.name,
+      `${r.http} ${r.path}`,
+      r.status,
+      keysOf(r.querySchema).sort(),
+      keysOf(r.bodySchema).sort(),
+    ]);
+    expect(rows).toEqual([
+      ['holds.placeHold', 'POST /holds', 201, [], ['borrowerId', 'catalogEntryId', 'idempotencyKey']],
+      ['holds.listHolds', 'GET /holds', 200, ['borrowerId', 'limit', 'offset', 'statuses'], []],
+      ['holds.expireHolds', 'POST /holds/expiries', 200, [], ['limit']],
+      ['holds.getHold', 'GET /holds/:holdId', 200, [], []],
+      ['holds.cancelHold', 'POST /holds/:holdId/cancel', 200, [], ['idempotencyKey', 'reason']],
+      ['holds.fulfillHold', 'POST /holds/:holdId/fulfill', 200, [], ['idempotencyKey']],
+      ['holds.holdQueue', 'GET /catalog/entries/:catalogEntryId/holds', 200, [], []],
+    ]);
+  });
+
+  it('registers the static hold paths before /holds/:holdId', () => {
+    const at = (name: string) => SWL_ROUTES.indexOf(route(name));
+    expect(at('holds.listHolds')).toBeLessThan(at('holds.getHold'));
+    expect(at('holds.expireHolds')).toBeLessThan(at('holds.getHold'));
+  });
+
+  it('reads a hold from its body, ids as JSON numbers', async () => {
+    expect(parseRouteInput(route('holds.placeHold'), { body: { catalogEntryId: 3, borrowerId: 7 } })).toEqual(
+      {
+        catalogEntryId: 3,
+        borrowerId: 7,
+      },
+    );
+    expect(await refusal('holds.placeHold', { body: { catalogEntryId: '3' } })).toEqual([
+      expect.objectContaining({ path: ['body', 'catalogEntryId'], code: 'invalid_type' }),
+    ]);
+    expect(await refusal('holds.placeHold', { body: {} })).toEqual([
+      expect.objectContaining({ path: ['body', 'catalogEntryId'] }),
+    ]);
+    expect(await refusal('holds.placeHold', { query: { catalogEntryId: '3' } })).toContainEqual(
+      expect.objectContaining({ path: ['query'], code: 'unrecognized_keys' }),
+    );
+  });
+
+  it('takes the path id of get, cancel and fulfill, and refuses a body naming another hold', async () => {
+    expect(parseRouteInput(route('holds.getHold'), { params: { holdId: '8' } })).toEqual({ holdId: 8 });
+    expect(
+      parseRouteInput(route('holds.cancelHold'), { params: { holdId: '8' }, body: { reason: ' x ' } }),
+    ).toEqual({ holdId: 8, reason: 'x' });
+    expect(
+      parseRouteInput(route('holds.fulfillHold'), {
+        params: { holdId: '8' },
+        body: { idempotencyKey: 'k-1' },
+      }),
+    ).toEqual({ holdId: 8, idempotencyKey: 'k-1' });
+    expect(await refusal('holds.fulfillHold', { params: { holdId: '8' }, body: { holdId: 9 } })).toEqual([
+      expect.objectContaining({ path: ['body', 'holdId'] }),
+    ]);
+    expect(await refusal('holds.cancelHold', { params: { holdId: '08' } })).toEqual([
+      expect.objectContaining({ path: ['params', 'holdId'], code: 'invalid_format' }),
+    ]);
+    expect(parseRouteInput(route('holds.holdQueue'), { params: { catalogEntryId: '3' } })).toEqual({
+      catalogEntryId: 3,
+    });
+  });
+
+  it('reads the expiry sweep limit from the body, with its default', async () => {
+    expect(parseRouteInput(route('holds.expireHolds'), {})).toEqual({ limit: 500 });
+    expect(parseRouteInput(route('holds.expireHolds'), { body: { limit: 20 } })).toEqual({ limit: 20 });
+    expect(await refusal('holds.expireHolds', { body: { limit: 1001 } })).toEqual([
+      expect.objectContaining({ path: ['body', 'limit'] }),
+    ]);
+  });
+
+  it('reads the statuses filter from one query value or a repeated key, and refuses an unknown status', async () => {
+    const list = route('holds.listHolds');
+    expect(parseRouteInput(list, { query: { statuses: 'lista', borrowerId: '3' } })).toEqual({
+      statuses: ['lista'],
+      borrowerId: 3,
+      limit: 50,
+      offset: 0,
+    });
+    expect(parseRouteInput(list, { query: { statuses: ['en_espera', 'vencida'] } })).toMatchObject({
+      statuses: ['en_espera', 'vencida'],
+    });
+    for (const statuses of ['LISTA', 'solicitada', ['lista', 'x'], [], [1]]) {
+      const issues = await refusal('holds.listHolds', { query: { statuses } });
+      expect(issues.length, JSON.stringify(statuses)).toBeGreaterThan(0);
+      for (const issue of issues) expect(issue.path.slice(0, 2)).toEqual(['query', 'statuses']);
+    }
+  });
+
+  it('describes the hold routes in OpenAPI', () => {
+    const paths = swlOpenApiPaths();
+    const place = paths['/holds']?.post as { operationId: string; tags: string[]; responses: object };
+    expect(place).toMatchObject({ operationId: 'holds.placeHold', tags: ['holds'] });
+    expect(Object.keys(place.responses)).toEqual(['201', 'default']);
+    expect(paths['/holds/{holdId}/fulfill']?.post).toMatchObject({ operationId: 'holds.fulfillHold' });
+    expect(paths['/catalog/entries/{catalogEntryId}/holds']?.get).toMatchObject({
+      operationId: 'holds.holdQueue',
+      tags: ['holds'],
+    });
+    const list = paths['/holds']?.get as { parameters: { name: string; in: string; schema: unknown }[] };
+    expect(list.parameters.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+      'query:borrowerId',
+      'query:limit',
+      'query:offset',
+      'query:statuses',
+    ]);
+    expect(JSON.stringify(list.parameters.find((p) => p.name === 'statuses')?.schema)).toMatch(
+      /"type":"array"/,
+    );
+  });
+});
+
 describe('JSON Schemas and OpenAPI', () => {
   it('describes the wire forms: strings with a pattern for integers, date or date-time for instants', () => {
     const overdue = route('loans.overdueLoans').jsonSchemas.query as {
@@ -386,7 +693,15 @@ describe('callRoute', () => {
         return Promise.resolve({ ok: true });
       },
     };
-    const services = { catalog: {}, loans, users: {}, visitors: {}, policies: {} };
+    const services = {
+      catalog: {},
+      loans,
+      users: {},
+      visitors: {},
+      policies: {},
+      reservations: {},
+      holds: {},
+    };
     const actor = { id: 1, role: 'staff' as const };
     await expect(callRoute(services, route('loans.approve'), actor, { loanId: 5 })).resolves.toEqual({
       ok: true,

@@ -51,7 +51,7 @@ export interface SwlRoute {
   readonly input: InputSchemaName;
   /**
    * Status of a success: 201 for a command that creates a record (a catalog entry, a loan request,
-   * a user, a visit), 200 otherwise. The body is the service's result as JSON.
+   * a user, a visit, a booking, a hold), 200 otherwise. The body is the service's result as JSON.
    */
   readonly status: 200 | 201;
   /** Strict zod schema of the path parameters (strings, as routers give them). */
@@ -128,6 +128,30 @@ const TABLE: ReadonlyArray<readonly [string, SwlRouteVerb, string, InputSchemaNa
   ['policies.upsert', 'PUT', '/policies/:category/:role', 'UpsertLoanPolicyInput'],
   ['policies.update', 'PATCH', '/policies/:category/:role', 'UpdateLoanPolicyInput'],
   ['policies.delete', 'DELETE', '/policies/:category/:role', 'LoanPolicyKeyInput'],
+  // reservations (ReservationService); the static paths before `/reservations/:reservationId`
+  ['reservations.reserve', 'POST', '/reservations', 'ReserveInput', 201],
+  ['reservations.listReservations', 'GET', '/reservations', 'ListReservationsInput'],
+  ['reservations.recordNoShows', 'POST', '/reservations/no-shows', 'RecordNoShowsInput'],
+  ['reservations.getReservation', 'GET', '/reservations/:reservationId', 'GetReservationInput'],
+  ['reservations.confirm', 'POST', '/reservations/:reservationId/confirm', 'ConfirmReservationInput'],
+  ['reservations.cancel', 'POST', '/reservations/:reservationId/cancel', 'CancelReservationInput'],
+  ['reservations.pickUp', 'POST', '/reservations/:reservationId/pick-up', 'PickUpReservationInput'],
+  ['reservations.availability', 'GET', '/catalog/entries/:catalogEntryId/availability', 'AvailabilityInput'],
+  ['reservations.listPolicies', 'GET', '/reservation-policies', 'ListReservationPoliciesInput'],
+  [
+    'reservations.upsertPolicy',
+    'PUT',
+    '/reservation-policies/:category/:role',
+    'UpsertReservationPolicyInput',
+  ],
+  // holds (HoldService); the static paths before `/holds/:holdId`
+  ['holds.placeHold', 'POST', '/holds', 'PlaceHoldInput', 201],
+  ['holds.listHolds', 'GET', '/holds', 'ListHoldsInput'],
+  ['holds.expireHolds', 'POST', '/holds/expiries', 'ExpireHoldsInput'],
+  ['holds.getHold', 'GET', '/holds/:holdId', 'GetHoldInput'],
+  ['holds.cancelHold', 'POST', '/holds/:holdId/cancel', 'CancelHoldInput'],
+  ['holds.fulfillHold', 'POST', '/holds/:holdId/fulfill', 'FulfillHoldInput'],
+  ['holds.holdQueue', 'GET', '/catalog/entries/:catalogEntryId/holds', 'HoldQueueInput'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +173,7 @@ const WireInstant = z
 const taking = <T>(field: z.ZodType) => field as z.ZodType<unknown, T>;
 
 /** What a field's values are, under its `optional`/`nullable`/`default` wrappers. */
-type FieldKind = 'integer' | 'boolean' | 'instant' | 'other';
+type FieldKind = 'integer' | 'boolean' | 'instant' | 'array' | 'other';
 
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
 
@@ -160,8 +184,19 @@ function kindOf(field: z.ZodType): FieldKind {
     const def = schema._zod.def as { type: string; innerType?: z.ZodType };
     if (def.type === 'number') return 'integer';
     if (def.type === 'boolean') return 'boolean';
+    if (def.type === 'array') return 'array';
     if (!WRAPPERS.has(def.type) || !def.innerType) return 'other';
     schema = def.innerType;
+  }
+}
+
+/** The schema of an array field's items, under its wrappers (the field is of kind `'array'`). */
+function itemOf(field: z.ZodType): z.ZodType {
+  let schema: z.ZodType = field;
+  for (;;) {
+    const def = schema._zod.def as { type: string; innerType?: z.ZodType; element?: z.ZodType };
+    if (def.type === 'array') return def.element as z.ZodType;
+    schema = def.innerType as z.ZodType;
   }
 }
 
@@ -170,7 +205,9 @@ const omittable = (field: z.ZodType) => field.safeParse(undefined).success;
 
 /**
  * The field as it comes in a path or a query string: a string converted to the field's type, then
- * checked by the field's own schema (so its bounds and messages apply, at the field's path).
+ * checked by the field's own schema (so its bounds and messages apply, at the field's path). A list
+ * field (e.g. `statuses`) takes one value or a repeated key (`?statuses=a&statuses=b`, which
+ * routers give as an array of strings), each item converted like a field of the item's type.
  */
 function fromText(field: z.ZodType): z.ZodType {
   const kind = kindOf(field);
@@ -190,7 +227,13 @@ function fromText(field: z.ZodType): z.ZodType {
             .pipe(taking<boolean>(field))
         : kind === 'instant'
           ? WireInstant.pipe(taking<Date>(field))
-          : field;
+          : kind === 'array'
+            ? z
+                .union([z.string(), z.array(z.string())])
+                .transform((v) => (typeof v === 'string' ? [v] : v))
+                .pipe(taking<string[]>(z.array(fromText(itemOf(field)))))
+                .pipe(taking<unknown[]>(field))
+            : field;
   return wire === field || !omittable(field) ? wire : wire.optional();
 }
 
@@ -271,13 +314,19 @@ function route([name, http, path, input, status = 200]: (typeof TABLE)[number]):
 
 /**
  * Every service method a desk transport exposes, one row each ({@link SwlRoute}): the methods of
- * `CatalogService`, `LoanService`, `UserService`, `VisitorLogService` and `PolicyService` that
- * take an actor and an input (all but `UserService.authenticate`, which is the host's sign-in).
+ * `CatalogService`, `LoanService`, `UserService`, `VisitorLogService`, `PolicyService`,
+ * `ReservationService` and `HoldService` that take an actor and an input (all but
+ * `UserService.authenticate`, which is the host's sign-in).
  *
  * Paths are resource-shaped (`/catalog/entries`, `/catalog/copies/:copyId/…`, `/loans`,
- * `/loans/:loanId/approve`, `/users`, `/visits`, `/policies/:category/:role`); a field named in
- * the path is a path parameter, and the input's other fields are the query string of a `GET` or
- * `DELETE` and the JSON body of a `POST`, `PUT` or `PATCH`. Every field keeps its service
+ * `/loans/:loanId/approve`, `/users`, `/visits`, `/policies/:category/:role`, `/reservations`,
+ * `/reservations/:reservationId/confirm`, `/catalog/entries/:catalogEntryId/availability`,
+ * `/reservation-policies/:category/:role`, `/holds`, `/holds/:holdId/fulfill`,
+ * `/catalog/entries/:catalogEntryId/holds`); a field named in the path is a path parameter, and the
+ * input's other fields are the query string of a `GET` or `DELETE` and the JSON body of a `POST`,
+ * `PUT` or `PATCH`. Rows with a static path come before a parameter in the same place
+ * (`/loans/pending` before `/loans/:loanId`), for routers that match in
+ * registration order (Express). Every field keeps its service
  * meaning and units: ids are positive 32-bit integers (1..2³¹−1), money is in minor units,
  * instants are UTC.
  *
@@ -301,7 +350,10 @@ export const SWL_ROUTE_BY_NAME: Readonly<Record<string, SwlRoute>> = Object.free
 export interface SwlRouteRequest {
   /** Path parameters by name (strings); `undefined` counts as `{}`. */
   params?: unknown;
-  /** The parsed query string (strings; a repeated key's array is refused); `undefined` counts as `{}`. */
+  /**
+   * The parsed query string (strings; a repeated key's array is refused, except for a list field
+   * such as `statuses`); `undefined` counts as `{}`.
+   */
   query?: unknown;
   /** The parsed JSON body; `undefined` or `null` (no body) counts as `{}`. */
   body?: unknown;
@@ -368,7 +420,9 @@ const REQUEST_SCHEMAS = new WeakMap<SwlRoute, z.ZodType>();
  *   `limit`, `offset`, counts, money in minor units) takes digits only (`'7'`; `''`, `' 7'`,
  *   `'+7'`, `'1.5'`, `'1e3'`, `'0x1f'` are refused), a boolean field `'true'` or `'false'`, an
  *   instant field a date-only `YYYY-MM-DD` or an ISO 8601 date-time with an offset or `Z`; text
- *   and enum fields as sent. A repeated query key (an array) is refused;
+ *   and enum fields as sent. A repeated query key (an array) is refused, except for a list field
+ *   (`statuses` of `reservations.listReservations` and `holds.listHolds`), which takes one value
+ *   or a repeated key;
  * - **JSON body**: the fields as the service takes them (ids as JSON numbers), except that an
  *   instant field also takes a date-only `YYYY-MM-DD`;
  * - a **date-only** value means the start of that day in UTC (`'2026-03-09'` →

@@ -18,8 +18,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
+import { HoldService } from '../../src/holds/hold.service.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import type { Actor } from '../../src/permissions.ts';
+import { ReservationService } from '../../src/reservations/reservation.service.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import {
@@ -121,6 +123,9 @@ const BAD_EMAIL = [
 ];
 
 type Kind =
+  | 'idList'
+  | 'statusList'
+  | 'holdStatusList'
   | 'int'
   | 'money'
   | 'nullableMoney'
@@ -150,7 +155,40 @@ const BAD_IDEMPOTENCY_KEY = [
   [],
   true,
 ];
+/** Values every list of ids refuses (1–1000 ids): not a list, an empty one, a bad id in it, 1001 ids. */
+const BAD_ID_LIST = [
+  ...BAD_ID.filter((v) => !Array.isArray(v)),
+  [],
+  ...BAD_ID.map((v) => [1, v]),
+  Array.from({ length: 1001 }, (_, k) => k + 1),
+];
+/** Values every list of reservation statuses refuses (1–5 statuses): a bare status, a bad one in it, six. */
+const BAD_STATUS_LIST = [
+  'solicitada',
+  [],
+  ...BAD_ENUM.map((v) => ['confirmada', v]),
+  ['SOLICITADA'],
+  Array.from({ length: 6 }, () => 'solicitada'),
+  null,
+  {},
+  42,
+];
+/** Values every list of hold statuses refuses (1–5 statuses): a bare status, a bad one in it (a reservation's too), six. */
+const BAD_HOLD_STATUS_LIST = [
+  'en_espera',
+  [],
+  ...BAD_ENUM.map((v) => ['lista', v]),
+  ['EN_ESPERA'],
+  ['en_espera', 'solicitada'],
+  Array.from({ length: 6 }, () => 'en_espera'),
+  null,
+  {},
+  42,
+];
 const BAD: Record<Kind, readonly unknown[]> = {
+  idList: BAD_ID_LIST,
+  statusList: BAD_STATUS_LIST,
+  holdStatusList: BAD_HOLD_STATUS_LIST,
   int: BAD_INT,
   money: BAD_MONEY,
   nullableMoney: BAD_NULLABLE_MONEY,
@@ -647,6 +685,175 @@ const COMMANDS: Command[] = [
     fields: { category: 'enum', role: 'enum' },
     live: () => ({ category: 'premium', role: 'teacher' }),
   },
+  // ReservationService
+  {
+    name: 'reservations.reserve',
+    call: (s, a, i) => s.reservations.reserve(a as Actor, i as never),
+    valid: {
+      borrowerId: 1,
+      catalogEntryId: 1,
+      quantity: 2,
+      startsAt: '2026-03-03T08:00:00Z',
+      endsAt: '2026-03-03T10:00:00Z',
+      environment: 'Aula',
+      note: 'n',
+    },
+    fields: {
+      borrowerId: 'id',
+      catalogEntryId: 'id',
+      copyId: 'id',
+      quantity: 'int',
+      startsAt: 'instant',
+      endsAt: 'instant',
+      environment: 'optionalText',
+      note: 'optionalText',
+      idempotencyKey: 'idempotencyKey',
+    },
+    live: (f) => ({
+      catalogEntryId: f.premiumEntryId,
+      startsAt: '2026-03-03T08:00:00Z',
+      endsAt: '2026-03-03T10:00:00Z',
+    }),
+  },
+  {
+    name: 'reservations.confirm',
+    call: (s, a, i) => s.reservations.confirm(a as Actor, i as never),
+    valid: { reservationId: 1 },
+    fields: { reservationId: 'id', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ reservationId: f.reservationId }),
+  },
+  {
+    name: 'reservations.cancel',
+    call: (s, a, i) => s.reservations.cancel(a as Actor, i as never),
+    valid: { reservationId: 1, reason: 'r' },
+    fields: { reservationId: 'id', reason: 'optionalText', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ reservationId: f.reservationId }),
+  },
+  {
+    name: 'reservations.pickUp',
+    call: (s, a, i) => s.reservations.pickUp(a as Actor, i as never),
+    valid: { reservationId: 1, copyIds: [1, 2] },
+    fields: { reservationId: 'id', copyIds: 'idList', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ reservationId: f.reservationId }),
+  },
+  {
+    name: 'reservations.recordNoShows',
+    call: (s, a, i) => s.reservations.recordNoShows(a as Actor, i as never),
+    valid: { limit: 10 },
+    fields: { limit: 'int' },
+    live: () => ({}),
+  },
+  {
+    name: 'reservations.availability',
+    call: (s, a, i) => s.reservations.availability(a as Actor, i as never),
+    valid: { catalogEntryId: 1, from: '2026-03-02T00:00:00Z', to: '2026-03-09T00:00:00Z' },
+    fields: { catalogEntryId: 'id', from: 'instant', to: 'instant' },
+    live: (f) => ({
+      catalogEntryId: f.premiumEntryId,
+      from: '2026-03-02T00:00:00Z',
+      to: '2026-03-09T00:00:00Z',
+    }),
+  },
+  {
+    name: 'reservations.getReservation',
+    call: (s, a, i) => s.reservations.getReservation(a as Actor, i as never),
+    valid: { reservationId: 1 },
+    fields: { reservationId: 'id' },
+    live: (f) => ({ reservationId: f.reservationId }),
+  },
+  {
+    name: 'reservations.listReservations',
+    call: (s, a, i) => s.reservations.listReservations(a as Actor, i as never),
+    valid: { borrowerId: 1, catalogEntryId: 1, statuses: ['solicitada', 'recogida'], limit: 10, offset: 0 },
+    fields: { ...page, borrowerId: 'id', catalogEntryId: 'id', statuses: 'statusList' },
+    live: (f) => ({ catalogEntryId: f.premiumEntryId }),
+  },
+  {
+    name: 'reservations.upsertPolicy',
+    call: (s, a, i) => s.reservations.upsertPolicy(a as Actor, i as never),
+    valid: {
+      category: 'general',
+      role: 'teacher',
+      maxAdvanceDays: 7,
+      maxDurationMinutes: 60,
+      bufferMinutes: 0,
+      pickupWindowMinutes: 15,
+      approvalRequired: true,
+    },
+    fields: {
+      category: 'enum',
+      role: 'enum',
+      maxAdvanceDays: 'int',
+      maxDurationMinutes: 'int',
+      bufferMinutes: 'int',
+      pickupWindowMinutes: 'int',
+      approvalRequired: 'bool',
+    },
+    live: () => ({
+      category: 'general',
+      role: 'teacher',
+      maxAdvanceDays: 7,
+      maxDurationMinutes: 60,
+      pickupWindowMinutes: 15,
+    }),
+  },
+  {
+    name: 'reservations.listPolicies',
+    call: (s, a, i) => s.reservations.listPolicies(a as Actor, i as never),
+    valid: { category: 'premium', role: 'teacher' },
+    fields: { category: 'enum', role: 'enum' },
+    live: () => ({}),
+  },
+  // HoldService
+  {
+    name: 'holds.placeHold',
+    call: (s, a, i) => s.holds.placeHold(a as Actor, i as never),
+    valid: { catalogEntryId: 1, borrowerId: 1 },
+    fields: { catalogEntryId: 'id', borrowerId: 'id', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ catalogEntryId: f.heldEntryId }),
+  },
+  {
+    name: 'holds.cancelHold',
+    call: (s, a, i) => s.holds.cancelHold(a as Actor, i as never),
+    valid: { holdId: 1, reason: 'r' },
+    fields: { holdId: 'id', reason: 'optionalText', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ holdId: f.holdId }),
+  },
+  {
+    name: 'holds.fulfillHold',
+    call: (s, a, i) => s.holds.fulfillHold(a as Actor, i as never),
+    valid: { holdId: 1 },
+    fields: { holdId: 'id', idempotencyKey: 'idempotencyKey' },
+    live: (f) => ({ holdId: f.holdId }),
+  },
+  {
+    name: 'holds.expireHolds',
+    call: (s, a, i) => s.holds.expireHolds(a as Actor, i as never),
+    valid: { limit: 10 },
+    fields: { limit: 'int' },
+    live: () => ({}),
+  },
+  {
+    name: 'holds.holdQueue',
+    call: (s, a, i) => s.holds.holdQueue(a as Actor, i as never),
+    valid: { catalogEntryId: 1 },
+    fields: { catalogEntryId: 'id' },
+    live: (f) => ({ catalogEntryId: f.heldEntryId }),
+  },
+  {
+    name: 'holds.getHold',
+    call: (s, a, i) => s.holds.getHold(a as Actor, i as never),
+    valid: { holdId: 1 },
+    fields: { holdId: 'id' },
+    live: (f) => ({ holdId: f.holdId }),
+  },
+  {
+    name: 'holds.listHolds',
+    call: (s, a, i) => s.holds.listHolds(a as Actor, i as never),
+    valid: { borrowerId: 1, statuses: ['en_espera', 'lista'], limit: 10, offset: 0 },
+    fields: { ...page, borrowerId: 'id', statuses: 'holdStatusList' },
+    live: (f) => ({ borrowerId: f.student.id }),
+  },
 ];
 
 interface Fixture {
@@ -657,10 +864,16 @@ interface Fixture {
   copyCode: string;
   pendingLoanId: number;
   approvedLoanId: number;
+  /** A premium entry with two copies, and a teacher's booking of it (`solicitada`). */
+  premiumEntryId: number;
+  reservationId: number;
+  /** A general entry whose only copy is on a teacher's loan, and another student's hold on it (`en_espera`). */
+  heldEntryId: number;
+  holdId: number;
 }
 
 describe('hostile-input corpus covers every public command', () => {
-  it('names every public method of the five services', () => {
+  it('names every public method of every service', () => {
     const listed = new Set(COMMANDS.map((c) => c.name));
     for (const [prefix, service] of Object.entries(SERVICES)) {
       for (const method of publicMethods(service)) {
@@ -684,6 +897,19 @@ describeEachDialect('hostile input', (dialect) => {
     const pending = await loans.request(student, { catalogEntryId: entry.id });
     const approved = await loans.request(student, { catalogEntryId: entry.id });
     await loans.approve(desk.staff, { loanId: approved.id });
+    const premium = await desk.entry('premium', 2);
+    const booking = await new ReservationService(desk.em(), { clock }).reserve(desk.admin, {
+      borrowerId: (await desk.user('teacher')).id,
+      catalogEntryId: premium.id,
+      startsAt: '2026-03-03T08:00:00Z',
+      endsAt: '2026-03-03T10:00:00Z',
+    });
+    const held = await desk.entry('general', 1);
+    const lent = await loans.request(await desk.user('teacher'), { catalogEntryId: held.id });
+    await loans.approve(desk.staff, { loanId: lent.id });
+    const hold = await new HoldService(desk.em(), { clock }).placeHold(await desk.user('student'), {
+      catalogEntryId: held.id,
+    });
     f = {
       student,
       inactiveAdmin,
@@ -692,6 +918,10 @@ describeEachDialect('hostile input', (dialect) => {
       copyCode: `TST-${entry.id}-3`,
       pendingLoanId: pending.id,
       approvedLoanId: approved.id,
+      premiumEntryId: premium.id,
+      reservationId: booking.id,
+      heldEntryId: held.id,
+      holdId: hold.id,
     };
   });
 
@@ -1027,6 +1257,51 @@ describeEachDialect('hostile input', (dialect) => {
       );
       const mine = await s.loans.listBorrowerLoans(borrower, { scope: 'all' });
       expect(mine.items.map((l) => l.id).sort()).toEqual([loan.id, cancelled.id, rejected.id].sort());
+
+      // Reservations: environment (≤ 50), note, cancellation reason (also in the event's JSON data).
+      const kit = await s.catalog.createEntry(desk.admin, {
+        titleOrName: `Booked kit ${name}`,
+        category: 'premium',
+        copies: 1,
+      });
+      const booking = await s.reservations.reserve(borrower, {
+        catalogEntryId: kit.entry.id,
+        startsAt: '2026-03-03T08:00:00Z',
+        endsAt: '2026-03-03T10:00:00Z',
+        environment: prefixOf(text, 50),
+        note: text,
+      });
+      same(booking.note, text, `${name}: reserve`);
+      await s.reservations.cancel(borrower, { reservationId: booking.id, reason: `${text}.` });
+      const held = await s.reservations.getReservation(borrower, { reservationId: booking.id });
+      same(held.environment, prefixOf(text, 50), `${name}: booking environment`);
+      same(held.note, text, `${name}: booking note`);
+      same(held.cancelReason, `${text}.`, `${name}: cancel reason`);
+      same(held.events.at(-1)?.data?.reason, `${text}.`, `${name}: cancel reason (JSON)`);
+      same(
+        (await raw('select note from swl_reservation where id = ?', booking.id)).note,
+        text,
+        `${name}: SQL booking note`,
+      );
+
+      // Holds: cancellation reason (also in the event's JSON data). The title's only copy is in
+      // maintenance, so none can be lent now and a hold may be placed.
+      const title = await s.catalog.createEntry(desk.admin, {
+        titleOrName: `Held title ${name}`,
+        category: 'general',
+        copies: 1,
+      });
+      await s.catalog.sendToMaintenance(desk.admin, { copyId: (title.copies[0] as { id: number }).id });
+      const hold = await s.holds.placeHold(borrower, { catalogEntryId: title.entry.id });
+      await s.holds.cancelHold(borrower, { holdId: hold.id, reason: text });
+      const dropped = await s.holds.getHold(borrower, { holdId: hold.id });
+      same(dropped.cancelReason, text, `${name}: hold cancel reason`);
+      same(dropped.events.at(-1)?.data?.reason, text, `${name}: hold cancel reason (JSON)`);
+      same(
+        (await raw('select cancel_reason from swl_hold where id = ?', hold.id)).cancel_reason,
+        text,
+        `${name}: SQL hold cancel reason`,
+      );
 
       // Visitor log: name, document (≤ 20), activity (≤ 50), found again by the exact filters.
       const visitorId = prefixOf(text, 20);

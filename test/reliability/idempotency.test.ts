@@ -20,8 +20,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogService } from '../../src/catalog/catalog.service.ts';
 import { Loan } from '../../src/entities/loan.entity.ts';
 import { SwlError } from '../../src/errors.ts';
+import { HoldService } from '../../src/holds/hold.service.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import { preparePostgresStatements } from '../../src/postgres.ts';
+import { ReservationService } from '../../src/reservations/reservation.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import {
   describeEachDialect,
@@ -42,6 +44,8 @@ describeEachDialect('idempotency keys', (dialect) => {
   const loans = () => new LoanService(desk.em(), { clock: desk.clock, events });
   const catalog = () => new CatalogService(desk.em(), { clock: desk.clock, events });
   const visits = () => new VisitorLogService(desk.em(), { clock: desk.clock, events });
+  const reservations = () => new ReservationService(desk.em(), { clock: desk.clock, events });
+  const holds = () => new HoldService(desk.em(), { clock: desk.clock, events });
 
   /** Runs `call` twice with one key: the second answer equals the first, writes nothing, tells nobody. */
   async function twice<T>(call: (key: string) => Promise<T>): Promise<T> {
@@ -105,6 +109,72 @@ describeEachDialect('idempotency keys', (dialect) => {
         idempotencyKey: key,
       }),
     );
+  });
+
+  it('every reservation command repeated with its key returns the first result and writes nothing', async () => {
+    const teacher = await desk.user('teacher');
+    const entry = await desk.entry('premium', 2);
+    const hours = (h: number) => new Date(desk.clock.now().getTime() + h * 60 * 60 * 1000);
+    const booking = { catalogEntryId: entry.id, startsAt: hours(24), endsAt: hours(26) };
+    // A teacher's booking needs confirmation (the default premium × teacher policy).
+    const a = await twice((key) => reservations().reserve(teacher, { ...booking, idempotencyKey: key }));
+    expect(a.status).toBe('solicitada');
+    const confirmed = await twice((key) =>
+      reservations().confirm(desk.staff, { reservationId: a.id, idempotencyKey: key }),
+    );
+    expect(confirmed.status).toBe('confirmada');
+    const picked = await twice((key) =>
+      reservations().pickUp(desk.staff, { reservationId: a.id, idempotencyKey: key }),
+    );
+    expect(picked.reservation.status).toBe('recogida');
+    expect(picked.loans).toHaveLength(1);
+    // Staff book for a teacher, who cancels.
+    const forTeacher = { ...booking, borrowerId: teacher.id, startsAt: hours(48), endsAt: hours(50) };
+    const b = await twice((key) =>
+      reservations().reserve(desk.staff, { ...forTeacher, idempotencyKey: key }),
+    );
+    const cancelled = await twice((key) =>
+      reservations().cancel(teacher, { reservationId: b.id, reason: 'not needed', idempotencyKey: key }),
+    );
+    expect(cancelled.status).toBe('cancelada');
+    // A repeat with the key is not a second booking of the same stock.
+    const full = { ...booking, quantity: 2, startsAt: hours(72), endsAt: hours(74) };
+    await twice((key) => reservations().reserve(desk.staff, { ...full, idempotencyKey: key }));
+  });
+
+  it('every hold command repeated with its key returns the first result and writes nothing', async () => {
+    const holder = await desk.user('teacher');
+    const first = await desk.user('student');
+    const second = await desk.user('student');
+    // The title's only copy is on loan: nothing can be lent now, so holds may be placed.
+    const entry = await desk.entry('general', 1);
+    const lent = await loans().request(holder, { catalogEntryId: entry.id });
+    await loans().approve(desk.staff, { loanId: lent.id });
+    const a = await twice((key) =>
+      holds().placeHold(first, { catalogEntryId: entry.id, idempotencyKey: key }),
+    );
+    expect(a).toMatchObject({ status: 'en_espera', position: 1 });
+    // Staff place one for another borrower, who cancels it.
+    const b = await twice((key) =>
+      holds().placeHold(desk.staff, { catalogEntryId: entry.id, borrowerId: second.id, idempotencyKey: key }),
+    );
+    expect(b).toMatchObject({ status: 'en_espera', position: 2 });
+    const cancelled = await twice((key) =>
+      holds().cancelHold(second, { holdId: b.id, reason: 'not needed', idempotencyKey: key }),
+    );
+    expect(cancelled.status).toBe('cancelada');
+    // The copy comes back and is set aside for the first hold; staff check it out to its borrower.
+    const back = await loans().return(desk.staff, { loanId: lent.id, outcome: 'ok' });
+    expect(back.setAsideForHold?.holdId).toBe(a.id);
+    const fulfilled = await twice((key) =>
+      holds().fulfillHold(desk.staff, { holdId: a.id, idempotencyKey: key }),
+    );
+    expect(fulfilled.hold.status).toBe('cumplida');
+    expect(fulfilled.loan).toMatchObject({
+      status: 'aprobado',
+      borrowerId: first.id,
+      copyId: entry.copies[0],
+    });
   });
 
   it('a key reused with another input, command or acting user is IDEMPOTENCY_KEY_REUSED and writes nothing', async () => {

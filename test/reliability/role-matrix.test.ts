@@ -18,10 +18,13 @@
  */
 import { DefaultLogger, type LogContext, type LoggerNamespace, type LoggerOptions } from '@mikro-orm/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.ts';
 import { ROLES, type Role } from '../../src/domain/vocabulary.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError } from '../../src/errors.ts';
 import { type Actor, type Capability, can } from '../../src/permissions.ts';
+import { ReservationService } from '../../src/reservations/reservation.service.ts';
+import type { ReservationPolicyRule } from '../../src/reservations/schemas.ts';
 import { hashPassword } from '../../src/users/password.ts';
 import {
   type Desk,
@@ -96,6 +99,32 @@ policies.get                                       ✓      ✓      ✓        
 policies.upsert                                    ✓      ✗      ✗        ✗
 policies.update                                    ✓      ✗      ✗        ✗
 policies.delete                                    ✓      ✗      ✗        ✗
+reservations.reserve (own)                         ✓      ✓      ✓        ✓
+reservations.reserve (for another borrower)        ✓      ✓      ✗        ✗
+reservations.confirm                               ✓      ✓      ✗        ✗
+reservations.cancel (own booking)                  ✓      ✓      ✓        ✓
+reservations.cancel (another borrower's booking)   ✓      ✓      ✗        ✗
+reservations.pickUp                                ✓      ✓      ✗        ✗
+reservations.recordNoShows                         ✓      ✓      ✗        ✗
+reservations.availability                          ✓      ✓      ✓        ✓
+reservations.getReservation (own)                  ✓      ✓      ✓        ✓
+reservations.getReservation (another borrower's)   ✓      ✓      ✗        ✗
+reservations.listReservations (own)                ✓      ✓      ✓        ✓
+reservations.listReservations (another borrower's) ✓      ✓      ✗        ✗
+reservations.listReservations (an entry's)         ✓      ✓      ✗        ✗
+reservations.upsertPolicy                          ✓      ✗      ✗        ✗
+reservations.listPolicies                          ✓      ✓      ✓        ✓
+holds.placeHold (own)                              ✓      ✓      ✓        ✓
+holds.placeHold (for another borrower)             ✓      ✓      ✗        ✗
+holds.cancelHold (own hold)                        ✓      ✓      ✓        ✓
+holds.cancelHold (another borrower's hold)         ✓      ✓      ✗        ✗
+holds.fulfillHold                                  ✓      ✓      ✗        ✗
+holds.expireHolds                                  ✓      ✓      ✗        ✗
+holds.holdQueue                                    ✓      ✓      ✗        ✗
+holds.getHold (own)                                ✓      ✓      ✓        ✓
+holds.getHold (another borrower's)                 ✓      ✓      ✗        ✗
+holds.listHolds (own)                              ✓      ✓      ✓        ✓
+holds.listHolds (another borrower's)               ✓      ✓      ✗        ✗
 `;
 
 /** The matrix as data: row name → role → allowed. */
@@ -164,6 +193,126 @@ async function copyIn(cell: Cell, status: 'disponible' | 'mantenimiento' | 'perd
 
 const other = (cell: Cell, role: Role = 'student') => cell.desk.user(role);
 const period = { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' };
+
+const HOUR_MS = 60 * 60 * 1000;
+/** `hours` hours after the desk clock. */
+const later = (cell: Cell, hours: number) => new Date(cell.desk.clock.now().getTime() + hours * HOUR_MS);
+/** Tomorrow 2 h long: in the future and well within the 30 days a booking may start ahead. */
+const tomorrow = (cell: Cell) => ({ startsAt: later(cell, 24), endsAt: later(cell, 26) });
+
+/**
+ * The default booking policies let no student book (premium × student has no lending policy, and
+ * no category × student a booking policy): a refusal the policy makes, `POLICY_FORBIDS`, not the
+ * capability matrix. So that the matrix checks the capability alone, students book general items
+ * here, under this booking policy.
+ */
+const STUDENT_BOOKING_POLICY: ReservationPolicyRule = {
+  category: 'general',
+  role: 'student',
+  maxAdvanceDays: 30,
+  maxDurationMinutes: 8 * 60,
+  bufferMinutes: 15,
+  pickupWindowMinutes: 30,
+  approvalRequired: false,
+};
+
+/** A new entry with two copies a borrower of `role` may book: premium, or general for a student. */
+async function bookableEntry(cell: Cell, role: Role): Promise<number> {
+  if (role !== 'student') return (await cell.desk.entry('premium', 2)).id;
+  await cell.admin.reservations.upsertPolicy(cell.desk.admin, STUDENT_BOOKING_POLICY);
+  return (await cell.desk.entry('general', 2)).id;
+}
+
+/**
+ * A booking of `borrower` for tomorrow, made by the admin: `solicitada` for a teacher (the default
+ * premium × teacher policy requires confirmation), `confirmada` at once for the other roles; with
+ * `'confirmada'`, a teacher's is confirmed too.
+ */
+async function bookingOf(cell: Cell, borrower: Actor, state?: 'solicitada' | 'confirmada') {
+  const booking = await cell.admin.reservations.reserve(cell.desk.admin, {
+    borrowerId: borrower.id,
+    catalogEntryId: await bookableEntry(cell, borrower.role),
+    ...tomorrow(cell),
+  });
+  if (state === 'confirmada' && booking.status === 'solicitada') {
+    await cell.admin.reservations.confirm(cell.desk.admin, { reservationId: booking.id });
+  } else if (state && booking.status !== state) {
+    throw new Error(`fixture: a ${borrower.role}'s booking is ${booking.status}, not ${state}`);
+  }
+  return booking;
+}
+
+/**
+ * A teacher's booking whose pickup window has passed: made an hour before it started, on a clock
+ * two hours behind the desk's (bookings may not start in the past), so that at the desk clock its
+ * deadline (start + 30 min) is half an hour ago.
+ */
+async function missedBooking(cell: Cell) {
+  const earlier = new ManualClock(later(cell, -2));
+  const booking = await new ReservationService(cell.desk.em(), { clock: earlier }).reserve(cell.desk.admin, {
+    borrowerId: (await other(cell, 'teacher')).id,
+    catalogEntryId: await bookableEntry(cell, 'teacher'),
+    startsAt: later(cell, -1),
+    endsAt: later(cell, 1),
+  });
+  if (booking.pickupDeadline.getTime() > cell.desk.clock.now().getTime()) {
+    throw new Error('fixture: the missed booking is still within its pickup window');
+  }
+  return booking.id;
+}
+
+/**
+ * A new general entry (every role has a general lending policy) whose only copy is on loan to
+ * another student: nothing can be lent now, so a hold may be placed on it (`placeHold` is refused,
+ * `copy_available`, while a copy is on the shelf).
+ */
+async function lentOutEntry(cell: Cell, s: Services = cell.admin) {
+  const entry = await cell.desk.entry('general', 1);
+  const request = await s.loans.request(cell.desk.admin, {
+    borrowerId: (await other(cell)).id,
+    catalogEntryId: entry.id,
+  });
+  await s.loans.approve(cell.desk.admin, { loanId: request.id });
+  return { entryId: entry.id, loanId: request.id };
+}
+
+/** A waiting hold (`en_espera`) of `borrower` on a title lent out, placed by the admin. */
+async function holdOf(cell: Cell, borrower: Actor) {
+  const { entryId } = await lentOutEntry(cell);
+  return cell.admin.holds.placeHold(cell.desk.admin, { borrowerId: borrower.id, catalogEntryId: entryId });
+}
+
+/**
+ * A hold of another student awaiting pickup (`lista`): placed while the title's only copy was on
+ * loan, which then came back (`return`, outcome `ok`) and was set aside for it. With `clock`, all
+ * of that happened at that clock's time (and the pickup deadline runs from it).
+ */
+async function readyHold(cell: Cell, clock?: ManualClock) {
+  const s = clock ? openServices(cell.desk.orm, { clock }) : cell.admin;
+  const { entryId, loanId } = await lentOutEntry(cell, s);
+  const hold = await s.holds.placeHold(cell.desk.admin, {
+    borrowerId: (await other(cell)).id,
+    catalogEntryId: entryId,
+  });
+  const returned = await s.loans.return(cell.desk.admin, { loanId, outcome: 'ok' });
+  if (returned.setAsideForHold?.holdId !== hold.id) {
+    throw new Error('fixture: the returned copy was not set aside for the hold');
+  }
+  return returned.setAsideForHold;
+}
+
+/**
+ * A `lista` hold whose pickup deadline has passed: made on a clock 49 hours behind the desk's, so
+ * that at the desk clock its deadline (48 h by default, or a booking policy's shorter pickup
+ * window) is behind it.
+ */
+async function lapsedHold(cell: Cell) {
+  const ready = await readyHold(cell, new ManualClock(later(cell, -49)));
+  if (ready.expiresAt.getTime() > cell.desk.clock.now().getTime()) {
+    throw new Error('fixture: the lapsed hold is still within its pickup window');
+  }
+  return ready.holdId;
+}
 
 const ROWS: Record<string, Row> = {
   'loans.request (own)': {
@@ -492,6 +641,185 @@ const ROWS: Record<string, Row> = {
     },
     run: (s, a, i) => s.policies.delete(a, i as never),
   },
+  'reservations.reserve (own)': {
+    needs: ['reservation:request:own'],
+    prepare: async (c) => ({ catalogEntryId: await bookableEntry(c, c.role), ...tomorrow(c) }),
+    run: (s, a, i) => s.reservations.reserve(a, i as never),
+  },
+  'reservations.reserve (for another borrower)': {
+    needs: ['reservation:request:own', 'reservation:request:any'],
+    prepare: async (c) => ({
+      borrowerId: (await other(c, 'teacher')).id,
+      catalogEntryId: await bookableEntry(c, 'teacher'),
+      ...tomorrow(c),
+    }),
+    run: (s, a, i) => s.reservations.reserve(a, i as never),
+  },
+  'reservations.confirm': {
+    needs: ['reservation:confirm'],
+    prepare: async (c) => ({
+      reservationId: (await bookingOf(c, await other(c, 'teacher'), 'solicitada')).id,
+    }),
+    run: (s, a, i) => s.reservations.confirm(a, i as never),
+  },
+  'reservations.cancel (own booking)': {
+    needs: ['reservation:cancel:own'],
+    prepare: async (c) => ({ reservationId: (await bookingOf(c, c.actor)).id, reason: 'no longer needed' }),
+    run: (s, a, i) => s.reservations.cancel(a, i as never),
+  },
+  "reservations.cancel (another borrower's booking)": {
+    needs: ['reservation:cancel:own'],
+    afterRead: 'reservation:cancel:any',
+    prepare: async (c) => ({ reservationId: (await bookingOf(c, await other(c, 'teacher'))).id }),
+    run: (s, a, i) => s.reservations.cancel(a, i as never),
+  },
+  'reservations.pickUp': {
+    needs: ['reservation:pickup'],
+    prepare: async (c) => ({
+      reservationId: (await bookingOf(c, await other(c, 'teacher'), 'confirmada')).id,
+    }),
+    run: (s, a, i) => s.reservations.pickUp(a, i as never),
+  },
+  'reservations.recordNoShows': {
+    needs: ['reservation:expire'],
+    prepare: async (c) => {
+      await missedBooking(c);
+      return {};
+    },
+    run: (s, a, i) => s.reservations.recordNoShows(a, i),
+  },
+  'reservations.availability': {
+    needs: ['catalog:read'],
+    prepare: async (c) => ({
+      catalogEntryId: await bookableEntry(c, 'teacher'),
+      from: later(c, 0),
+      to: later(c, 7 * 24),
+    }),
+    run: (s, a, i) => s.reservations.availability(a, i as never),
+  },
+  'reservations.getReservation (own)': {
+    needs: ['reservation:read:own'],
+    prepare: async (c) => ({ reservationId: (await bookingOf(c, c.actor)).id }),
+    run: (s, a, i) => s.reservations.getReservation(a, i as never),
+  },
+  "reservations.getReservation (another borrower's)": {
+    needs: ['reservation:read:own'],
+    afterRead: 'reservation:read:any',
+    prepare: async (c) => ({ reservationId: (await bookingOf(c, await other(c, 'teacher'))).id }),
+    run: (s, a, i) => s.reservations.getReservation(a, i as never),
+  },
+  'reservations.listReservations (own)': {
+    needs: ['reservation:read:own'],
+    prepare: async (c) => {
+      await bookingOf(c, c.actor);
+      return { statuses: ['solicitada', 'confirmada', 'cancelada'] };
+    },
+    run: (s, a, i) => s.reservations.listReservations(a, i),
+  },
+  "reservations.listReservations (another borrower's)": {
+    needs: ['reservation:read:own', 'reservation:read:any'],
+    prepare: async (c) => {
+      const borrower = await other(c, 'teacher');
+      await bookingOf(c, borrower);
+      return { borrowerId: borrower.id };
+    },
+    run: (s, a, i) => s.reservations.listReservations(a, i),
+  },
+  "reservations.listReservations (an entry's)": {
+    needs: ['reservation:read:own', 'reservation:read:any'],
+    prepare: async (c) => ({
+      catalogEntryId: (await bookingOf(c, await other(c, 'teacher'))).catalogEntryId,
+    }),
+    run: (s, a, i) => s.reservations.listReservations(a, i),
+  },
+  'reservations.upsertPolicy': {
+    needs: ['policy:manage'],
+    prepare: async () => ({
+      category: 'general',
+      role: 'teacher',
+      maxAdvanceDays: 7,
+      maxDurationMinutes: 120,
+      bufferMinutes: 0,
+      pickupWindowMinutes: 15,
+      approvalRequired: true,
+    }),
+    run: (s, a, i) => s.reservations.upsertPolicy(a, i as never),
+  },
+  'reservations.listPolicies': {
+    needs: ['policy:read'],
+    prepare: async () => ({ category: 'premium' }),
+    run: (s, a, i) => s.reservations.listPolicies(a, i),
+  },
+  'holds.placeHold (own)': {
+    needs: ['hold:place:own'],
+    prepare: async (c) => ({ catalogEntryId: (await lentOutEntry(c)).entryId }),
+    run: (s, a, i) => s.holds.placeHold(a, i as never),
+  },
+  'holds.placeHold (for another borrower)': {
+    needs: ['hold:place:own', 'hold:place:any'],
+    prepare: async (c) => ({
+      borrowerId: (await other(c)).id,
+      catalogEntryId: (await lentOutEntry(c)).entryId,
+    }),
+    run: (s, a, i) => s.holds.placeHold(a, i as never),
+  },
+  'holds.cancelHold (own hold)': {
+    needs: ['hold:cancel:own'],
+    prepare: async (c) => ({ holdId: (await holdOf(c, c.actor)).id, reason: 'no longer needed' }),
+    run: (s, a, i) => s.holds.cancelHold(a, i as never),
+  },
+  "holds.cancelHold (another borrower's hold)": {
+    needs: ['hold:cancel:own'],
+    afterRead: 'hold:cancel:any',
+    prepare: async (c) => ({ holdId: (await holdOf(c, await other(c))).id }),
+    run: (s, a, i) => s.holds.cancelHold(a, i as never),
+  },
+  'holds.fulfillHold': {
+    needs: ['hold:fulfill'],
+    prepare: async (c) => ({ holdId: (await readyHold(c)).holdId }),
+    run: (s, a, i) => s.holds.fulfillHold(a, i as never),
+  },
+  'holds.expireHolds': {
+    needs: ['hold:expire'],
+    prepare: async (c) => {
+      await lapsedHold(c);
+      return {};
+    },
+    run: (s, a, i) => s.holds.expireHolds(a, i),
+  },
+  'holds.holdQueue': {
+    needs: ['hold:read:any'],
+    prepare: async (c) => ({ catalogEntryId: (await holdOf(c, await other(c))).catalogEntryId }),
+    run: (s, a, i) => s.holds.holdQueue(a, i as never),
+  },
+  'holds.getHold (own)': {
+    needs: ['hold:read:own'],
+    prepare: async (c) => ({ holdId: (await holdOf(c, c.actor)).id }),
+    run: (s, a, i) => s.holds.getHold(a, i as never),
+  },
+  "holds.getHold (another borrower's)": {
+    needs: ['hold:read:own'],
+    afterRead: 'hold:read:any',
+    prepare: async (c) => ({ holdId: (await holdOf(c, await other(c))).id }),
+    run: (s, a, i) => s.holds.getHold(a, i as never),
+  },
+  'holds.listHolds (own)': {
+    needs: ['hold:read:own'],
+    prepare: async (c) => {
+      await holdOf(c, c.actor);
+      return { statuses: ['en_espera', 'lista', 'cancelada'] };
+    },
+    run: (s, a, i) => s.holds.listHolds(a, i),
+  },
+  "holds.listHolds (another borrower's)": {
+    needs: ['hold:read:own', 'hold:read:any'],
+    prepare: async (c) => {
+      const borrower = await other(c);
+      await holdOf(c, borrower);
+      return { borrowerId: borrower.id };
+    },
+    run: (s, a, i) => s.holds.listHolds(a, i),
+  },
 };
 
 /** Allowed by `ROLE_CAPABILITIES` and the row's own/any rule? */
@@ -532,7 +860,7 @@ describe('the role matrix', () => {
     }
   });
 
-  it('covers every public method of the five services', () => {
+  it('covers every public method of every service', () => {
     const commands = new Set(Object.keys(ROWS).map((name) => name.split(' ')[0]));
     const noActor = new Set(['authenticate']); // signs in; there is no acting user to check
     for (const [prefix, service] of Object.entries(SERVICES)) {

@@ -17,6 +17,7 @@ import { ReservationPolicy } from '../../src/entities/reservation-policy.entity.
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
 import { type SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
+import { HoldService } from '../../src/holds/hold.service.ts';
 import type { ServiceOptions } from '../../src/internal/service-base.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
 import type { Actor } from '../../src/permissions.ts';
@@ -24,6 +25,7 @@ import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
 import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
 import { DEFAULT_RESERVATION_POLICIES } from '../../src/reservations/defaults.ts';
+import { ReservationService } from '../../src/reservations/reservation.service.ts';
 import { SWL_SQLITE_DRIVERS, type SwlSqliteDriverName, type SwlSqliteOptions } from '../../src/sqlite.ts';
 import { UserService } from '../../src/users/user.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
@@ -251,6 +253,8 @@ export const SWL_TABLES = [
   'swl_reservation_policy',
   'swl_reservation',
   'swl_reservation_event',
+  'swl_hold',
+  'swl_hold_event',
 ] as const;
 
 /** Row count of every `swl_` table, e.g. `{ swl_user: 3, swl_catalog: 0, … }`. */
@@ -319,13 +323,15 @@ export function recordingBus() {
 // Services
 // ---------------------------------------------------------------------------------------------
 
-/** The five services, by the prefix the tests name their commands with (`loans.request`, …). */
+/** The desk's services, by the prefix the tests name their commands with (`loans.request`, …). */
 export const SERVICES = {
   loans: LoanService,
   catalog: CatalogService,
   users: UserService,
   visits: VisitorLogService,
   policies: PolicyService,
+  reservations: ReservationService,
+  holds: HoldService,
 } as const;
 
 /** One instance of each of {@link SERVICES}. */
