@@ -49,6 +49,7 @@ describe('swl help', () => {
       'export',
       'import',
       'visits purge',
+      'sweep',
       'stats',
       'maintain',
       'doctor',

@@ -1,10 +1,14 @@
 /**
- * `swl visits purge`, `swl stats` and `swl maintain`, run as an operator runs them: the packed
+ * `swl visits purge`, `swl sweep`, `swl stats` and `swl maintain`, run as an operator runs them: the packed
  * tarball's `swl` as a child process, on every database, after `swl init` and a few loans and
  * visits made with the library's services from this process. Source: issue 14.
  */
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.ts';
+import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
+import { Reservation } from '../../src/entities/reservation.entity.ts';
+import { ReservationService } from '../../src/reservations/reservation.service.ts';
 import { VisitorLogService } from '../../src/visitors/visitor-log.service.ts';
 import {
   createTestDatabase,
@@ -13,7 +17,9 @@ import {
   type ScratchDatabase,
 } from '../support/fixtures.ts';
 import { type InstalledPackage, installedPackage, swl } from '../support/installed-package.ts';
-import { DAY, operatedDesk } from './desk.ts';
+import { DAY, type OperatedDesk, operatedDesk } from './desk.ts';
+
+const HOUR = 3_600_000;
 
 let pkg: InstalledPackage;
 beforeAll(async () => {
@@ -48,9 +54,10 @@ describeEachDialect('swl visits purge, stats, maintain', (dialect) => {
   let db: ScratchDatabase;
   let orm: MikroORM;
   let env: Record<string, string | undefined>;
+  let desk: OperatedDesk;
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    const desk = await operatedDesk(pkg, db);
+    desk = await operatedDesk(pkg, db);
     ({ env, orm } = desk);
     const { admin, now } = desk;
 
@@ -69,6 +76,26 @@ describeEachDialect('swl visits purge, stats, maintain', (dialect) => {
   afterAll(async () => {
     await orm?.close(true);
     await db?.drop();
+  });
+
+  it('sweep marks a booking nobody collected before its pickup deadline as a no-show', async () => {
+    const em = orm.em.fork();
+    const videoBeam = await em.findOneOrFail(CatalogEntry, { titleOrName: 'VideoBeam' });
+    // Booked two hours ago for an hour later: its 30-minute pickup window ended half an hour ago.
+    const past = new ReservationService(orm.em.fork(), {
+      clock: new ManualClock(new Date(Date.now() - 2 * HOUR)),
+    });
+    const booking = await past.reserve(desk.admin, {
+      catalogEntryId: videoBeam.id,
+      startsAt: new Date(Date.now() - HOUR),
+      endsAt: new Date(Date.now() - HOUR / 2),
+    });
+    const run = await swl(pkg, ['sweep', '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ noShows: [booking.id], expiredHolds: [], more: false });
+    expect((await orm.em.fork().findOneOrFail(Reservation, booking.id)).status).toBe('no_recogida');
+    const again = await swl(pkg, ['sweep'], { env });
+    expect(again.stdout).toContain('no-shows: 0 booking(s)');
   });
 
   it('purge --dry-run counts and deletes nothing; without --yes and no terminal: exit 2; --yes deletes; then 0 left', async () => {

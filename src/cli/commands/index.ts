@@ -15,6 +15,7 @@ import { registerImportFlask } from './import-flask.ts';
 import { registerInit } from './init.ts';
 import { registerMaintain } from './maintain.ts';
 import { registerStats } from './stats.ts';
+import { registerSweep } from './sweep.ts';
 import { registerTransfer } from './transfer.ts';
 import { registerVisits } from './visits.ts';
 
@@ -30,6 +31,7 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerTransfer,
   registerImportFlask,
   registerVisits,
+  registerSweep,
   registerStats,
   registerMaintain,
   registerDoctor,

@@ -23,11 +23,9 @@
  * @internal
  */
 import { ManualClock } from '../../clock.ts';
-import { User } from '../../entities/user.entity.ts';
-import { SwlError } from '../../errors.ts';
 import { countVisitsOlderThan } from '../../operations/database.ts';
-import { DEFAULT_ADMIN } from '../../seeding/defaults.ts';
 import { VisitorLogService } from '../../visitors/visitor-log.service.ts';
+import { actingAdmin } from '../acting-admin.ts';
 import { UsageError } from '../context.ts';
 import type { RegisterCommands } from './index.ts';
 
@@ -88,18 +86,9 @@ export const registerVisits: RegisterCommands = (program, context) => {
           `delete ${count} visitor-log entr${count === 1 ? 'y' : 'ies'} from before ${base.cutoff}?`,
         );
         if (!yes) return { dryRun: false, ...base, deleted: 0, declined: true };
-        const admin =
-          (await em
-            .fork()
-            .findOne(User, { documentId: DEFAULT_ADMIN.documentId, active: true, role: 'admin' })) ??
-          (await em.fork().findOne(User, { active: true, role: 'admin' }, { orderBy: { id: 'asc' } }));
-        if (!admin) {
-          throw new SwlError('CONFLICT', 'no active admin to purge the visitor log as', {
-            fix: 'run swl init, or reactivate an admin',
-          });
-        }
+        const admin = await actingAdmin(em, 'purge the visitor log');
         const service = new VisitorLogService(orm.em.fork(), { clock: new ManualClock(now) });
-        const result = await service.purge({ id: admin.id, role: 'admin' }, { olderThanDays });
+        const result = await service.purge(admin, { olderThanDays });
         return { dryRun: false, ...base, cutoff: result.cutoff.toISOString(), deleted: result.deleted };
       });
       ctx.print(report, (r) =>
