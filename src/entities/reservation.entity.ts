@@ -89,7 +89,8 @@ export const RESERVATION_COPY_NO_OVERLAP = {
 
 /**
  * MikroORM's `discovery.onMetadata` hook of the package (`swlOrmConfig` sets it): on PostgreSQL it
- * declares {@link RESERVATION_COPY_NO_OVERLAP} on `swl_reservation`, so a schema diff or a host's
+ * declares the exclusion constraint `swl_reservation_copy_no_overlap` (`btree_gist`: no two
+ * holding bookings of one copy over overlapping ranges) on `swl_reservation`, so a schema diff or a host's
  * generated migration keeps the constraint instead of dropping it. A host that builds its MikroORM
  * options without `swlOrmConfig` and generates migrations should set
  * `discovery: { onMetadata: swlOnMetadata }`. Throws nothing.

@@ -1,6 +1,7 @@
 /**
  * Input schemas of the {@link HoldService} commands and reads (strict: unknown keys are refused).
- * Every command takes an optional `idempotencyKey`. Source: issue 16.
+ * `placeHold`, `cancelHold` and `fulfillHold` take an optional `idempotencyKey`; the expiry sweep is
+ * safe to repeat without one. Source: issue 16.
  *
  * @module
  */

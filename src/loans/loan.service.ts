@@ -254,6 +254,12 @@ export class LoanService extends ServiceBase {
    * fine fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and
    * govern its renewals and its fine at return, whatever later happens to the policy.
    *
+   * Reservations (issue 16): a copy set aside for another borrower's hold is not picked; when the
+   * due date would run into a booking of the copy or of the entry's stock (plus the buffer of the
+   * booking policy for the category and the borrower's role), it is brought forward to end before
+   * it and `dueDateCappedBy` says so; with less than `MIN_GAP_LOAN_MINUTES` left the approval is
+   * refused (`COPY_UNAVAILABLE`, `details.reason: 'reserved'`).
+   *
    * Two concurrent approvals for one copy: exactly one wins; the other gets `COPY_UNAVAILABLE`
    * (or `CONFLICT`). The same loan approved twice at once: one succeeds, the other gets
    * `INVALID_TRANSITION` (or `CONFLICT`).
@@ -452,10 +458,13 @@ export class LoanService extends ServiceBase {
    * returned loan is closed whatever its penalty; the penalty blocks the borrower until it is
    * settled.
    *
+   * A copy back on the shelf (`ok`) is set aside for the first waiting hold of its title, if any
+   * (`setAsideForHold`, issue 16; `HoldService`).
+   *
    * @param actor - staff/admin (capability `loan:return`).
    * @param input - {@link ReturnLoanInput}.
-   * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units)
-   *   and `replacementCostUnknown` ({@link ReturnedLoanView}).
+   * @returns the returned loan (`overdueFine`, `replacementCharge`, `finalPenalty` in minor units),
+   *   `replacementCostUnknown` and `setAsideForHold` ({@link ReturnedLoanView}).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`,
    *   `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`, `UNAVAILABLE`.
    */

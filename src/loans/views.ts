@@ -93,10 +93,6 @@ export interface LoanView {
 }
 
 /**
- * What `LoanService.return` answers: the returned loan, plus what the desk must know about this
- * check-in that the loan row does not keep.
- */
-/**
  * What `LoanService.approve` returns: the loan, and whether its due date was brought forward to
  * end before a reservation needs the stock (issue 16; also in the `approved` event's data).
  */
@@ -110,6 +106,10 @@ export interface ApprovedLoanView extends LoanView {
   } | null;
 }
 
+/**
+ * What `LoanService.return` answers: the returned loan, plus what the desk must know about this
+ * check-in that the loan row does not keep.
+ */
 export interface ReturnedLoanView extends LoanView {
   /**
    * True when the copy was returned `lost` and its entry's replacement cost is unknown (`null`):

@@ -1,6 +1,8 @@
 /**
  * Input schemas of the {@link ReservationService} commands and reads (strict: unknown keys are
- * refused). Every command takes an optional `idempotencyKey`. Instants are UTC. Source: issue 16.
+ * refused). The commands that book or move a booking (`reserve`, `confirm`, `cancel`, `pickUp`)
+ * take an optional `idempotencyKey`; the sweep and the policy upsert are safe to repeat without
+ * one. Instants are UTC. Source: issue 16.
  *
  * @module
  */
