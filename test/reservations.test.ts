@@ -297,3 +297,51 @@ describeEachDialect('reservation invariants (swl doctor)', (dialect) => {
     expect(again.violations.map((v) => v.rule).sort()).toEqual(['reservation-events', 'reservation-stock']);
   });
 });
+
+describeEachDialect('reservations are UTC: the time zone of the process changes nothing', (dialect) => {
+  const desk = useDesk(dialect, { per: 'test' });
+
+  // Europe/Madrid moves its clocks forward at 2026-03-29 01:00 UTC: a local day of 23 hours.
+  it.each(['Europe/Madrid', 'America/Bogota', 'UTC'])(
+    'TZ=%s: an 8-hour booking across the switch is 480 minutes, buffer and pickup window to the millisecond',
+    async (zone) => {
+      const saved = process.env.TZ;
+      process.env.TZ = zone;
+      try {
+        if (zone === 'Europe/Madrid') {
+          // The switch really is in effect in this process.
+          expect(new Date('2026-03-29T00:30:00Z').getTimezoneOffset()).toBe(-60);
+          expect(new Date('2026-03-29T01:30:00Z').getTimezoneOffset()).toBe(-120);
+        }
+        const { reservations } = services(desk);
+        const entry = await desk.entry('premium', 1);
+        const startsAt = new Date('2026-03-29T00:00:00Z');
+        const endsAt = new Date('2026-03-29T08:00:00Z'); // exactly maxDurationMinutes (480)
+        const booked = await reservations.reserve(desk.staff, { catalogEntryId: entry.id, startsAt, endsAt });
+        expect(booked.blocksUntil.toISOString()).toBe('2026-03-29T08:15:00.000Z');
+        expect(booked.pickupDeadline.toISOString()).toBe('2026-03-29T00:30:00.000Z');
+        await expectSwlError(
+          reservations.reserve(desk.staff, {
+            catalogEntryId: (await desk.entry('premium', 1)).id,
+            startsAt,
+            endsAt: new Date(endsAt.getTime() + 60_000), // 481 minutes
+          }),
+          'POLICY_FORBIDS',
+        );
+        const day = await reservations.availability(desk.staff, {
+          catalogEntryId: entry.id,
+          from: new Date('2026-03-28T23:00:00Z'),
+          to: new Date('2026-03-29T23:00:00Z'),
+        });
+        expect(day.intervals.map((x) => [x.from.toISOString(), x.to.toISOString(), x.free])).toEqual([
+          ['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', 1],
+          ['2026-03-29T00:00:00.000Z', '2026-03-29T08:15:00.000Z', 0],
+          ['2026-03-29T08:15:00.000Z', '2026-03-29T23:00:00.000Z', 1],
+        ]);
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
+    },
+  );
+});
