@@ -49,7 +49,7 @@ export interface CopyChangeEvent {
 
 /**
  * A reservation transition, as recorded in `swl_reservation_event` (issue 16). Published to the
- * bus after commit; `SwlOutbox` does not read reservation (nor hold) events yet.
+ * bus after commit; `SwlOutbox` delivers the same shape from the table.
  */
 export interface ReservationTransitionEvent {
   kind: 'reservation';
@@ -67,7 +67,10 @@ export interface ReservationTransitionEvent {
   data: Record<string, unknown> | null;
 }
 
-/** A hold transition, as recorded in `swl_hold_event` (issue 16). Published to the bus after commit. */
+/**
+ * A hold transition, as recorded in `swl_hold_event` (issue 16). Published to the bus after
+ * commit; `SwlOutbox` delivers the same shape from the table.
+ */
 export interface HoldTransitionEvent {
   kind: 'hold';
   /** `HoldEvent.id`. */

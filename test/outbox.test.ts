@@ -1,34 +1,139 @@
 /**
  * The outbox reader (`SwlOutbox`, src/outbox.ts) on both databases: it returns exactly the events
- * the bus publishes, pages without skipping or repeating, never skips an event whose transaction
- * commits after a later-numbered one (issue 10, defect 3), and loses or repeats nothing under
- * concurrent writers. A naive `id > lastSeen` poller runs beside it to show the defect it fixes.
+ * the bus publishes — loan, copy, reservation and hold events — pages across the four tables
+ * without skipping or repeating, still accepts the `v1` cursors hosts saved before reservation and
+ * hold events were read, never skips an event whose transaction commits after a later-numbered
+ * one (issue 10, defect 3), and loses or repeats nothing under concurrent writers. A naive
+ * `id > lastSeen` poller runs beside it to show the defect it fixes.
  */
 import { type EntityManager, IsolationLevel, type MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CatalogService } from '../src/catalog/catalog.service.ts';
 import { LoanEvent } from '../src/entities/loan-event.entity.ts';
-import type { SwlDomainEvent } from '../src/events.ts';
+import { ReservationEvent } from '../src/entities/reservation-event.entity.ts';
+import type { SwlDomainEvent, SwlEventBus } from '../src/events.ts';
+import { HoldService } from '../src/holds/hold.service.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { SwlOutbox, type SwlOutboxPage } from '../src/outbox.ts';
 import type { Actor } from '../src/permissions.ts';
-import { deferred, describeEachDialect, expectSwlError, recordingBus, useDesk } from './support/fixtures.ts';
+import { ReservationService } from '../src/reservations/reservation.service.ts';
+import {
+  type Desk,
+  deferred,
+  describeEachDialect,
+  expectSwlError,
+  recordingBus,
+  useDesk,
+} from './support/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `loan:12`, `copy:7`: an event's identity across both tables. */
+const HOUR = 3_600_000;
+
+/** `loan:12`, `copy:7`, `reservation:3`, `hold:5`: an event's identity across the four tables. */
 const keyOf = (e: { kind: string; id: number }) => `${e.kind}:${e.id}`;
 
-/** Every event row of both tables, as keys. */
+/** The event tables the outbox reads, by event kind. */
+const EVENT_TABLES = {
+  loan: 'swl_loan_event',
+  copy: 'swl_instance_event',
+  reservation: 'swl_reservation_event',
+  hold: 'swl_hold_event',
+} as const;
+
+/** Every event row of the four tables, as keys. */
 async function allEventKeys(orm: MikroORM): Promise<string[]> {
   const rows: { kind: string; id: number | string }[] = await orm.em
     .fork()
     .getConnection()
     .execute(
-      "select 'loan' as kind, id from swl_loan_event union all select 'copy' as kind, id from swl_instance_event",
+      Object.entries(EVENT_TABLES)
+        .map(([kind, table]) => `select '${kind}' as kind, id from ${table}`)
+        .join(' union all '),
     );
   return rows.map((r) => `${r.kind}:${Number(r.id)}`);
+}
+
+/** The record an event belongs to: `loan:4` for a loan transition, `hold:2` for a hold's… */
+function subjectOf(e: SwlDomainEvent): string {
+  if (e.kind === 'loan') return `loan:${e.loanId}`;
+  if (e.kind === 'copy') return `copy:${e.copyId}`;
+  if (e.kind === 'reservation') return `reservation:${e.reservationId}`;
+  return `hold:${e.holdId}`;
+}
+
+/** The kind order of the outbox at one instant (src/outbox.ts). */
+const KIND_ORDER = { copy: 0, loan: 1, hold: 2, reservation: 3 } as const;
+
+/**
+ * The order the outbox documents: by `at`, then kind (`copy`, `loan`, `hold`, `reservation`),
+ * then id. It differs from the bus's only inside one command, which publishes in write order.
+ */
+const inOutboxOrder = (events: readonly SwlDomainEvent[]) =>
+  [...events].sort(
+    (a, b) => a.at.getTime() - b.at.getTime() || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id - b.id,
+  );
+
+/** The numbers of a `v2` cursor: low, high, loanId, copyId, reservationId, holdId. */
+const v2Fields = (cursor: string) =>
+  cursor
+    .split('.')
+    .slice(1)
+    .map((n) => Number.parseInt(n, 36));
+
+/**
+ * A desk's reservation and hold traffic, each command a clock minute after the last: a teacher's
+ * booking confirmed by staff and picked up (a loan); a staff booking (confirmed at once); a
+ * general copy lent, two holds placed, the return setting the copy aside for the first, its
+ * pickup (a loan) and the second hold cancelled.
+ */
+async function reservationsAndHolds(desk: Desk, events?: SwlEventBus): Promise<void> {
+  const options = { clock: desk.clock, ...(events ? { events } : {}) };
+  const reservations = new ReservationService(desk.em(), options);
+  const holds = new HoldService(desk.em(), options);
+  const loans = new LoanService(desk.em(), options);
+  const step = () => desk.clock.advance({ minutes: 1 });
+  const teacher = await desk.user('teacher');
+  const premium = await desk.entry('premium', 2);
+  const startsAt = new Date(desk.clock.now().getTime() + 2 * HOUR);
+  const booked = await reservations.reserve(teacher, {
+    catalogEntryId: premium.id,
+    startsAt,
+    endsAt: new Date(startsAt.getTime() + 2 * HOUR),
+  });
+  step();
+  await reservations.confirm(desk.staff, { reservationId: booked.id });
+  step();
+  await reservations.reserve(desk.staff, {
+    copyId: premium.copies[1] as number,
+    startsAt: new Date(startsAt.getTime() + 5 * HOUR),
+    endsAt: new Date(startsAt.getTime() + 6 * HOUR),
+  });
+  desk.clock.set(startsAt);
+  await reservations.pickUp(desk.staff, { reservationId: booked.id });
+  step();
+
+  const general = await desk.entry('general', 1);
+  const [holder, first, second] = [
+    await desk.user('student'),
+    await desk.user('student'),
+    await desk.user('teacher'),
+  ];
+  const lent = await loans.request(holder, { catalogEntryId: general.id });
+  step();
+  await loans.approve(desk.staff, { loanId: lent.id });
+  step();
+  const h1 = await holds.placeHold(first, { catalogEntryId: general.id });
+  step();
+  const h2 = await holds.placeHold(second, { catalogEntryId: general.id });
+  step();
+  await loans.return(desk.staff, { loanId: lent.id }); // the copy is set aside for h1
+  step();
+  await holds.fulfillHold(desk.staff, { holdId: h1.id });
+  step();
+  await holds.cancelHold(second, { holdId: h2.id });
+  step();
 }
 
 /**
@@ -66,9 +171,9 @@ async function settle(orm: MikroORM, dialect: string): Promise<void> {
   const conn = orm.em.fork().getConnection();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
+    const tops = Object.values(EVENT_TABLES).map((t) => `(select coalesce(max(tx_id), 0) from ${t})`);
     const [row] = await conn.execute<{ top: string; xmin: string }[]>(
-      `select greatest((select coalesce(max(tx_id), 0) from swl_loan_event),
-                       (select coalesce(max(tx_id), 0) from swl_instance_event))::text as top,
+      `select greatest(${tops.join(', ')})::text as top,
               pg_snapshot_xmin(pg_current_snapshot())::text as xmin`,
     );
     if (Number(row?.xmin) > Number(row?.top)) return;
@@ -165,7 +270,59 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     expect(read.map(keyOf).sort()).toEqual((await allEventKeys(desk.orm)).sort());
   });
 
+  it('reservation and hold events: the outbox returns what the bus published, in the documented order', async () => {
+    const { events, received } = recordingBus();
+    await reservationsAndHolds(desk, events);
+    const kinds = new Set(received.map((e) => e.kind));
+    expect([...kinds].sort()).toEqual(['copy', 'hold', 'loan', 'reservation']);
+    expect(
+      received.flatMap((e) => (e.kind === 'reservation' || e.kind === 'hold' ? [`${e.kind}:${e.type}`] : [])),
+    ).toEqual([
+      'reservation:requested',
+      'reservation:confirmed',
+      'reservation:requested',
+      'reservation:confirmed',
+      'reservation:picked_up',
+      'hold:placed',
+      'hold:placed',
+      'hold:ready',
+      'hold:fulfilled',
+      'hold:cancelled',
+    ]);
+
+    const published = new Set(received.map(keyOf));
+    const { events: read } = await readUntil(outbox(), undefined, 100, (got) =>
+      [...published].every((k) => got.some((e) => keyOf(e) === k)),
+    );
+    const ours = read.filter((e) => published.has(keyOf(e)));
+    // Field by field the same events (`at` a Date, `data` an object), in the documented order…
+    expect(ours).toEqual(inOutboxOrder(received));
+    expect(new Set(ours.map(keyOf)).size).toBe(received.length);
+    // Not the bus's order inside a command: a hold pickup publishes `fulfilled` before its loan's
+    // events; the outbox, by kind at one instant, after them.
+    const fulfilled = (list: SwlDomainEvent[]) =>
+      list.findIndex((e) => e.kind === 'hold' && e.type === 'fulfilled');
+    expect(ours[fulfilled(ours) - 1]).toMatchObject({ kind: 'loan', type: 'approved' });
+    expect(received[fulfilled(received) + 1]).toMatchObject({ kind: 'loan', type: 'requested' });
+    // The bus's order across commands, and for each record its transitions' order.
+    for (const subject of new Set(received.map(subjectOf))) {
+      const types = (list: SwlDomainEvent[]) =>
+        list.filter((e) => subjectOf(e) === subject).map((e) => e.type);
+      expect(types(ours), subject).toEqual(types(received));
+    }
+    const pickedUp = ours.find((e) => e.kind === 'reservation' && e.type === 'picked_up');
+    expect(pickedUp?.at).toBeInstanceOf(Date);
+    expect(pickedUp?.kind === 'reservation' && pickedUp.data).toMatchObject({
+      loanIds: [expect.any(Number)],
+    });
+    const ready = ours.find((e) => e.kind === 'hold' && e.type === 'ready');
+    expect(ready).toMatchObject({ kind: 'hold', from: 'en_espera', to: 'lista', actorId: desk.staff.id });
+    // Nothing else: exactly the rows of the four tables, each once.
+    expect(read.map(keyOf).sort()).toEqual((await allEventKeys(desk.orm)).sort());
+  });
+
   it('paging with a small limit neither skips nor repeats', async () => {
+    await reservationsAndHolds(desk);
     const loans = new LoanService(desk.em(), { clock: desk.clock });
     const entry = await desk.entry('general', 3);
     for (const copy of entry.copies) {
@@ -179,6 +336,7 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
     const all = (await readUntil(outbox(), undefined, 1000, (got) => got.length >= total)).events;
     expect(all).toHaveLength(total);
     expect(new Set(all.map(keyOf)).size).toBe(total);
+    expect(new Set(all.map((e) => e.kind))).toEqual(new Set(Object.keys(EVENT_TABLES)));
     for (const limit of [1, 2, 3]) {
       const paged = await readUntil(outbox(), undefined, limit, (got) => got.length >= total);
       expect(paged.events, `limit ${limit}`).toEqual(all);
@@ -242,6 +400,48 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       // The outbox, continuing from the cursor it returned during the wait, delivers both once.
       const after = await readUntil(outbox(), during.cursor, 1000, (got) => got.filter(ours).length >= 2);
       expect(after.events.filter(ours).map(keyOf)).toEqual([hostKey, otherKey]);
+      expect(new Set(after.events.map(keyOf)).size).toBe(after.events.length);
+    });
+
+    it('out of order commit: a host transaction holding a reservation event open while a later one commits is not skipped', async () => {
+      const cursor = await tail();
+      const [first, second] = [await desk.entry('premium', 1), await desk.entry('premium', 1)];
+      const [alice, bob] = [await desk.user('teacher'), await desk.user('teacher')];
+      const startsAt = new Date(desk.clock.now().getTime() + 24 * HOUR);
+      const book = (em: EntityManager, who: Actor, entryId: number) =>
+        new ReservationService(em, { clock: desk.clock }).reserve(who, {
+          catalogEntryId: entryId,
+          startsAt,
+          endsAt: new Date(startsAt.getTime() + HOUR),
+        });
+
+      // The host transaction books (the lower event id; a teacher's booking waits for staff: one
+      // event) and stays open.
+      const hostWrote = deferred();
+      const hostMayCommit = deferred();
+      let hostBooking = 0;
+      const host = desk.em().transactional(async (em) => {
+        hostBooking = (await book(em, alice, first.id)).id;
+        hostWrote.resolve();
+        await hostMayCommit.promise;
+      });
+      await hostWrote.promise;
+      const other = await book(desk.em(), bob, second.id); // commits first, with the higher id
+      const ours = (e: SwlDomainEvent) =>
+        e.kind === 'reservation' && [hostBooking, other.id].includes(e.reservationId);
+
+      const during = await outbox().read({ after: cursor, limit: 1000 });
+      expect(during.events.filter(ours)).toEqual([]);
+
+      hostMayCommit.resolve();
+      await host;
+      const rows = await desk
+        .em()
+        .find(ReservationEvent, { reservation: [hostBooking, other.id] }, { orderBy: { id: 'asc' } });
+      expect(rows.map((r) => r.reservation.id)).toEqual([hostBooking, other.id]);
+
+      const after = await readUntil(outbox(), during.cursor, 2, (got) => got.filter(ours).length >= 2);
+      expect(after.events.filter(ours).map(keyOf)).toEqual(rows.map((r) => `reservation:${r.id}`));
       expect(new Set(after.events.map(keyOf)).size).toBe(after.events.length);
     });
 
@@ -439,7 +639,13 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
   it('a malformed cursor or limit is VALIDATION_FAILED', async () => {
     const reader = outbox();
     const good = (await reader.read({ limit: 1 })).cursor;
-    expect(good).toMatch(/^v1\.\d+\.\d+\.\d+\.\d+$/);
+    expect(good).toMatch(/^v2(\.(0|[1-9a-z][0-9a-z]*)){6}$/);
+    // The largest cursor there can be (two safe integers, four ids of 2³¹ − 1) fits in 64 characters.
+    const largest = 'v2.2gosa7pa2gv.2gosa7pa2gv.zik0zj.zik0zj.zik0zj.zik0zj';
+    expect(largest.length).toBeLessThanOrEqual(64);
+    for (const after of [largest, 'v2.0.0.0.0.0.0', 'v1.0.0.0.0', 'v1.0.0.2147483647.2147483647']) {
+      await expect(reader.read({ after, limit: 1 }), after).resolves.toBeDefined();
+    }
     await expect(reader.read({ after: good, limit: 1 })).resolves.toBeDefined();
     await expect(reader.read({ after: null })).resolves.toBeDefined();
     await expect(reader.read()).resolves.toBeDefined();
@@ -458,6 +664,17 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       'v1.9007199254740992.9007199254740992.0.0', // passes the pattern; not a safe integer
       `v1.0.0.0.0${' '.repeat(100)}`,
       "v1.0.0.0.0'; drop table swl_loan_event; --",
+      'v2.0.0.0.0.0', // five numbers
+      'v2.0.0.0.0.0.0.0', // seven
+      'v2.00.0.0.0.0.0', // a leading zero
+      'v2.0.0.A.0.0.0', // upper case
+      'v2.0.0.0.0.0.-1',
+      'v2.5.2.0.0.0.0', // low > high
+      'v2.0.0.0.0.0.zik0zk', // id above 2³¹ − 1
+      'v2.2gosa7pa2gw.2gosa7pa2gw.0.0.0.0', // not a safe integer
+      'v2.0.0.0.0.0.100000000000', // twelve base-36 digits
+      'v1.0.0.0.0.0.0', // a v1 cursor has four numbers
+      'v3.0.0.0.0.0.0',
       12,
       { low: 0 },
     ];
@@ -476,5 +693,45 @@ describeEachDialect('outbox reader (SwlOutbox)', (dialect) => {
       reader.read(new Proxy({}, { get: boom, ownKeys: boom }) as never),
       'VALIDATION_FAILED',
     );
+  });
+
+  describe('a v1 cursor saved before reservation and hold events were read', () => {
+    const fresh = useDesk(dialect);
+
+    it('is still accepted, continues with every reservation and hold event, and is answered with v2 cursors', async () => {
+      const loans = new LoanService(fresh.em(), { clock: fresh.clock });
+      const entry = await fresh.entry('general', 2);
+      for (const copy of entry.copies) {
+        const loan = await loans.request(await fresh.user('teacher'), { copyId: copy });
+        await loans.approve(fresh.staff, { loanId: loan.id });
+      }
+      // What the host saved before the upgrade: the tail, before any reservation or hold existed.
+      await settle(fresh.orm, dialect);
+      const reader = new SwlOutbox(fresh.em());
+      const before = await readUntil(reader, undefined, 3);
+      const saved = before.cursor as string;
+      const [low, high, loanId, copyId, reservationId, holdId] = v2Fields(saved);
+      expect([reservationId, holdId]).toEqual([0, 0]);
+      expect(loanId).toBeGreaterThan(0);
+      const v1 = `v1.${low}.${high}.${loanId}.${copyId}`;
+      // A v1 cursor of the start reads as the start.
+      expect((await readUntil(reader, 'v1.0.0.0.0', 3)).events).toEqual(before.events);
+
+      const { events, received } = recordingBus();
+      await reservationsAndHolds(fresh, events);
+      await settle(fresh.orm, dialect);
+      const published = new Set(received.map(keyOf));
+      const done = (got: SwlDomainEvent[]) => [...published].every((k) => got.some((e) => keyOf(e) === k));
+      const fromV1 = await readUntil(reader, v1, 2, done);
+      const fromV2 = await readUntil(reader, saved, 2, done);
+      expect(fromV1.events).toEqual(fromV2.events);
+      expect(fromV1.events).toEqual(inOutboxOrder(received));
+      expect(fromV1.cursor).toMatch(/^v2\./);
+      // Nothing skipped, nothing repeated: before the upgrade and after it, every row once.
+      const keys = [...before.events, ...fromV1.events].map(keyOf);
+      expect(keys.sort()).toEqual((await allEventKeys(fresh.orm)).sort());
+      // And the first page from the v1 cursor already answers with a v2 cursor.
+      expect((await reader.read({ after: v1, limit: 1 })).cursor).toMatch(/^v2\./);
+    });
   });
 });

@@ -4,6 +4,8 @@
  * @module
  */
 import type { HoldEventType, HoldStatus } from '../domain/vocabulary.ts';
+import type { HoldEvent } from '../entities/hold-event.entity.ts';
+import type { HoldTransitionEvent } from '../events.ts';
 import type { LoanView } from '../loans/views.ts';
 
 /** A hold as the service returns it. */
@@ -68,4 +70,25 @@ export interface HoldExpirySweep {
   setAside: number[];
   /** The instant used (the service clock). */
   asOf: Date;
+}
+
+/** A `swl_hold_event` row as a {@link HoldEventView} (`data` null when absent). @internal */
+export function toHoldEventView(event: HoldEvent): HoldEventView {
+  return {
+    id: event.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    data: event.data ?? null,
+  };
+}
+
+/**
+ * The after-commit bus event of a `swl_hold_event` row: the shape `recordHoldEvent` publishes, as
+ * the outbox (`SwlOutbox`) delivers it. @internal
+ */
+export function toHoldTransitionEvent(event: HoldEvent): HoldTransitionEvent {
+  return { kind: 'hold', holdId: event.hold.id, ...toHoldEventView(event) };
 }

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Category, ReservationEventType, ReservationStatus, Role } from '../domain/vocabulary.ts';
+import type { ReservationEvent } from '../entities/reservation-event.entity.ts';
+import type { ReservationTransitionEvent } from '../events.ts';
 import type { LoanView } from '../loans/views.ts';
 
 /** A reservation as the service returns it. */
@@ -101,4 +103,25 @@ export interface NoShowSweep {
   reservationIds: number[];
   /** The instant used (the service clock). */
   asOf: Date;
+}
+
+/** A `swl_reservation_event` row as a {@link ReservationEventView} (`data` null when absent). @internal */
+export function toReservationEventView(event: ReservationEvent): ReservationEventView {
+  return {
+    id: event.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    data: event.data ?? null,
+  };
+}
+
+/**
+ * The after-commit bus event of a `swl_reservation_event` row: the shape `recordReservationEvent`
+ * publishes, as the outbox (`SwlOutbox`) delivers it. @internal
+ */
+export function toReservationTransitionEvent(event: ReservationEvent): ReservationTransitionEvent {
+  return { kind: 'reservation', reservationId: event.reservation.id, ...toReservationEventView(event) };
 }
