@@ -296,7 +296,7 @@ for (const driver of SWL_SQLITE_DRIVERS)
           { ok: true, status: 'aprobado', copyId: two.copies[0] },
         ]);
       }
-    });
+    }, 180_000); // 20 worker processes started, two per round
 
     it('two processes approve two requests for the one copy at the same moment: one wins, the other is refused, the file is intact', async () => {
       for (let round = 1; round <= 3; round++) {

@@ -109,7 +109,8 @@ describe('README "Operations" runs as written', () => {
             );
           }
         }
-      });
+        // Every `swl` command of the chapter in turn, each a new Node process: minutes on a busy machine.
+      }, 240_000);
     });
   }
 });
