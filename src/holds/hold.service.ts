@@ -5,7 +5,6 @@
  * @module
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { applyCopyTransition } from '../catalog/copy-transitions.ts';
 import { CopyStatus, HoldStatus } from '../domain/vocabulary.ts';
 import { HoldEvent } from '../entities/hold-event.entity.ts';
 import { SwlError } from '../errors.ts';
@@ -25,7 +24,7 @@ import {
   toInstant,
   toInt,
 } from '../kernel/db.ts';
-import { insertPendingLoan } from '../loans/create.ts';
+import { lendNow } from '../loans/create.ts';
 import { readCopy, readLendingFacts } from '../loans/loan-queries.ts';
 import {
   blockRefusal,
@@ -35,7 +34,6 @@ import {
   loanLimitRefusal,
   policyForbids,
 } from '../loans/rules.ts';
-import { applyLoanTransition } from '../loans/transitions.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import { firstInstantOver, lockEntry, readStockTimeline } from '../reservations/availability.ts';
 import { dueDateBeforeReservations } from '../reservations/loan-guard.ts';
@@ -286,51 +284,24 @@ export class HoldService extends ServiceBase {
         now,
         due: dueDateAtApproval(now, policy.terms, null, undefined),
       });
-      const pending = await insertPendingLoan(s, {
+      const loan = await lendNow(s, {
         borrowerId: borrower.id,
         catalogEntryId: entry.id,
         copy,
         environment: null,
         requestedDueDate: null,
-        observation: null,
+        dueDate,
+        terms: policy.terms,
         at: now,
-        data: { holdId: hold.id },
-      });
-      applyCopyTransition(s, {
-        copy,
-        command: 'lend',
-        loanId: pending.id,
-        actorId: s.actor.id,
-        at: now,
-        note: null,
-      });
-      const loan = applyLoanTransition(s, {
-        loan: pending,
-        command: 'approve',
-        changes: {
-          copyId: copy.id,
-          copyCode: copy.code,
-          approvalDate: now,
-          dueDate,
-          approvedById: s.actor.id,
-          terms: policy.terms,
-        },
-        actorId: s.actor.id,
-        at: now,
-        data: {
-          copyId: copy.id,
-          dueDate: dueDate.toISOString(),
-          terms: { ...policy.terms },
-          holdId: hold.id,
-          ...(cappedBy
-            ? {
-                dueDateCappedBy: {
-                  reservedFrom: cappedBy.reservedFrom.toISOString(),
-                  reservationId: cappedBy.reservationId,
-                },
-              }
-            : {}),
-        },
+        source: { holdId: hold.id },
+        approvedData: cappedBy
+          ? {
+              dueDateCappedBy: {
+                reservedFrom: cappedBy.reservedFrom.toISOString(),
+                reservationId: cappedBy.reservationId,
+              },
+            }
+          : {},
       });
       await s.writes.run();
       await db.updateTable('swl_hold').set({ loan_id: loan.id }).where('id', '=', hold.id).execute();

@@ -1,18 +1,20 @@
 /**
  * The creation of a loan: the `request` row of the loan table, inserted with its `requested`
- * event. Used by `LoanService.request` and by a reservation's pickup (`ReservationService.pickUp`),
- * which then approves the loan in the same command.
+ * event (`LoanService.request`); and a loan lent at once, requested and approved in one command
+ * (`ReservationService.pickUp`, `HoldService.fulfillHold`).
  *
  * @module
  * @internal
  */
+
+import { applyCopyTransition } from '../catalog/copy-transitions.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import { compiled } from '../kernel/compiled.ts';
 import { instantParam, toInt } from '../kernel/db.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
 import { type CopyRecord, loanRecordFromRow } from './loan-queries.ts';
-import { LOAN_MACHINE, type LoanTransition, recordLoanEvent } from './transitions.ts';
-import type { LoanView } from './views.ts';
+import { applyLoanTransition, LOAN_MACHINE, type LoanTransition, recordLoanEvent } from './transitions.ts';
+import type { LoanTerms, LoanView } from './views.ts';
 
 /** What a new loan is made of. @internal */
 export interface NewLoan {
@@ -81,4 +83,61 @@ export async function insertPendingLoan(
     },
   });
   return loanRecordFromRow({ ...row, id: loanId, copy_code: loan.copy?.code ?? null }).view;
+}
+
+/**
+ * Lends `copy` to a borrower at once, in the command's transaction: the loan is inserted
+ * (`requested`), the copy lent (`loaned`), the loan approved (`approved`) under `terms`, due at
+ * `dueDate` — a reservation's pickup and a hold's fulfilment. `source` (`{ reservationId }`,
+ * `{ holdId }`) goes into both loan events' data, `approvedData` into the `approved` event's.
+ * @returns the approved loan's view. @internal
+ */
+export async function lendNow(
+  s: TransitionScope & { actor: { id: number } },
+  q: {
+    borrowerId: number;
+    catalogEntryId: number;
+    copy: CopyRecord;
+    environment: string | null;
+    requestedDueDate: Date | null;
+    dueDate: Date;
+    terms: LoanTerms;
+    at: Date;
+    source: Record<string, unknown>;
+    approvedData?: Record<string, unknown>;
+  },
+): Promise<LoanView> {
+  const { copy, at } = q;
+  const pending = await insertPendingLoan(s, {
+    borrowerId: q.borrowerId,
+    catalogEntryId: q.catalogEntryId,
+    copy,
+    environment: q.environment,
+    requestedDueDate: q.requestedDueDate,
+    observation: null,
+    at,
+    data: q.source,
+  });
+  applyCopyTransition(s, { copy, command: 'lend', loanId: pending.id, actorId: s.actor.id, at, note: null });
+  return applyLoanTransition(s, {
+    loan: pending,
+    command: 'approve',
+    changes: {
+      copyId: copy.id,
+      copyCode: copy.code,
+      approvalDate: at,
+      dueDate: q.dueDate,
+      approvedById: s.actor.id,
+      terms: q.terms,
+    },
+    actorId: s.actor.id,
+    at,
+    data: {
+      copyId: copy.id,
+      dueDate: q.dueDate.toISOString(),
+      terms: { ...q.terms },
+      ...q.source,
+      ...q.approvedData,
+    },
+  });
 }

@@ -12,7 +12,6 @@
  * @module
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { applyCopyTransition } from '../catalog/copy-transitions.ts';
 import { CopyStatus, HOLDING_RESERVATION_STATUSES, type ReservationStatus } from '../domain/vocabulary.ts';
 import { Reservation } from '../entities/reservation.entity.ts';
 import { ReservationEvent } from '../entities/reservation-event.entity.ts';
@@ -34,7 +33,7 @@ import {
   toInstant,
   toInt,
 } from '../kernel/db.ts';
-import { insertPendingLoan } from '../loans/create.ts';
+import { lendNow } from '../loans/create.ts';
 import { type CopyRecord, readCopy, readLendingFacts } from '../loans/loan-queries.ts';
 import {
   blockRefusal,
@@ -44,7 +43,6 @@ import {
   policyForbids,
   validationError,
 } from '../loans/rules.ts';
-import { applyLoanTransition } from '../loans/transitions.ts';
 import type { LoanView } from '../loans/views.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
 import type { Page } from '../validation.ts';
@@ -423,44 +421,17 @@ export class ReservationService extends ServiceBase {
       const copies = await this.#copiesForPickup(s, r, i.copyIds, now);
       const loans: LoanView[] = [];
       for (const copy of copies) {
-        const pending = await insertPendingLoan(s, {
-          borrowerId: r.borrowerId,
-          catalogEntryId: r.catalogEntryId,
-          copy,
-          environment: r.environment,
-          requestedDueDate: r.endsAt,
-          observation: null,
-          at: now,
-          data: { reservationId: r.id },
-        });
-        applyCopyTransition(s, {
-          copy,
-          command: 'lend',
-          loanId: pending.id,
-          actorId: s.actor.id,
-          at: now,
-          note: null,
-        });
         loans.push(
-          applyLoanTransition(s, {
-            loan: pending,
-            command: 'approve',
-            changes: {
-              copyId: copy.id,
-              copyCode: copy.code,
-              approvalDate: now,
-              dueDate: r.endsAt,
-              approvedById: s.actor.id,
-              terms: policy.terms,
-            },
-            actorId: s.actor.id,
+          await lendNow(s, {
+            borrowerId: r.borrowerId,
+            catalogEntryId: r.catalogEntryId,
+            copy,
+            environment: r.environment,
+            requestedDueDate: r.endsAt,
+            dueDate: r.endsAt,
+            terms: policy.terms,
             at: now,
-            data: {
-              copyId: copy.id,
-              dueDate: r.endsAt.toISOString(),
-              terms: { ...policy.terms },
-              reservationId: r.id,
-            },
+            source: { reservationId: r.id },
           }),
         );
       }
