@@ -15,7 +15,7 @@
  */
 import { HOLD_STATUSES, type HoldEventType, HoldStatus } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
-import { instantParam, txIdParam } from '../kernel/db.ts';
+import { applyRecordTransition, type RecordKind, recordTransitionEvent } from '../kernel/records.ts';
 import { StateMachine, type TransitionRow } from '../kernel/state-machine.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
 
@@ -59,9 +59,28 @@ export function assertHoldCommand(command: HoldCommand, status: HoldStatus, hold
   throw SwlError.invalidTransition('hold', status, to, { command, holdId });
 }
 
+/** Where holds and their events live; their bus event (`kind: 'hold'`). */
+const HOLDS: RecordKind = {
+  table: 'swl_hold',
+  events: 'swl_hold_event',
+  owner: 'hold_id',
+  publish: ({ id, recordId, transition: t, actorId, at, data }) => ({
+    kind: 'hold',
+    id,
+    holdId: recordId,
+    type: t.event as HoldEventType,
+    from: t.from as HoldStatus | null,
+    to: t.to as HoldStatus,
+    actorId,
+    at,
+    data,
+  }),
+};
+
 /**
  * The one way a hold's status changes: the version-checked update (`CONFLICT` when another command
- * changed it) and its `swl_hold_event` row on the command's write batch, its publication queued.
+ * changed it) and its `swl_hold_event` row on the command's write batch, its publication queued
+ * (`src/kernel/records.ts`).
  * @returns the new version. @throws SwlError `INVALID_TRANSITION`. @internal
  */
 export function applyHoldTransition(
@@ -76,25 +95,8 @@ export function applyHoldTransition(
     data: Record<string, unknown>;
   },
 ): number {
-  const { hold, at } = move;
-  const t = assertHoldCommand(move.command, hold.status, hold.id);
-  const set: Record<string, unknown> = { status: t.to, updated_at: instantParam(scope.postgres, at) };
-  for (const [column, value] of Object.entries(move.changes)) {
-    set[column] = value instanceof Date ? instantParam(scope.postgres, value) : value;
-  }
-  scope.writes.add({
-    table: 'swl_hold',
-    kind: 'update',
-    query: scope.db
-      .updateTable('swl_hold')
-      .set({ ...set, version: (eb) => eb('version', '+', 1) })
-      .where('id', '=', hold.id)
-      .where('version', '=', hold.version)
-      .returning('id')
-      .compile(),
-  });
-  recordHoldEvent(scope, { holdId: hold.id, transition: t, actorId: move.actorId, at, data: move.data });
-  return hold.version + 1;
+  const transition = assertHoldCommand(move.command, move.hold.status, move.hold.id);
+  return applyRecordTransition(scope, HOLDS, { ...move, record: move.hold, transition });
 }
 
 /** Plans the `swl_hold_event` row of a transition and queues its publication. @internal */
@@ -108,35 +110,6 @@ export function recordHoldEvent(
     data: Record<string, unknown>;
   },
 ): void {
-  const { holdId, transition: t, actorId, at, data } = event;
-  scope.writes.add({
-    table: 'swl_hold_event',
-    kind: 'insert',
-    query: scope.db
-      .insertInto('swl_hold_event')
-      .values({
-        hold_id: holdId,
-        type: t.event,
-        from_status: t.from,
-        to_status: t.to,
-        actor_id: actorId,
-        at: instantParam(scope.postgres, at),
-        data: JSON.stringify(data),
-        tx_id: txIdParam(scope.postgres),
-      })
-      .returning('id')
-      .compile(),
-    onId: (id) =>
-      scope.emit(() => ({
-        kind: 'hold',
-        id,
-        holdId,
-        type: t.event,
-        from: t.from,
-        to: t.to,
-        actorId,
-        at,
-        data,
-      })),
-  });
+  const { holdId, ...rest } = event;
+  recordTransitionEvent(scope, HOLDS, { ...rest, recordId: holdId });
 }

@@ -18,7 +18,7 @@
  */
 import { RESERVATION_STATUSES, type ReservationEventType, ReservationStatus } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
-import { instantParam, txIdParam } from '../kernel/db.ts';
+import { applyRecordTransition, type RecordKind, recordTransitionEvent } from '../kernel/records.ts';
 import { StateMachine, type TransitionRow } from '../kernel/state-machine.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
 
@@ -91,10 +91,28 @@ export interface ReservationChanges {
   no_show_at?: Date;
 }
 
+/** Where reservations and their events live; their bus event (`kind: 'reservation'`). */
+const RESERVATIONS: RecordKind = {
+  table: 'swl_reservation',
+  events: 'swl_reservation_event',
+  owner: 'reservation_id',
+  publish: ({ id, recordId, transition: t, actorId, at, data }) => ({
+    kind: 'reservation',
+    id,
+    reservationId: recordId,
+    type: t.event as ReservationEventType,
+    from: t.from as ReservationStatus | null,
+    to: t.to as ReservationStatus,
+    actorId,
+    at,
+    data,
+  }),
+};
+
 /**
  * The one way a reservation's status changes: asserts the move, plans the version-checked update
  * (`CONFLICT` when another command changed the row) and the `swl_reservation_event` row on the
- * command's write batch, and queues the event for after the commit.
+ * command's write batch, and queues the event for after the commit (`src/kernel/records.ts`).
  * @returns the new version.
  * @throws SwlError `INVALID_TRANSITION`.
  * @internal
@@ -110,31 +128,9 @@ export function applyReservationTransition(
     data: Record<string, unknown>;
   },
 ): number {
-  const { reservation: r, at } = move;
-  const t = assertReservationCommand(move.command, r.status, r.id);
-  const set: Record<string, unknown> = { status: t.to, updated_at: instantParam(scope.postgres, at) };
-  for (const [column, value] of Object.entries(move.changes)) {
-    set[column] = value instanceof Date ? instantParam(scope.postgres, value) : value;
-  }
-  scope.writes.add({
-    table: 'swl_reservation',
-    kind: 'update',
-    query: scope.db
-      .updateTable('swl_reservation')
-      .set({ ...set, version: (eb) => eb('version', '+', 1) })
-      .where('id', '=', r.id)
-      .where('version', '=', r.version)
-      .returning('id')
-      .compile(),
-  });
-  recordReservationEvent(scope, {
-    reservationId: r.id,
-    transition: t,
-    actorId: move.actorId,
-    at,
-    data: move.data,
-  });
-  return r.version + 1;
+  const { reservation: r } = move;
+  const transition = assertReservationCommand(move.command, r.status, r.id);
+  return applyRecordTransition(scope, RESERVATIONS, { ...move, record: r, transition });
 }
 
 /**
@@ -151,35 +147,6 @@ export function recordReservationEvent(
     data: Record<string, unknown>;
   },
 ): void {
-  const { reservationId, transition: t, actorId, at, data } = event;
-  scope.writes.add({
-    table: 'swl_reservation_event',
-    kind: 'insert',
-    query: scope.db
-      .insertInto('swl_reservation_event')
-      .values({
-        reservation_id: reservationId,
-        type: t.event,
-        from_status: t.from,
-        to_status: t.to,
-        actor_id: actorId,
-        at: instantParam(scope.postgres, at),
-        data: JSON.stringify(data),
-        tx_id: txIdParam(scope.postgres),
-      })
-      .returning('id')
-      .compile(),
-    onId: (id) =>
-      scope.emit(() => ({
-        kind: 'reservation',
-        id,
-        reservationId,
-        type: t.event,
-        from: t.from,
-        to: t.to,
-        actorId,
-        at,
-        data,
-      })),
-  });
+  const { reservationId, ...rest } = event;
+  recordTransitionEvent(scope, RESERVATIONS, { ...rest, recordId: reservationId });
 }
