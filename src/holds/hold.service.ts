@@ -49,7 +49,14 @@ import {
 } from './schemas.ts';
 import { serveHolds } from './serve.ts';
 import { applyHoldTransition, HOLD_MACHINE, type HoldTransition, recordHoldEvent } from './transitions.ts';
-import type { FulfilledHold, HoldDetails, HoldExpirySweep, HoldQueue, HoldView } from './views.ts';
+import {
+  type FulfilledHold,
+  type HoldDetails,
+  type HoldExpirySweep,
+  type HoldQueue,
+  type HoldView,
+  toHoldEventView,
+} from './views.ts';
 
 const { Waiting, AwaitingPickup } = HoldStatus;
 const ACTIVE = [Waiting, AwaitingPickup];
@@ -404,15 +411,7 @@ export class HoldService extends ServiceBase {
       const events = await em.find(HoldEvent, { hold: hold.id }, { orderBy: { id: 'asc' } });
       return {
         ...hold,
-        events: events.map((e) => ({
-          id: e.id,
-          type: e.type,
-          from: e.fromStatus ?? null,
-          to: e.toStatus,
-          actorId: e.actor?.id ?? null,
-          at: e.at,
-          data: e.data ?? null,
-        })),
+        events: events.map(toHoldEventView),
       };
     });
   }

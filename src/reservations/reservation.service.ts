@@ -72,13 +72,14 @@ import {
   type ReservationTransition,
   recordReservationEvent,
 } from './transitions.ts';
-import type {
-  Availability,
-  NoShowSweep,
-  PickUpResult,
-  ReservationDetails,
-  ReservationPolicyView,
-  ReservationView,
+import {
+  type Availability,
+  type NoShowSweep,
+  type PickUpResult,
+  type ReservationDetails,
+  type ReservationPolicyView,
+  type ReservationView,
+  toReservationEventView,
 } from './views.ts';
 
 const MINUTE_MS = 60_000;
@@ -534,15 +535,7 @@ export class ReservationService extends ServiceBase {
       const events = await em.find(ReservationEvent, { reservation: view.id }, { orderBy: { id: 'asc' } });
       return {
         ...view,
-        events: events.map((e) => ({
-          id: e.id,
-          type: e.type,
-          from: e.fromStatus ?? null,
-          to: e.toStatus,
-          actorId: e.actor?.id ?? null,
-          at: e.at,
-          data: e.data ?? null,
-        })),
+        events: events.map(toReservationEventView),
       };
     });
   }
