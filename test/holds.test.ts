@@ -10,6 +10,7 @@ import { HoldService } from '../src/holds/hold.service.ts';
 import { DEFAULT_HOLD_PICKUP_MINUTES } from '../src/holds/serve.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { checkInvariants } from '../src/operations/invariants.ts';
+import { ReservationService } from '../src/reservations/reservation.service.ts';
 import { type Desk, describeEachDialect, expectSwlError, rowCounts, useDesk } from './support/fixtures.ts';
 
 const MINUTE = 60_000;
@@ -162,5 +163,84 @@ describeEachDialect('holds: what the database itself refuses', (dialect) => {
     await expect(insert(b.id, 'lista', entry.copies[0] as number)).rejects.toThrow(/unique|duplicate/i);
     const other = await desk.user('student');
     await expect(insert(other.id, 'cancelada', entry.copies[0] as number)).resolves.toBeDefined();
+  });
+});
+
+describeEachDialect('holds: a copy set aside that leaves the shelf, or is asked for by name', (dialect) => {
+  const desk = useDesk(dialect, { per: 'test' });
+
+  it('sent to maintenance: the hold waits again, first in line, and the next free copy is set aside for it', async () => {
+    const { holds, loans, catalog } = services(desk);
+    const entry = await desk.entry('general', 2);
+    const [x, y, waiting] = [
+      await desk.user('student'),
+      await desk.user('student'),
+      await desk.user('student'),
+    ];
+    const lent = [];
+    for (const b of [x, y]) {
+      const r = await loans.request(b, { catalogEntryId: entry.id });
+      lent.push(await loans.approve(desk.staff, { loanId: r.id }));
+    }
+    const h = await holds.placeHold(waiting, { catalogEntryId: entry.id });
+    const back = await loans.return(desk.staff, { loanId: (lent[0] as { id: number }).id });
+    expect(back.setAsideForHold?.holdId).toBe(h.id);
+    const first = (await holds.getHold(waiting, { holdId: h.id })).copyId as number;
+    await catalog.sendToMaintenance(desk.staff, { copyId: first, note: 'cracked lens' });
+    const released = await holds.getHold(waiting, { holdId: h.id });
+    expect(released).toMatchObject({ status: 'en_espera', position: 1, copyId: null });
+    expect(released.events.map((e) => e.type)).toEqual(['placed', 'ready', 'released']);
+    // The other copy comes back: it goes to the hold.
+    await loans.return(desk.staff, { loanId: (lent[1] as { id: number }).id });
+    expect(await holds.getHold(waiting, { holdId: h.id })).toMatchObject({
+      status: 'lista',
+      copyId: lent[1]?.copyId,
+    });
+    expect((await checkInvariants(desk.orm)).violations).toEqual([]);
+  });
+
+  it('a copy set aside is refused by name — also past its deadline, until the sweep', async () => {
+    const { holds, loans } = services(desk);
+    const { entry, loan } = await lentOut(desk);
+    const waiting = await desk.user('student');
+    const h = await holds.placeHold(waiting, { catalogEntryId: entry.id });
+    await loans.return(desk.staff, { loanId: loan.id });
+    const copyId = entry.copies[0] as number;
+    desk.clock.advance({ hours: 49 }); // past the 48-hour window, not swept yet
+    const other = await desk.user('teacher');
+    const request = await loans.request(other, { copyId });
+    const refused = await expectSwlError(
+      loans.approve(desk.staff, { loanId: request.id }),
+      'COPY_UNAVAILABLE',
+    );
+    expect(refused.details).toMatchObject({ reason: 'held', holdId: h.id });
+    expect(await holds.expireHolds(desk.staff)).toMatchObject({ expired: [h.id] });
+    expect((await loans.approve(desk.staff, { loanId: request.id })).copyId).toBe(copyId);
+  });
+
+  it('a booking picked up takes a free copy, not the one set aside for a hold', async () => {
+    const { holds, loans } = services(desk);
+    const reservations = new ReservationService(desk.em(), { clock: desk.clock, events: desk.events });
+    const entry = await desk.entry('premium', 2);
+    const lent = [];
+    for (const copyId of entry.copies) {
+      const r = await loans.request(await desk.user('teacher'), { copyId, environment: 'Aula 7' });
+      lent.push(await loans.approve(desk.staff, { loanId: r.id }));
+    }
+    const waiting = await desk.user('teacher');
+    const h = await holds.placeHold(waiting, { catalogEntryId: entry.id });
+    for (const loan of lent) await loans.return(desk.staff, { loanId: loan.id });
+    expect(await holds.getHold(waiting, { holdId: h.id })).toMatchObject({
+      status: 'lista',
+      copyId: entry.copies[0],
+    });
+    const now = desk.clock.now();
+    const booking = await reservations.reserve(desk.staff, {
+      catalogEntryId: entry.id,
+      startsAt: now,
+      endsAt: new Date(now.getTime() + 2 * 60 * MINUTE),
+    });
+    const { loans: made } = await reservations.pickUp(desk.staff, { reservationId: booking.id });
+    expect(made.map((l) => l.copyId)).toEqual([entry.copies[1]]);
   });
 });

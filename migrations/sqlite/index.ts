@@ -5,7 +5,7 @@ import { Swl20261201125501_outbox_idempotency } from './Swl20261201125501_outbox
 import { Swl20261201132537_money_terms_withdrawn } from './Swl20261201132537_money_terms_withdrawn.ts';
 import { Swl20261201134500_search_text_refresh } from './Swl20261201134500_search_text_refresh.ts';
 import { Swl20261201203241_reservations } from './Swl20261201203241_reservations.ts';
-import { Swl20261201204910_holds } from './Swl20261201204910_holds.ts';
+import { Swl20261201215615_holds } from './Swl20261201215615_holds.ts';
 
 /** The sqlite migrations, oldest first. */
 export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters<typeof Migration>) => Migration> = [
@@ -14,5 +14,5 @@ export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters
   Swl20261201132537_money_terms_withdrawn,
   Swl20261201134500_search_text_refresh,
   Swl20261201203241_reservations,
-  Swl20261201204910_holds,
+  Swl20261201215615_holds,
 ];

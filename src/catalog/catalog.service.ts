@@ -16,7 +16,7 @@ import { CopyEvent } from '../entities/copy-event.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { SwlError } from '../errors.ts';
 import type { CopyChangeEvent } from '../events.ts';
-import { serveHolds } from '../holds/serve.ts';
+import { releaseSetAside, serveHolds } from '../holds/serve.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
@@ -480,15 +480,15 @@ export class CatalogService extends ServiceBase {
    * Withdraws a title/model from circulation: sets the entry's `withdrawnAt` and withdraws every
    * copy that is not already `retirado` (each with a `withdrawn` event and a bus event). The entry
    * keeps its loans and history; it can no longer be requested (`COPY_UNAVAILABLE`) nor get
-   * copies (`INVALID_TRANSITION`). Refused while a copy is on loan or a request for the entry is
-   * pending — return or decide those first. The entry row, then its copies in id order, are locked
+   * copies (`INVALID_TRANSITION`). Refused while a copy is on loan, a request for the entry is
+   * pending, or a booking or hold waits for it — return, decide or cancel those first. The entry row, then its copies in id order, are locked
    * on PostgreSQL; each copy is moved through `applyCopyTransition` (version-checked).
    *
    * @param actor - acting user; capabilities `catalog:manage` and `inventory:manage`.
    * @param input - {@link WithdrawEntryInput}.
    * @returns the entry (counts: every copy `withdrawn`).
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION` (already
-   *   withdrawn; `details.reason` `copies_on_loan` or `pending_requests`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`,
+   *   withdrawn; `details.reason` `copies_on_loan`, `pending_requests` or `reservations_or_holds`), `IDEMPOTENCY_KEY_REUSED`, `CAPACITY_EXCEEDED`, `CONFLICT`,
    *   `UNAVAILABLE`.
    */
   async withdrawEntry(actor: Actor, input: WithdrawEntryInput): Promise<EntryView> {
@@ -510,6 +510,27 @@ export class CatalogService extends ServiceBase {
           catalogEntryId: entry.id,
           reason: 'pending_requests',
           pendingRequests: pending,
+        });
+      }
+      // Bookings and holds wait for this entry's copies: cancel them first (issue 16).
+      const waiting = await db
+        .selectFrom('swl_reservation')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('catalog_entry_id', '=', entry.id)
+        .where('status', 'in', ['solicitada', 'confirmada'])
+        .executeTakeFirstOrThrow();
+      const holds = await db
+        .selectFrom('swl_hold')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('catalog_entry_id', '=', entry.id)
+        .where('status', 'in', ['en_espera', 'lista'])
+        .executeTakeFirstOrThrow();
+      if (Number(waiting.n) + Number(holds.n) > 0) {
+        throw SwlError.invalidTransition('catalogEntry', 'in circulation', 'withdrawn', {
+          catalogEntryId: entry.id,
+          reason: 'reservations_or_holds',
+          reservations: Number(waiting.n),
+          holds: Number(holds.n),
         });
       }
       const now = s.now;
@@ -548,9 +569,9 @@ export class CatalogService extends ServiceBase {
     return this.command(COPY_COMMANDS[operation], actor, input, async (s) => {
       const { db, postgres, input: i } = s;
       const backOnShelf = COPY_OPERATIONS[operation] === 'disponible';
-      if (backOnShelf && postgres) {
+      if (postgres) {
         // Entry before copy, the lock order of every command that commits stock: a copy back on
-        // the shelf may be set aside for a hold (src/holds/serve.ts).
+        // the shelf may be set aside for a hold, one leaving it may release one (src/holds/serve.ts).
         const row = await db
           .selectFrom('swl_item_instance')
           .select('catalog_entry_id')
@@ -586,6 +607,14 @@ export class CatalogService extends ServiceBase {
           now,
         });
         await s.writes.run();
+      } else if (copy.status === CopyStatus.Available) {
+        // A copy set aside for a hold left the shelf: the hold waits again, first in line.
+        await releaseSetAside(s, {
+          catalogEntryId: copy.catalogEntryId,
+          copyId: copy.id,
+          actorId: s.actor.id,
+          now,
+        });
       }
       return toMovedCopyView(copy, { status: transition.to, at: now, condition: i.condition });
     });

@@ -234,7 +234,9 @@ export type HoldStatus = (typeof HOLD_STATUSES)[number];
  * English names for the stored hold statuses: `HoldStatus.Waiting === 'en_espera'`.
  *
  * - `Waiting` (`en_espera`): in the queue for the title.
- * - `AwaitingPickup` (`lista`): a returned copy is set aside for it until `expiresAt`.
+ * - `AwaitingPickup` (`lista`): a returned copy is set aside for it until `expiresAt`. If that copy
+ *   leaves the shelf (maintenance, lost, withdrawn) the hold goes back to `en_espera`, keeping its
+ *   place (event `released`), and another free copy is set aside for the queue when there is one.
  * - `Fulfilled` (`cumplida`): checked out to the borrower (a loan). Terminal.
  * - `Cancelled` (`cancelada`): cancelled by the borrower or staff. Terminal.
  * - `Expired` (`vencida`): not picked up in time; the copy went to the next hold. Terminal.
@@ -248,6 +250,6 @@ export const HoldStatus = {
 } as const satisfies Record<string, HoldStatus>;
 
 /** Kinds of hold audit events (`swl_hold_event.type`). Source: issue 16. */
-export const HOLD_EVENT_TYPES = ['placed', 'ready', 'fulfilled', 'cancelled', 'expired'] as const;
+export const HOLD_EVENT_TYPES = ['placed', 'ready', 'released', 'fulfilled', 'cancelled', 'expired'] as const;
 /** One of {@link HOLD_EVENT_TYPES}. */
 export type HoldEventType = (typeof HOLD_EVENT_TYPES)[number];

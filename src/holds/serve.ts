@@ -7,7 +7,7 @@
  * @module
  * @internal
  */
-import { HoldStatus, type Role } from '../domain/vocabulary.ts';
+import { CopyStatus, HoldStatus, type Role } from '../domain/vocabulary.ts';
 import { toInt } from '../kernel/db.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
 import {
@@ -55,6 +55,24 @@ export async function serveHolds(
   if (postgres) next = next.forUpdate('h');
   const hold = await next.executeTakeFirst();
   if (!hold) return null;
+  // Only a copy on the shelf that no other hold has: anything else is not the queue's to take.
+  const copy = await db
+    .selectFrom('swl_item_instance as i')
+    .select('i.id')
+    .where('i.id', '=', q.copyId)
+    .where('i.status', '=', CopyStatus.Available)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('swl_hold as o')
+            .select('o.id')
+            .whereRef('o.instance_id', '=', 'i.id')
+            .where('o.status', '=', HoldStatus.AwaitingPickup),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  if (!copy) return null;
   const window =
     hold.pickup_window_minutes === null ? DEFAULT_HOLD_PICKUP_MINUTES : toInt(hold.pickup_window_minutes);
   const expiresAt = new Date(q.now.getTime() + window * MINUTE_MS);
@@ -83,4 +101,75 @@ export async function serveHolds(
     data: { copyId: q.copyId, expiresAt: expiresAt.toISOString(), role: hold.role as Role },
   });
   return { holdId: id, expiresAt };
+}
+
+/**
+ * A copy set aside for a hold has left the shelf (sent to maintenance, marked lost, withdrawn):
+ * the hold goes back to `en_espera` with its place (`placedAt`) unchanged (event `released`), and
+ * the first free copy of the entry, if any, is set aside for the queue. Call it after the copy's
+ * own move is written. Locks the entry's row on PostgreSQL (the caller already holds it).
+ * @returns the hold released, or null when the copy was set aside for none.
+ * @internal
+ */
+export async function releaseSetAside(
+  s: TransitionScope,
+  q: { catalogEntryId: number; copyId: number; actorId: number | null; now: Date },
+): Promise<number | null> {
+  const { db, postgres } = s;
+  let read = db
+    .selectFrom('swl_hold')
+    .select(['id', 'status', 'version'])
+    .where('instance_id', '=', q.copyId)
+    .where('status', '=', HoldStatus.AwaitingPickup);
+  if (postgres) read = read.forUpdate();
+  const hold = await read.executeTakeFirst();
+  if (!hold) return null;
+  const id = toInt(hold.id);
+  applyHoldTransition(s, {
+    hold: { id, status: hold.status, version: toInt(hold.version) },
+    command: 'release',
+    changes: { instance_id: null, ready_at: null, expires_at: null },
+    actorId: q.actorId,
+    at: q.now,
+    data: { copyId: q.copyId },
+  });
+  await s.writes.run();
+  const free = await db
+    .selectFrom('swl_item_instance as i')
+    .select('i.id')
+    .where('i.catalog_entry_id', '=', q.catalogEntryId)
+    .where('i.status', '=', CopyStatus.Available)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('swl_hold as o')
+            .select('o.id')
+            .whereRef('o.instance_id', '=', 'i.id')
+            .where('o.status', '=', HoldStatus.AwaitingPickup),
+        ),
+      ),
+    )
+    .orderBy('i.sequence', 'asc')
+    .executeTakeFirst();
+  if (free) {
+    await serveHolds(s, {
+      catalogEntryId: q.catalogEntryId,
+      copyId: toInt(free.id),
+      actorId: q.actorId,
+      now: q.now,
+    });
+    await s.writes.run();
+  }
+  return id;
+}
+
+/** The `lista` hold a copy is set aside for (whatever its deadline: until swept it is the hold's), or null. @internal */
+export async function holdSetAsideOn(s: Pick<TransitionScope, 'db'>, copyId: number): Promise<number | null> {
+  const row = await s.db
+    .selectFrom('swl_hold')
+    .select('id')
+    .where('instance_id', '=', copyId)
+    .where('status', '=', HoldStatus.AwaitingPickup)
+    .executeTakeFirst();
+  return row ? toInt(row.id) : null;
 }

@@ -3,12 +3,12 @@
  * Source: issue 16 (holds queue); the shape of `src/loans/transitions.ts`.
  *
  * ```
- *           place               setAside              fulfill
- *  (none) ─────────▶ en_espera ──────────▶ lista ──────────────▶ cumplida
- *                        │                   │  │
- *                 cancel │            cancel │  └── expire ──▶ vencida
- *                        ▼                   ▼
- *                    cancelada           cancelada
+ *           place            setAside ▶              fulfill
+ *  (none) ─────────▶ en_espera ◀──────────▶ lista ──────────────▶ cumplida
+ *                        │      ◀ release     │  │
+ *                 cancel │             cancel │  └── expire ──▶ vencida
+ *                        ▼                    ▼
+ *                    cancelada            cancelada
  * ```
  *
  * @module
@@ -22,7 +22,7 @@ import type { TransitionScope } from '../kernel/writes.ts';
 const { Waiting, AwaitingPickup, Fulfilled, Cancelled, Expired } = HoldStatus;
 
 /** The commands that move a hold. */
-export type HoldCommand = 'place' | 'setAside' | 'fulfill' | 'cancel' | 'expire';
+export type HoldCommand = 'place' | 'setAside' | 'release' | 'fulfill' | 'cancel' | 'expire';
 
 /** One row of {@link HOLD_TRANSITIONS}. */
 export type HoldTransition = TransitionRow<HoldStatus, HoldCommand, HoldEventType>;
@@ -31,6 +31,7 @@ export type HoldTransition = TransitionRow<HoldStatus, HoldCommand, HoldEventTyp
 export const HOLD_TRANSITIONS: readonly HoldTransition[] = [
   { command: 'place', from: null, to: Waiting, event: 'placed' },
   { command: 'setAside', from: Waiting, to: AwaitingPickup, event: 'ready' },
+  { command: 'release', from: AwaitingPickup, to: Waiting, event: 'released' },
   { command: 'fulfill', from: AwaitingPickup, to: Fulfilled, event: 'fulfilled' },
   { command: 'cancel', from: Waiting, to: Cancelled, event: 'cancelled' },
   { command: 'cancel', from: AwaitingPickup, to: Cancelled, event: 'cancelled' },

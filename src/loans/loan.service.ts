@@ -16,7 +16,7 @@ import { Loan } from '../entities/loan.entity.ts';
 import { LoanEvent } from '../entities/loan-event.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
 import { SwlError } from '../errors.ts';
-import { serveHolds } from '../holds/serve.ts';
+import { holdSetAsideOn, serveHolds } from '../holds/serve.ts';
 import {
   type CommandScope,
   defineCommand,
@@ -254,7 +254,9 @@ export class LoanService extends ServiceBase {
    * fine fields are copied onto the loan (`LoanView.terms`, and the `approved` event's data) and
    * govern its renewals and its fine at return, whatever later happens to the policy.
    *
-   * Reservations (issue 16): a copy set aside for another borrower's hold is not picked; when the
+   * Reservations and holds (issue 16): a copy set aside for a hold is not picked, and a named one is
+   * refused (`COPY_UNAVAILABLE`, `details.reason: 'held'`, until the hold is fulfilled, cancelled or
+   * swept); when the
    * due date would run into a booking of the copy or of the entry's stock (plus the buffer of the
    * booking policy for the category and the borrower's role), it is brought forward to end before
    * it and `dueDateCappedBy` says so; with less than `MIN_GAP_LOAN_MINUTES` left the approval is
@@ -797,6 +799,14 @@ export class LoanService extends ServiceBase {
     if (copy?.status !== CopyStatus.Available) {
       const details = { copyId: copy?.id, status: copy?.status };
       return { error: () => copyUnavailable('the copy is not available', details) };
+    }
+    if (loan.copyId !== null || copyId !== undefined) {
+      // A named copy set aside for a hold is that hold's until it is fulfilled, cancelled or swept.
+      const holdId = await holdSetAsideOn(s, copy.id);
+      if (holdId !== null) {
+        const details = { copyId: copy.id, reason: 'held', holdId };
+        return { error: () => copyUnavailable('the copy is set aside for a hold', details) };
+      }
     }
     return { copy };
   }

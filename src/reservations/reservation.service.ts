@@ -17,6 +17,7 @@ import { Reservation } from '../entities/reservation.entity.ts';
 import { ReservationEvent } from '../entities/reservation-event.entity.ts';
 import { ReservationPolicy } from '../entities/reservation-policy.entity.ts';
 import { SwlError } from '../errors.ts';
+import { holdSetAsideOn } from '../holds/serve.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
@@ -368,7 +369,8 @@ export class ReservationService extends ServiceBase {
    * (`aprobado` at once — events `requested` and `approved`, the copy `prestado` — under the
    * lending policy's terms, due at the booking's `endsAt`), and the booking becomes `recogida`.
    * The copies: the named one, else `copyIds` (copies of the entry, as many as booked), else the
-   * first available copies not held by another booking of a named copy. Picked up early, the
+   * first available copies neither set aside for a hold nor held by another booking of a named
+   * copy; a copy set aside for a hold is refused (`COPY_UNAVAILABLE`, `details.reason: 'held'`). Picked up early, the
    * loans also commit `[now, startsAt)`, which must fit like a booking.
    *
    * @param actor - staff/admin (`reservation:pickup`).
@@ -653,12 +655,23 @@ export class ReservationService extends ServiceBase {
       }
       ids = copyIds;
     } else {
-      // The first available copies not held over the loans' range by a booking of a named copy.
+      // The first available copies not set aside for a hold nor held over the loans' range by a
+      // booking of a named copy.
       const rows = await db
         .selectFrom('swl_item_instance as i')
         .select('i.id')
         .where('i.catalog_entry_id', '=', r.catalogEntryId)
         .where('i.status', '=', CopyStatus.Available)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('swl_hold as h')
+                .select('h.id')
+                .whereRef('h.instance_id', '=', 'i.id')
+                .where('h.status', '=', 'lista'),
+            ),
+          ),
+        )
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(
@@ -692,6 +705,14 @@ export class ReservationService extends ServiceBase {
       }
       if (copy.status !== CopyStatus.Available) {
         throw copyUnavailable('the copy is not available', { copyId: copy.id, status: copy.status });
+      }
+      const holdId = await holdSetAsideOn(s, copy.id);
+      if (holdId !== null) {
+        throw copyUnavailable('the copy is set aside for a hold', {
+          copyId: copy.id,
+          reason: 'held',
+          holdId,
+        });
       }
       if (r.copyId === null) {
         const held = await readCopyCommitments(db, postgres, {
