@@ -24,6 +24,7 @@ import {
 } from '../domain/vocabulary.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { CopyEvent } from '../entities/copy-event.entity.ts';
+import { Hold } from '../entities/hold.entity.ts';
 import { IdempotencyKey } from '../entities/idempotency-key.entity.ts';
 import { ItemInstance } from '../entities/item-instance.entity.ts';
 import { LibraryLog } from '../entities/library-log.entity.ts';
@@ -313,7 +314,7 @@ interface PlannedLoan {
  *   the others are skipped; a copy held by an `aprobado` loan becomes `prestado`; a `prestado` copy
  *   that no loan holds becomes `disponible`.
  * - **Target:** refused when it has desk data, unless `merge`. A target has none when it has no loans, loan
- *   events, visits, reservations or idempotency keys, no user but the seeded default admin (document
+ *   events, visits, reservations, holds or idempotency keys, no user but the seeded default admin (document
  *   `1000000000`), no catalog entry but the seeded inventory titles, and no copy event but
  *   `created`: the seeded catalog (with its copies and their events) is then removed, as is the
  *   seeded admin when a source user has its id, document id or email; policies stay.
@@ -763,6 +764,7 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
   const visits = await em.count(LibraryLog, {});
   const keys = await em.count(IdempotencyKey, {});
   const bookings = await em.count(Reservation, {});
+  const holds = await em.count(Hold, {});
   const users = await em.find(User, {}, { fields: ['id', 'documentId', 'email'] });
   const entries = await em.find(CatalogEntry, {}, { fields: ['id', 'titleOrName'] });
   const copies = await em.count(ItemInstance, {});
@@ -817,6 +819,7 @@ async function inspectTarget(em: EntityManager, p: Plan): Promise<TargetState> {
   if (visits > 0) deskData.push(`${visits} visit(s)`);
   if (keys > 0) deskData.push(`${keys} idempotency key(s)`);
   if (bookings > 0) deskData.push(`${bookings} reservation(s)`);
+  if (holds > 0) deskData.push(`${holds} hold(s)`);
   const others = users.filter((u) => u.documentId !== DEFAULT_ADMIN.documentId);
   if (others.length > 0) deskData.push(`${others.length} user(s) besides the seeded admin`);
   const seededTitles = new Set(DEFAULT_INVENTORY.map((i) => i.titleOrName));
