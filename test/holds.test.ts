@@ -130,6 +130,24 @@ describeEachDialect('holds queue', (dialect) => {
     expect((await checkInvariants(desk.orm)).violations).toEqual([]);
   });
 
+  it('new copies serve the queue, one per waiting hold in order', async () => {
+    const { holds, catalog } = services(desk);
+    const { entry } = await lentOut(desk);
+    const [a, b] = [await desk.user('student'), await desk.user('student')];
+    const ha = await holds.placeHold(a, { catalogEntryId: entry.id });
+    const hb = await holds.placeHold(b, { catalogEntryId: entry.id });
+    const { copies } = await catalog.addCopies(desk.staff, { catalogEntryId: entry.id, count: 3 });
+    expect(await holds.getHold(a, { holdId: ha.id })).toMatchObject({
+      status: 'lista',
+      copyId: copies[0]?.id,
+    });
+    expect(await holds.getHold(b, { holdId: hb.id })).toMatchObject({
+      status: 'lista',
+      copyId: copies[1]?.id,
+    });
+    expect((await checkInvariants(desk.orm)).violations).toEqual([]);
+  });
+
   it('a repaired copy serves the queue too', async () => {
     const { holds, catalog, loans } = services(desk);
     const { entry, loan } = await lentOut(desk);

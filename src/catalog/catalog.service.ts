@@ -260,7 +260,8 @@ export class CatalogService extends ServiceBase {
    * prefix, the {@link codePrefix} of its current name). The
    * entry row is locked on PostgreSQL so concurrent calls number one after the other; the unique
    * (entry, copy number) and code indexes back this up (`DUPLICATE`/`CONFLICT`, retryable by calling
-   * again).
+   * again). When holds wait for the entry, the new copies are set aside for them, one per hold in
+   * queue order (issue 16, `HoldService`).
    *
    * @param actor - acting user; capability `inventory:manage`.
    * @param input - {@link AddCopiesInput}.
@@ -287,6 +288,25 @@ export class CatalogService extends ServiceBase {
         i.count,
         i.condition ?? null,
       );
+      // New copies serve the holds queue too, one copy per waiting hold, in copy order.
+      const waiting = await s.db
+        .selectFrom('swl_hold')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('catalog_entry_id', '=', entry.id)
+        .where('status', '=', 'en_espera')
+        .executeTakeFirstOrThrow();
+      let toServe = Number(waiting.n);
+      for (const copy of copies) {
+        if (toServe === 0) break;
+        const served = await serveHolds(s, {
+          catalogEntryId: entry.id,
+          copyId: copy.id,
+          actorId: s.actor.id,
+          now: s.now,
+        });
+        await s.writes.run();
+        if (served) toServe--;
+      }
       const counts = (await availabilityCounts(em, [entry.id])).get(entry.id) ?? NO_COPIES;
       return { entry: toEntryView(entry, counts), copies };
     });
