@@ -47,7 +47,7 @@ import {
   ListHoldsInput,
   PlaceHoldInput,
 } from './schemas.ts';
-import { serveHolds } from './serve.ts';
+import { notSetAside, serveHolds } from './serve.ts';
 import { applyHoldTransition, HOLD_MACHINE, type HoldTransition, recordHoldEvent } from './transitions.ts';
 import {
   type FulfilledHold,
@@ -469,16 +469,7 @@ async function copyFreeNow(
     .select('i.id')
     .where('i.catalog_entry_id', '=', catalogEntryId)
     .where('i.status', '=', CopyStatus.Available)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('swl_hold as h')
-            .select('h.id')
-            .whereRef('h.instance_id', '=', 'i.id')
-            .where('h.status', '=', AwaitingPickup),
-        ),
-      ),
-    )
+    .where(notSetAside('i.id'))
     .executeTakeFirst();
   if (!free) return false;
   const timeline = await readStockTimeline(db, postgres, {

@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { type RawBuilder, sql } from 'kysely';
 import { CopyStatus, HoldStatus, type Role } from '../domain/vocabulary.ts';
 import { toInt } from '../kernel/db.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
@@ -25,6 +26,15 @@ import { applyHoldTransition } from './transitions.ts';
 export const DEFAULT_HOLD_PICKUP_MINUTES = 48 * 60;
 
 const MINUTE_MS = 60_000;
+
+/**
+ * SQL condition: the copy whose id is in column `copyId` (e.g. `i.id`) is not set aside for a hold
+ * awaiting pickup — the one spelling of "this copy is the queue's" for every query that picks a
+ * copy to lend or to set aside. @internal
+ */
+export function notSetAside(copyId: string): RawBuilder<boolean> {
+  return sql<boolean>`not exists (select 1 from swl_hold sah where sah.instance_id = ${sql.ref(copyId)} and sah.status = ${sql.lit(HoldStatus.AwaitingPickup)})`;
+}
 
 /**
  * Sets copy `copy` aside for the first waiting hold of entry `catalogEntryId`, unless no hold
@@ -61,16 +71,7 @@ export async function serveHolds(
     .select('i.id')
     .where('i.id', '=', q.copyId)
     .where('i.status', '=', CopyStatus.Available)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('swl_hold as o')
-            .select('o.id')
-            .whereRef('o.instance_id', '=', 'i.id')
-            .where('o.status', '=', HoldStatus.AwaitingPickup),
-        ),
-      ),
-    )
+    .where(notSetAside('i.id'))
     .executeTakeFirst();
   if (!copy) return null;
   const window =
@@ -139,16 +140,7 @@ export async function releaseSetAside(
     .select('i.id')
     .where('i.catalog_entry_id', '=', q.catalogEntryId)
     .where('i.status', '=', CopyStatus.Available)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('swl_hold as o')
-            .select('o.id')
-            .whereRef('o.instance_id', '=', 'i.id')
-            .where('o.status', '=', HoldStatus.AwaitingPickup),
-        ),
-      ),
-    )
+    .where(notSetAside('i.id'))
     .orderBy('i.sequence', 'asc')
     .executeTakeFirst();
   if (free) {

@@ -9,8 +9,9 @@
  * @module
  */
 import { sql } from 'kysely';
-import { type Category, CopyStatus, HoldStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
+import { type Category, CopyStatus, LoanStatus, type Role } from '../domain/vocabulary.ts';
 import { MAX_MONEY } from '../entities/common.ts';
+import { notSetAside } from '../holds/serve.ts';
 import { compiled } from '../kernel/compiled.ts';
 import { instantParam, type StoredInstant, type SwlKysely, toBool, toInstant, toInt } from '../kernel/db.ts';
 import type { StandingFigures } from './rules.ts';
@@ -63,7 +64,7 @@ async function readLoanAs(
   const query = compiled(db, postgres, name, [loanId], (db, id) => {
     const copy =
       extra === 'picked copy'
-        ? sql<number>`coalesce(l.instance_id, (select a.id from swl_item_instance a where a.catalog_entry_id = l.catalog_entry_id and a.status = ${CopyStatus.Available} and not exists (select 1 from swl_hold h where h.instance_id = a.id and h.status = ${HoldStatus.AwaitingPickup}) order by a.sequence limit 1))`
+        ? sql<number>`coalesce(l.instance_id, (select a.id from swl_item_instance a where a.catalog_entry_id = l.catalog_entry_id and a.status = ${CopyStatus.Available} and ${notSetAside('a.id')} order by a.sequence limit 1))`
         : sql<number>`l.instance_id`;
     const base = db.selectFrom('swl_loan as l').innerJoin('swl_catalog as e', 'e.id', 'l.catalog_entry_id');
     const joined =
@@ -218,16 +219,7 @@ export async function pickAvailableCopy(
         .where('catalog_entry_id', '=', entryId)
         .where('status', '=', CopyStatus.Available)
         // A copy set aside for a hold waits for that borrower (src/holds/).
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('swl_hold as h')
-                .select('h.id')
-                .whereRef('h.instance_id', '=', 'swl_item_instance.id')
-                .where('h.status', '=', HoldStatus.AwaitingPickup),
-            ),
-          ),
-        )
+        .where(notSetAside('swl_item_instance.id'))
         .orderBy('sequence', 'asc')
         .limit(1);
       return lock === 'none' ? q : lock === 'wait' ? q.forUpdate() : q.forUpdate().skipLocked();

@@ -17,7 +17,7 @@ import { Reservation } from '../entities/reservation.entity.ts';
 import { ReservationEvent } from '../entities/reservation-event.entity.ts';
 import { ReservationPolicy } from '../entities/reservation-policy.entity.ts';
 import { SwlError } from '../errors.ts';
-import { holdSetAsideOn } from '../holds/serve.ts';
+import { holdSetAsideOn, notSetAside } from '../holds/serve.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import {
   type CommandScope,
@@ -662,16 +662,7 @@ export class ReservationService extends ServiceBase {
         .select('i.id')
         .where('i.catalog_entry_id', '=', r.catalogEntryId)
         .where('i.status', '=', CopyStatus.Available)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('swl_hold as h')
-                .select('h.id')
-                .whereRef('h.instance_id', '=', 'i.id')
-                .where('h.status', '=', 'lista'),
-            ),
-          ),
-        )
+        .where(notSetAside('i.id'))
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(
