@@ -24,14 +24,13 @@ import {
   toInstant,
   toInt,
 } from '../kernel/db.ts';
-import { lendNow } from '../loans/create.ts';
+import { lendingChecks, lendNow } from '../loans/create.ts';
 import { readCopy, readLendingFacts } from '../loans/loan-queries.ts';
 import {
   blockRefusal,
   copyUnavailable,
   dueDateAtApproval,
   inactiveBorrower,
-  loanLimitRefusal,
   policyForbids,
 } from '../loans/rules.ts';
 import { type Actor, assertCan, can } from '../permissions.ts';
@@ -250,21 +249,13 @@ export class HoldService extends ServiceBase {
           expiresAt: hold.expiresAt.toISOString(),
         });
       }
-      const facts = await readLendingFacts(db, hold.borrowerId, hold.catalogEntryId, now, postgres);
-      const { borrower, entry, policy } = facts;
-      if (!borrower || !entry)
-        throw new SwlError('INTERNAL', 'a hold refers to a missing borrower or entry', {});
-      if (!borrower.active) throw inactiveBorrower(borrower.id);
-      const blocked = blockRefusal(borrower.id, facts.figures);
-      if (blocked) throw blocked;
-      if (!policy) throw policyForbids(entry.category, borrower.role);
-      const limit = loanLimitRefusal(
-        borrower.id,
-        entry.category,
-        facts.figures.activeInCategory,
-        policy.maxActiveLoans,
-      );
-      if (limit) throw limit;
+      const { borrower, entry, policy } = await lendingChecks(s, {
+        borrowerId: hold.borrowerId,
+        catalogEntryId: hold.catalogEntryId,
+        count: 1,
+        now,
+        what: 'a hold',
+      });
       const copy = await readCopy(db, hold.copyId as number, postgres, postgres);
       if (copy?.status !== CopyStatus.Available) {
         throw copyUnavailable('the copy set aside is not available', {

@@ -8,11 +8,13 @@
  */
 
 import { applyCopyTransition } from '../catalog/copy-transitions.ts';
+import { SwlError } from '../errors.ts';
 import { assertRowIds } from '../internal/id-ceiling.ts';
 import { compiled } from '../kernel/compiled.ts';
 import { instantParam, toInt } from '../kernel/db.ts';
 import type { TransitionScope } from '../kernel/writes.ts';
-import { type CopyRecord, loanRecordFromRow } from './loan-queries.ts';
+import { type CopyRecord, type LendingFacts, loanRecordFromRow, readLendingFacts } from './loan-queries.ts';
+import { blockRefusal, inactiveBorrower, loanLimitRefusal, policyForbids } from './rules.ts';
 import { applyLoanTransition, LOAN_MACHINE, type LoanTransition, recordLoanEvent } from './transitions.ts';
 import type { LoanTerms, LoanView } from './views.ts';
 
@@ -140,4 +142,40 @@ export async function lendNow(
       ...q.approvedData,
     },
   });
+}
+
+/**
+ * The borrower checks of lending `count` copies at once (a booking's pickup, a hold's
+ * fulfilment), in the order `LoanService.approve` applies them: the borrower is active, not
+ * blocked, has a lending policy for the entry's category, and stays within its `maxActiveLoans`.
+ * `what` names the record for the error when its borrower or entry is missing (its foreign keys
+ * make that impossible).
+ * @returns the borrower, the entry and the policy (its terms govern the loans).
+ * @throws SwlError `BORROWER_INACTIVE`, `BORROWER_BLOCKED`, `POLICY_FORBIDS`, `LOAN_LIMIT_REACHED`, `INTERNAL`.
+ * @internal
+ */
+export async function lendingChecks(
+  s: TransitionScope,
+  q: { borrowerId: number; catalogEntryId: number; count: number; now: Date; what: string },
+): Promise<{
+  borrower: NonNullable<LendingFacts['borrower']>;
+  entry: NonNullable<LendingFacts['entry']>;
+  policy: NonNullable<LendingFacts['policy']>;
+}> {
+  const facts = await readLendingFacts(s.db, q.borrowerId, q.catalogEntryId, q.now, s.postgres);
+  const { borrower, entry, policy } = facts;
+  if (!borrower || !entry)
+    throw new SwlError('INTERNAL', `${q.what} refers to a missing borrower or entry`, {});
+  if (!borrower.active) throw inactiveBorrower(borrower.id);
+  const blocked = blockRefusal(borrower.id, facts.figures);
+  if (blocked) throw blocked;
+  if (!policy) throw policyForbids(entry.category, borrower.role);
+  const limit = loanLimitRefusal(
+    borrower.id,
+    entry.category,
+    facts.figures.activeInCategory + q.count - 1,
+    policy.maxActiveLoans,
+  );
+  if (limit) throw limit;
+  return { borrower, entry, policy };
 }

@@ -34,14 +34,13 @@ import {
   toInstant,
   toInt,
 } from '../kernel/db.ts';
-import { lendNow } from '../loans/create.ts';
+import { lendingChecks, lendNow } from '../loans/create.ts';
 import { type CopyRecord, readCopy, readLendingFacts } from '../loans/loan-queries.ts';
 import {
   blockRefusal,
   copyUnavailable,
   inactiveBorrower,
   loanLimitRefusal,
-  policyForbids,
   validationError,
 } from '../loans/rules.ts';
 import type { LoanView } from '../loans/views.ts';
@@ -394,21 +393,13 @@ export class ReservationService extends ServiceBase {
           pickupDeadline: r.pickupDeadline.toISOString(),
         });
       }
-      const facts = await readLendingFacts(db, r.borrowerId, r.catalogEntryId, now, postgres);
-      const { borrower, entry, policy } = facts;
-      if (!borrower || !entry)
-        throw new SwlError('INTERNAL', 'a booking refers to a missing borrower or entry', {});
-      if (!borrower.active) throw inactiveBorrower(borrower.id);
-      const blocked = blockRefusal(borrower.id, facts.figures);
-      if (blocked) throw blocked;
-      if (!policy) throw policyForbids(entry.category, borrower.role);
-      const limit = loanLimitRefusal(
-        borrower.id,
-        entry.category,
-        facts.figures.activeInCategory + r.quantity - 1,
-        policy.maxActiveLoans,
-      );
-      if (limit) throw limit;
+      const { policy } = await lendingChecks(s, {
+        borrowerId: r.borrowerId,
+        catalogEntryId: r.catalogEntryId,
+        count: r.quantity,
+        now,
+        what: 'a booking',
+      });
       if (now.getTime() < r.startsAt.getTime()) {
         // Early: the loans also hold [now, startsAt), which must fit beside everything else.
         await assertStockFor(db, postgres, {
