@@ -8,9 +8,9 @@
  * @module
  * @internal
  */
-import type { Category, Role } from '../domain/vocabulary.ts';
+import { type Category, HOLDING_RESERVATION_STATUSES, HoldStatus, type Role } from '../domain/vocabulary.ts';
 import { SwlError } from '../errors.ts';
-import type { SwlKysely } from '../kernel/db.ts';
+import { instantParam, type SwlKysely } from '../kernel/db.ts';
 import { firstInstantOver, readCopyCommitments, readStockTimeline } from './availability.ts';
 
 const MINUTE_MS = 60_000;
@@ -30,6 +30,37 @@ export async function bufferMinutesFor(db: SwlKysely, category: Category, role: 
     .where('role', '=', role)
     .executeTakeFirst();
   return row ? Number(row.buffer_minutes) : 0;
+}
+
+/**
+ * Whether anything but loans commits the entry's stock from `now` on: a holding booking not yet
+ * over, or a copy set aside for a hold. Without either, one more loan always fits (every loan
+ * holds the copy it counts, and the copy being lent is on the shelf), so the approval or renewal
+ * skips the stock count — one indexed read instead of three on the common path.
+ */
+async function bookedOrHeld(
+  db: SwlKysely,
+  postgres: boolean,
+  catalogEntryId: number,
+  now: Date,
+): Promise<boolean> {
+  const booking = await db
+    .selectFrom('swl_reservation')
+    .select('id')
+    .where('catalog_entry_id', '=', catalogEntryId)
+    .where('status', 'in', [...HOLDING_RESERVATION_STATUSES])
+    .where('blocks_until', '>', instantParam(postgres, now))
+    .limit(1)
+    .executeTakeFirst();
+  if (booking) return true;
+  const hold = await db
+    .selectFrom('swl_hold')
+    .select('id')
+    .where('catalog_entry_id', '=', catalogEntryId)
+    .where('status', '=', HoldStatus.AwaitingPickup)
+    .limit(1)
+    .executeTakeFirst();
+  return hold !== undefined;
 }
 
 /**
@@ -90,6 +121,7 @@ export async function dueDateBeforeReservations(
     due: Date;
   },
 ): Promise<{ dueDate: Date; cappedBy: { reservedFrom: Date; reservationId: number | null } | null }> {
+  if (!(await bookedOrHeld(db, postgres, q.catalogEntryId, q.now))) return { dueDate: q.due, cappedBy: null };
   const buffer = (await bufferMinutesFor(db, q.category, q.role)) * MINUTE_MS;
   const first = await firstReservedInstant(db, postgres, {
     catalogEntryId: q.catalogEntryId,
@@ -136,6 +168,7 @@ export async function assertRenewalClearOfReservations(
     due: Date;
   },
 ): Promise<void> {
+  if (!(await bookedOrHeld(db, postgres, q.catalogEntryId, q.now))) return;
   const buffer = (await bufferMinutesFor(db, q.category, q.role)) * MINUTE_MS;
   const first = await firstReservedInstant(db, postgres, {
     catalogEntryId: q.catalogEntryId,
