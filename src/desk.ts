@@ -12,6 +12,7 @@ import { HoldService } from './holds/hold.service.ts';
 import type { ServiceOptions } from './internal/service-base.ts';
 import { LoanService } from './loans/loan.service.ts';
 import { PolicyService } from './policies/policy.service.ts';
+import { ReportService } from './reports/report.service.ts';
 import { ReservationService } from './reservations/reservation.service.ts';
 import { UserService, type UserServiceOptions } from './users/user.service.ts';
 import { VisitorLogService } from './visitors/visitor-log.service.ts';
@@ -32,6 +33,8 @@ export interface DeskServices {
   reservations: ReservationService;
   /** The holds queue: title-level requests when no copy is available. */
   holds: HoldService;
+  /** Read-only reports: overdue by borrower, availability, loans per month, visits, top borrowed, copies out of service. */
+  reports: ReportService;
 }
 
 /**
@@ -75,6 +78,7 @@ export function deskServices(orm: MikroORM | EntityManager, options: UserService
     policies: new PolicyService(em, shared),
     reservations: new ReservationService(em, shared),
     holds: new HoldService(em, shared),
+    reports: new ReportService(em, shared),
   };
 }
 

@@ -84,6 +84,7 @@ export {
   PREPARED_STATEMENTS_PER_CONNECTION,
   preparePostgresStatements,
 } from './postgres.ts';
+export * from './reports/index.ts';
 export * from './reservations/index.ts';
 export { INPUT_JSON_SCHEMAS, INPUT_SCHEMAS, type InputJsonSchema, type InputSchemaName } from './schemas.ts';
 export { DEFAULT_ADMIN, DEFAULT_INVENTORY, type InventorySeed } from './seeding/defaults.ts';

@@ -56,6 +56,7 @@ export const CAPABILITIES = [
   'hold:read:any',
   'hold:fulfill',
   'hold:expire',
+  'report:read',
 ] as const;
 
 /** One of {@link CAPABILITIES}. */
@@ -103,6 +104,7 @@ const STAFF: readonly Capability[] = [
   'hold:read:any',
   'hold:fulfill',
   'hold:expire',
+  'report:read',
 ];
 
 /**

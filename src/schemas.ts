@@ -50,6 +50,13 @@ import {
   UpsertLoanPolicyInput,
 } from './policies/schemas.ts';
 import {
+  AvailabilityReportInput,
+  CopiesOutOfServiceInput,
+  LoansPerMonthInput,
+  OverdueByBorrowerInput,
+  TopBorrowedInput,
+} from './reports/schemas.ts';
+import {
   AvailabilityInput,
   CancelReservationInput,
   ConfirmReservationInput,
@@ -136,6 +143,11 @@ export type InputSchemaName =
   | 'HoldQueueInput'
   | 'GetHoldInput'
   | 'ListHoldsInput'
+  | 'OverdueByBorrowerInput'
+  | 'AvailabilityReportInput'
+  | 'LoansPerMonthInput'
+  | 'TopBorrowedInput'
+  | 'CopiesOutOfServiceInput'
   | 'SwlOutboxReadInput';
 
 /**
@@ -205,6 +217,12 @@ export const INPUT_SCHEMAS: Readonly<Record<InputSchemaName, z.ZodType>> = {
   HoldQueueInput,
   GetHoldInput,
   ListHoldsInput,
+  // reports (ReportService; its visit report takes VisitStatisticsInput)
+  OverdueByBorrowerInput,
+  AvailabilityReportInput,
+  LoansPerMonthInput,
+  TopBorrowedInput,
+  CopiesOutOfServiceInput,
   // outbox (SwlOutbox)
   SwlOutboxReadInput,
 } satisfies Record<InputSchemaName, z.ZodType>;

@@ -27,7 +27,7 @@ describeEachDialect('deskServices', (dialect) => {
     const em = emOf(s.loans);
     expect(em).toBeInstanceOf(EntityManager);
     expect(em).not.toBe(desk.orm.em);
-    for (const service of [s.catalog, s.users, s.visitors, s.policies, s.reservations, s.holds]) {
+    for (const service of [s.catalog, s.users, s.visitors, s.policies, s.reservations, s.holds, s.reports]) {
       expect(emOf(service)).toBe(em);
     }
     // Another request gets its own fork.
@@ -100,11 +100,27 @@ describeEachDialect('deskServices', (dialect) => {
     const loanId = await desk.orm.em.fork().transactional(async (em) => {
       const s = deskServices(em, { clock: desk.clock, events });
       expect(emOf(s.loans)).toBe(em);
-      for (const service of [s.catalog, s.users, s.visitors, s.policies, s.reservations, s.holds]) {
+      for (const service of [
+        s.catalog,
+        s.users,
+        s.visitors,
+        s.policies,
+        s.reservations,
+        s.holds,
+        s.reports,
+      ]) {
         expect(emOf(service)).toBe(em);
       }
       const loan = await s.loans.request(student, { catalogEntryId: entry.id });
       await s.loans.approve(desk.staff, { loanId: loan.id });
+      // A report reads in the host transaction: it sees the loan lent there, not yet committed.
+      const now = desk.clock.now().getTime();
+      const top = await s.reports.topBorrowed(desk.staff, {
+        from: new Date(now - 3_600_000),
+        to: new Date(now + 3_600_000),
+        limit: 100,
+      });
+      expect(top.rows.find((r) => r.catalogEntryId === entry.id)?.loans).toBe(1);
       expect(received, 'nothing is published before the host commits').toEqual([]);
       return loan.id;
     });

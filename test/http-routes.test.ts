@@ -21,6 +21,7 @@ import {
 } from '../src/http/index.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
+import { ReportService } from '../src/reports/report.service.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
 import { INPUT_SCHEMAS } from '../src/schemas.ts';
 import { UserService } from '../src/users/user.service.ts';
@@ -36,6 +37,7 @@ const DESK_SERVICES = {
   policies: PolicyService,
   reservations: ReservationService,
   holds: HoldService,
+  reports: ReportService,
 } as const satisfies { [K in keyof DeskServices]: abstract new (...args: never[]) => DeskServices[K] };
 
 /** Public methods with no route, and why. */
@@ -701,6 +703,7 @@ describe('callRoute', () => {
       policies: {},
       reservations: {},
       holds: {},
+      reports: {},
     };
     const actor = { id: 1, role: 'staff' as const };
     await expect(callRoute(services, route('loans.approve'), actor, { loanId: 5 })).resolves.toEqual({

@@ -14,7 +14,7 @@ export function buildProgram(io: CliIo, signal: AbortSignal): Command {
   const program = new Command('swl')
     .description(
       'Operate an SWL lending desk database: first run, migrations, admin, backup and restore, ' +
-        'export/import between SQLite and PostgreSQL, visitor-log retention, statistics, maintenance, ' +
+        'export/import between SQLite and PostgreSQL, visitor-log retention, statistics, reports, maintenance, ' +
         'and the consistency doctor. The database is DATABASE_URL (a PostgreSQL URL or a SQLite ' +
         'file; instance/app.db when unset), or --database-url.',
     )

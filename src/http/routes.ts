@@ -152,6 +152,13 @@ const TABLE: ReadonlyArray<readonly [string, SwlRouteVerb, string, InputSchemaNa
   ['holds.cancelHold', 'POST', '/holds/:holdId/cancel', 'CancelHoldInput'],
   ['holds.fulfillHold', 'POST', '/holds/:holdId/fulfill', 'FulfillHoldInput'],
   ['holds.holdQueue', 'GET', '/catalog/entries/:catalogEntryId/holds', 'HoldQueueInput'],
+  // reports (ReportService), read-only
+  ['reports.overdueByBorrower', 'GET', '/reports/overdue', 'OverdueByBorrowerInput'],
+  ['reports.availability', 'GET', '/reports/availability', 'AvailabilityReportInput'],
+  ['reports.loansPerMonth', 'GET', '/reports/loans-per-month', 'LoansPerMonthInput'],
+  ['reports.visits', 'GET', '/reports/visits', 'VisitStatisticsInput'],
+  ['reports.topBorrowed', 'GET', '/reports/top-borrowed', 'TopBorrowedInput'],
+  ['reports.copiesOutOfService', 'GET', '/reports/copies-out-of-service', 'CopiesOutOfServiceInput'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -315,14 +322,14 @@ function route([name, http, path, input, status = 200]: (typeof TABLE)[number]):
 /**
  * Every service method a desk transport exposes, one row each ({@link SwlRoute}): the methods of
  * `CatalogService`, `LoanService`, `UserService`, `VisitorLogService`, `PolicyService`,
- * `ReservationService` and `HoldService` that take an actor and an input (all but
+ * `ReservationService`, `HoldService` and `ReportService` that take an actor and an input (all but
  * `UserService.authenticate`, which is the host's sign-in).
  *
  * Paths are resource-shaped (`/catalog/entries`, `/catalog/copies/:copyId/…`, `/loans`,
  * `/loans/:loanId/approve`, `/users`, `/visits`, `/policies/:category/:role`, `/reservations`,
  * `/reservations/:reservationId/confirm`, `/catalog/entries/:catalogEntryId/availability`,
  * `/reservation-policies/:category/:role`, `/holds`, `/holds/:holdId/fulfill`,
- * `/catalog/entries/:catalogEntryId/holds`); a field named in the path is a path parameter, and the
+ * `/catalog/entries/:catalogEntryId/holds`, `/reports/overdue`); a field named in the path is a path parameter, and the
  * input's other fields are the query string of a `GET` or `DELETE` and the JSON body of a `POST`,
  * `PUT` or `PATCH`. Rows with a static path come before a parameter in the same place
  * (`/loans/pending` before `/loans/:loanId`), for routers that match in

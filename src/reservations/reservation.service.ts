@@ -867,8 +867,16 @@ function policyView(p: ReservationPolicy): ReservationPolicyView {
   };
 }
 
-/** The timeline as consecutive free-quantity intervals over `[from, to)`. */
-function availabilityOf(catalogEntryId: number, from: Date, to: Date, timeline: StockTimeline): Availability {
+/**
+ * The timeline as consecutive free-quantity intervals over `[from, to)`; shared with
+ * `ReportService.availability` (issue 17). @internal
+ */
+export function availabilityOf(
+  catalogEntryId: number,
+  from: Date,
+  to: Date,
+  timeline: StockTimeline,
+): Availability {
   const intervals: Availability['intervals'] = [];
   for (const [k, step] of timeline.steps.entries()) {
     const end = timeline.steps[k + 1]?.at ?? to;

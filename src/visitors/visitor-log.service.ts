@@ -42,6 +42,30 @@ function groupExpression(groupBy: VisitGrouping, postgres: boolean): string {
   }
 }
 
+/**
+ * The body of `VisitorLogService.statistics`, shared with `ReportService.visits` (issue 17): one
+ * `GROUP BY` query and one `count(*)` over `[from, to)` on `em`. @internal
+ */
+export async function readVisitStatistics(
+  em: EntityManager,
+  postgres: boolean,
+  i: { from: Date; to: Date; groupBy: VisitGrouping },
+): Promise<VisitStatistics> {
+  const expression = groupExpression(i.groupBy, postgres);
+  const period = { entryTime: { $gte: i.from, $lt: i.to } };
+  const grouped = await (em as unknown as SqlEntityManager)
+    .createQueryBuilder(LibraryLog, 'l')
+    .select([raw(`${expression} as group_key`), raw('count(*) as visits')])
+    .where(period)
+    .groupBy(raw(expression))
+    .execute<{ group_key: string; visits: number | string }[]>('all', false);
+  const total = await em.count(LibraryLog, period);
+  const rows = grouped
+    .map((r) => ({ key: String(r.group_key), visits: Number(r.visits) }))
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return { from: i.from, to: i.to, groupBy: i.groupBy, rows, total };
+}
+
 const RECORD_VISIT = defineCommand({
   name: 'visitor.recordVisit',
   capability: 'visitor-log:record',
@@ -149,21 +173,7 @@ export class VisitorLogService extends ServiceBase {
    * @throws SwlError `VALIDATION_FAILED`, `FORBIDDEN`, `UNAVAILABLE`.
    */
   async statistics(actor: Actor, input: VisitStatisticsInput): Promise<VisitStatistics> {
-    return this.query(STATISTICS, actor, input, async (em, _actor, i) => {
-      const expression = groupExpression(i.groupBy, this.postgres);
-      const period = { entryTime: { $gte: i.from, $lt: i.to } };
-      const grouped = await (em as unknown as SqlEntityManager)
-        .createQueryBuilder(LibraryLog, 'l')
-        .select([raw(`${expression} as group_key`), raw('count(*) as visits')])
-        .where(period)
-        .groupBy(raw(expression))
-        .execute<{ group_key: string; visits: number | string }[]>('all', false);
-      const total = await em.count(LibraryLog, period);
-      const rows = grouped
-        .map((r) => ({ key: String(r.group_key), visits: Number(r.visits) }))
-        .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-      return { from: i.from, to: i.to, groupBy: i.groupBy, rows, total };
-    });
+    return this.query(STATISTICS, actor, input, (em, _actor, i) => readVisitStatistics(em, this.postgres, i));
   }
 
   /**

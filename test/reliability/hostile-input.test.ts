@@ -854,6 +854,60 @@ const COMMANDS: Command[] = [
     fields: { ...page, borrowerId: 'id', statuses: 'holdStatusList' },
     live: (f) => ({ borrowerId: f.student.id }),
   },
+  // ReportService
+  {
+    name: 'reports.overdueByBorrower',
+    call: (s, a, i) => s.reports.overdueByBorrower(a as Actor, i as never),
+    valid: { asOf: '2026-03-02T13:00:00Z', limit: 10, offset: 0 },
+    fields: { ...page, asOf: 'instant' },
+    live: () => ({}),
+  },
+  {
+    name: 'reports.availability',
+    call: (s, a, i) => s.reports.availability(a as Actor, i as never),
+    valid: {
+      from: '2026-03-01T00:00:00Z',
+      to: '2026-04-01T00:00:00Z',
+      catalogEntryIds: [1],
+      category: 'premium',
+      limit: 10,
+      offset: 0,
+    },
+    fields: { ...page, from: 'instant', to: 'instant', catalogEntryIds: 'idList', category: 'enum' },
+    live: (f) => ({
+      from: '2026-03-01T00:00:00Z',
+      to: '2026-04-01T00:00:00Z',
+      catalogEntryIds: [f.premiumEntryId],
+    }),
+  },
+  {
+    name: 'reports.loansPerMonth',
+    call: (s, a, i) => s.reports.loansPerMonth(a as Actor, i as never),
+    valid: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' },
+    fields: { from: 'instant', to: 'instant' },
+    live: () => ({ from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' }),
+  },
+  {
+    name: 'reports.visits',
+    call: (s, a, i) => s.reports.visits(a as Actor, i as never),
+    valid: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', groupBy: 'day' },
+    fields: { from: 'instant', to: 'instant', groupBy: 'enum' },
+    live: () => ({ from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', groupBy: 'activity' }),
+  },
+  {
+    name: 'reports.topBorrowed',
+    call: (s, a, i) => s.reports.topBorrowed(a as Actor, i as never),
+    valid: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', category: 'general', limit: 5 },
+    fields: { from: 'instant', to: 'instant', category: 'enum', limit: 'int' },
+    live: () => ({ from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z' }),
+  },
+  {
+    name: 'reports.copiesOutOfService',
+    call: (s, a, i) => s.reports.copiesOutOfService(a as Actor, i as never),
+    valid: { status: 'perdido', category: 'general', limit: 10, offset: 0 },
+    fields: { ...page, status: 'enum', category: 'enum' },
+    live: () => ({}),
+  },
 ];
 
 interface Fixture {

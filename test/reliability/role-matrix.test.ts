@@ -125,6 +125,12 @@ holds.getHold (own)                                ✓      ✓      ✓        
 holds.getHold (another borrower's)                 ✓      ✓      ✗        ✗
 holds.listHolds (own)                              ✓      ✓      ✓        ✓
 holds.listHolds (another borrower's)               ✓      ✓      ✗        ✗
+reports.overdueByBorrower                          ✓      ✓      ✗        ✗
+reports.availability                               ✓      ✓      ✗        ✗
+reports.loansPerMonth                              ✓      ✓      ✗        ✗
+reports.visits                                     ✓      ✓      ✗        ✗
+reports.topBorrowed                                ✓      ✓      ✗        ✗
+reports.copiesOutOfService                         ✓      ✓      ✗        ✗
 `;
 
 /** The matrix as data: row name → role → allowed. */
@@ -819,6 +825,45 @@ const ROWS: Record<string, Row> = {
       return { borrowerId: borrower.id };
     },
     run: (s, a, i) => s.holds.listHolds(a, i),
+  },
+  'reports.overdueByBorrower': {
+    needs: ['report:read'],
+    prepare: async (c) => {
+      await lentOutEntry(c);
+      return { asOf: later(c, 24 * 30) };
+    },
+    run: (s, a, i) => s.reports.overdueByBorrower(a, i),
+  },
+  'reports.availability': {
+    needs: ['report:read'],
+    prepare: async (c) => {
+      const { startsAt: from, endsAt: to } = tomorrow(c);
+      return { catalogEntryIds: [(await c.desk.entry('premium', 2)).id], from, to };
+    },
+    run: (s, a, i) => s.reports.availability(a, i as never),
+  },
+  'reports.loansPerMonth': {
+    needs: ['report:read'],
+    prepare: async () => ({ ...period }),
+    run: (s, a, i) => s.reports.loansPerMonth(a, i as never),
+  },
+  'reports.visits': {
+    needs: ['report:read'],
+    prepare: async () => ({ ...period, groupBy: 'role' }),
+    run: (s, a, i) => s.reports.visits(a, i as never),
+  },
+  'reports.topBorrowed': {
+    needs: ['report:read'],
+    prepare: async () => ({ ...period, limit: 5 }),
+    run: (s, a, i) => s.reports.topBorrowed(a, i as never),
+  },
+  'reports.copiesOutOfService': {
+    needs: ['report:read'],
+    prepare: async (c) => {
+      await copyIn(c, 'perdido');
+      return { status: 'perdido' };
+    },
+    run: (s, a, i) => s.reports.copiesOutOfService(a, i),
   },
 };
 

@@ -24,6 +24,7 @@ import type { Actor } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
 import type { LoanPolicyRule } from '../../src/policies/schemas.ts';
+import { ReportService } from '../../src/reports/report.service.ts';
 import { DEFAULT_RESERVATION_POLICIES } from '../../src/reservations/defaults.ts';
 import { ReservationService } from '../../src/reservations/reservation.service.ts';
 import { SWL_SQLITE_DRIVERS, type SwlSqliteDriverName, type SwlSqliteOptions } from '../../src/sqlite.ts';
@@ -332,6 +333,7 @@ export const SERVICES = {
   policies: PolicyService,
   reservations: ReservationService,
   holds: HoldService,
+  reports: ReportService,
 } as const;
 
 /** One instance of each of {@link SERVICES}. */

@@ -51,6 +51,7 @@ describe('swl help', () => {
       'visits purge',
       'sweep',
       'stats',
+      'report',
       'maintain',
       'doctor',
     ]) {

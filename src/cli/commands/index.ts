@@ -14,6 +14,7 @@ import { registerDoctor } from './doctor.ts';
 import { registerImportFlask } from './import-flask.ts';
 import { registerInit } from './init.ts';
 import { registerMaintain } from './maintain.ts';
+import { registerReport } from './report.ts';
 import { registerStats } from './stats.ts';
 import { registerSweep } from './sweep.ts';
 import { registerTransfer } from './transfer.ts';
@@ -33,6 +34,7 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerVisits,
   registerSweep,
   registerStats,
+  registerReport,
   registerMaintain,
   registerDoctor,
 ];
