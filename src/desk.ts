@@ -11,6 +11,7 @@ import { SwlError } from './errors.ts';
 import { HoldService } from './holds/hold.service.ts';
 import type { ServiceOptions } from './internal/service-base.ts';
 import { LoanService } from './loans/loan.service.ts';
+import { NoticeService } from './notices/notice.service.ts';
 import { PolicyService } from './policies/policy.service.ts';
 import { ReportService } from './reports/report.service.ts';
 import { ReservationService } from './reservations/reservation.service.ts';
@@ -35,6 +36,8 @@ export interface DeskServices {
   holds: HoldService;
   /** Read-only reports: overdue by borrower, availability, loans per month, visits, top borrowed, copies out of service. */
   reports: ReportService;
+  /** Due-soon, overdue, booking and hold notices: claimed once, one digest per borrower. */
+  notices: NoticeService;
 }
 
 /**
@@ -79,6 +82,7 @@ export function deskServices(orm: MikroORM | EntityManager, options: UserService
     reservations: new ReservationService(em, shared),
     holds: new HoldService(em, shared),
     reports: new ReportService(em, shared),
+    notices: new NoticeService(em, shared),
   };
 }
 

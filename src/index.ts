@@ -59,6 +59,7 @@ export {
   TransitionTableError,
 } from './kernel/state-machine.ts';
 export * from './loans/index.ts';
+export * from './notices/index.ts';
 export {
   type CheckInvariantsOptions,
   checkInvariants,

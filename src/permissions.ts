@@ -56,6 +56,8 @@ export const CAPABILITIES = [
   'hold:read:any',
   'hold:fulfill',
   'hold:expire',
+  'notice:send',
+  'notice:manage',
   'report:read',
 ] as const;
 
@@ -104,6 +106,7 @@ const STAFF: readonly Capability[] = [
   'hold:read:any',
   'hold:fulfill',
   'hold:expire',
+  'notice:send',
   'report:read',
 ];
 

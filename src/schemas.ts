@@ -42,6 +42,16 @@ import {
   ReturnLoanInput,
   SettlePenaltyInput,
 } from './loans/schemas.ts';
+import {
+  ClaimNoticesInput,
+  DueNoticesInput,
+  ListNoticeRulesInput,
+  ListNoticesInput,
+  MarkFailedInput,
+  MarkSentInput,
+  RemoveNoticeRuleInput,
+  UpsertNoticeRuleInput,
+} from './notices/schemas.ts';
 import { SwlOutboxReadInput } from './outbox.ts';
 import {
   ListLoanPoliciesInput,
@@ -148,6 +158,14 @@ export type InputSchemaName =
   | 'LoansPerMonthInput'
   | 'TopBorrowedInput'
   | 'CopiesOutOfServiceInput'
+  | 'UpsertNoticeRuleInput'
+  | 'RemoveNoticeRuleInput'
+  | 'ListNoticeRulesInput'
+  | 'DueNoticesInput'
+  | 'ClaimNoticesInput'
+  | 'MarkSentInput'
+  | 'MarkFailedInput'
+  | 'ListNoticesInput'
   | 'SwlOutboxReadInput';
 
 /**
@@ -224,6 +242,15 @@ export const INPUT_SCHEMAS: Readonly<Record<InputSchemaName, z.ZodType>> = {
   TopBorrowedInput,
   CopiesOutOfServiceInput,
   // outbox (SwlOutbox)
+  // notices (NoticeService)
+  UpsertNoticeRuleInput,
+  RemoveNoticeRuleInput,
+  ListNoticeRulesInput,
+  DueNoticesInput,
+  ClaimNoticesInput,
+  MarkSentInput,
+  MarkFailedInput,
+  ListNoticesInput,
   SwlOutboxReadInput,
 } satisfies Record<InputSchemaName, z.ZodType>;
 

@@ -20,6 +20,7 @@ import {
   swlOpenApiPaths,
 } from '../src/http/index.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
+import { NoticeService } from '../src/notices/notice.service.ts';
 import { PolicyService } from '../src/policies/policy.service.ts';
 import { ReportService } from '../src/reports/report.service.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
@@ -38,6 +39,7 @@ const DESK_SERVICES = {
   reservations: ReservationService,
   holds: HoldService,
   reports: ReportService,
+  notices: NoticeService,
 } as const satisfies { [K in keyof DeskServices]: abstract new (...args: never[]) => DeskServices[K] };
 
 /** Public methods with no route, and why. */
@@ -704,6 +706,7 @@ describe('callRoute', () => {
       reservations: {},
       holds: {},
       reports: {},
+      notices: {},
     };
     const actor = { id: 1, role: 'staff' as const };
     await expect(callRoute(services, route('loans.approve'), actor, { loanId: 5 })).resolves.toEqual({

@@ -6,6 +6,7 @@ import { Swl20261201132537_money_terms_withdrawn } from './Swl20261201132537_mon
 import { Swl20261201134500_search_text_refresh } from './Swl20261201134500_search_text_refresh.ts';
 import { Swl20261201203241_reservations } from './Swl20261201203241_reservations.ts';
 import { Swl20261201215615_holds } from './Swl20261201215615_holds.ts';
+import { Swl20261201231903_notices } from './Swl20261201231903_notices.ts';
 
 /** The sqlite migrations, oldest first. */
 export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters<typeof Migration>) => Migration> = [
@@ -15,4 +16,5 @@ export const sqliteMigrations: ReadonlyArray<new (...args: ConstructorParameters
   Swl20261201134500_search_text_refresh,
   Swl20261201203241_reservations,
   Swl20261201215615_holds,
+  Swl20261201231903_notices,
 ];

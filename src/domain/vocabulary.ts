@@ -253,3 +253,67 @@ export const HoldStatus = {
 export const HOLD_EVENT_TYPES = ['placed', 'ready', 'released', 'fulfilled', 'cancelled', 'expired'] as const;
 /** One of {@link HOLD_EVENT_TYPES}. */
 export type HoldEventType = (typeof HOLD_EVENT_TYPES)[number];
+
+/**
+ * Notice triggers (`swl_notice_rule.trigger`, `swl_notice.trigger`): what a notice is about, each
+ * with the instant its offset counts from (the **anchor**). Source: issue 17; Koha's overdue
+ * notice triggers (`overduerules`: delay in days after the due date) and its advance notices
+ * (`DUE` / `PREDUE`), leihs's reminders before and after the due date.
+ *
+ * - `loan_due`: an approved loan, anchored at its due date (negative offset: before it — a "due
+ *   soon" reminder; 0: at it; positive: overdue by that much).
+ * - `penalty_unsettled`: a returned loan whose penalty is neither paid nor waived (it blocks the
+ *   borrower, docs/DESIGN.md §5), anchored at its return date.
+ * - `reservation_start`: a confirmed booking, anchored at its start (pickup opens then).
+ * - `hold_ready`: a hold whose copy was set aside (`lista`), anchored at that instant.
+ * - `hold_expiring`: the same hold, anchored at its pickup deadline (negative offset: before it).
+ */
+export const NOTICE_TRIGGERS = [
+  'loan_due',
+  'penalty_unsettled',
+  'reservation_start',
+  'hold_ready',
+  'hold_expiring',
+] as const;
+/** One of {@link NOTICE_TRIGGERS}. */
+export type NoticeTrigger = (typeof NOTICE_TRIGGERS)[number];
+
+/** What a notice is about (`swl_notice.subject_type`): the table its `subject_id` points into. */
+export const NOTICE_SUBJECTS = ['loan', 'reservation', 'hold'] as const;
+/** One of {@link NOTICE_SUBJECTS}. */
+export type NoticeSubject = (typeof NOTICE_SUBJECTS)[number];
+
+/** The subject each trigger is about. */
+export const NOTICE_TRIGGER_SUBJECT: Readonly<Record<NoticeTrigger, NoticeSubject>> = {
+  loan_due: 'loan',
+  penalty_unsettled: 'loan',
+  reservation_start: 'reservation',
+  hold_ready: 'hold',
+  hold_expiring: 'hold',
+};
+
+/**
+ * Notice status values (`swl_notice.status`), Spanish like the other statuses. Source: issue 17.
+ */
+export const NOTICE_STATUSES = ['pendiente', 'enviando', 'enviado', 'fallido', 'descartado'] as const;
+/** One of {@link NOTICE_STATUSES}. */
+export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
+/**
+ * English names for the stored notice statuses: `NoticeStatus.Pending === 'pendiente'`.
+ *
+ * - `Pending` (`pendiente`): its moment has come; waits to be claimed (again, after a failed
+ *   attempt, from `nextAttemptAt`).
+ * - `Sending` (`enviando`): claimed by a worker until `leaseUntil`; then `markSent`/`markFailed`.
+ *   A lease that runs out without either counts as a failed attempt.
+ * - `Sent` (`enviado`): the host reported it sent. Terminal.
+ * - `Failed` (`fallido`): every attempt failed; reported, never retried. Terminal.
+ * - `Dropped` (`descartado`): no longer relevant when it was to be claimed (the loan was returned,
+ *   the booking cancelled, a later notice of the same subject superseded it). Terminal.
+ */
+export const NoticeStatus = {
+  Pending: 'pendiente',
+  Sending: 'enviando',
+  Sent: 'enviado',
+  Failed: 'fallido',
+  Dropped: 'descartado',
+} as const satisfies Record<string, NoticeStatus>;

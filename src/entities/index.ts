@@ -8,6 +8,8 @@ import { LibraryLog } from './library-log.entity.ts';
 import { Loan } from './loan.entity.ts';
 import { LoanEvent } from './loan-event.entity.ts';
 import { LoanPolicy } from './loan-policy.entity.ts';
+import { Notice } from './notice.entity.ts';
+import { NoticeRule } from './notice-rule.entity.ts';
 import { Reservation } from './reservation.entity.ts';
 import { ReservationEvent } from './reservation-event.entity.ts';
 import { ReservationPolicy } from './reservation-policy.entity.ts';
@@ -24,6 +26,8 @@ export * from './library-log.entity.ts';
 export * from './loan.entity.ts';
 export * from './loan-event.entity.ts';
 export * from './loan-policy.entity.ts';
+export * from './notice.entity.ts';
+export * from './notice-rule.entity.ts';
 export * from './reservation.entity.ts';
 export * from './reservation-event.entity.ts';
 export * from './reservation-policy.entity.ts';
@@ -48,4 +52,6 @@ export const swlEntities = [
   ReservationEvent,
   Hold,
   HoldEvent,
+  NoticeRule,
+  Notice,
 ] as const;

@@ -105,6 +105,13 @@ export const LoanSchema = defineEntity({
     { name: 'swl_loan_status_due_date_index', properties: ['status', 'dueDate'] },
     { name: 'swl_loan_entry_status_index', properties: ['catalogEntry', 'status'] },
     { name: 'swl_loan_instance_index', properties: ['copy'] },
+    {
+      // The penalty notices (issue 17) read returned loans with an unsettled penalty: few, among
+      // every loan ever returned.
+      name: 'swl_loan_unsettled_penalty_index',
+      properties: ['returnDate'],
+      where: "status = 'devuelto' and final_penalty > 0 and penalty_settlement is null",
+    },
   ],
 });
 

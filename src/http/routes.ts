@@ -159,6 +159,15 @@ const TABLE: ReadonlyArray<readonly [string, SwlRouteVerb, string, InputSchemaNa
   ['reports.visits', 'GET', '/reports/visits', 'VisitStatisticsInput'],
   ['reports.topBorrowed', 'GET', '/reports/top-borrowed', 'TopBorrowedInput'],
   ['reports.copiesOutOfService', 'GET', '/reports/copies-out-of-service', 'CopiesOutOfServiceInput'],
+  // notices (NoticeService)
+  ['notices.listRules', 'GET', '/notice-rules', 'ListNoticeRulesInput'],
+  ['notices.upsertRule', 'PUT', '/notice-rules', 'UpsertNoticeRuleInput'],
+  ['notices.removeRule', 'DELETE', '/notice-rules/:ruleId', 'RemoveNoticeRuleInput'],
+  ['notices.due', 'GET', '/notices/due', 'DueNoticesInput'],
+  ['notices.claim', 'POST', '/notices/claim', 'ClaimNoticesInput'],
+  ['notices.markSent', 'POST', '/notices/digests/:digestId/sent', 'MarkSentInput'],
+  ['notices.markFailed', 'POST', '/notices/digests/:digestId/failed', 'MarkFailedInput'],
+  ['notices.listNotices', 'GET', '/notices', 'ListNoticesInput'],
 ];
 
 // ---------------------------------------------------------------------------------------------

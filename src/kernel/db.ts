@@ -39,6 +39,8 @@ import type { ItemInstanceSchema } from '../entities/item-instance.entity.ts';
 import type { LoanSchema } from '../entities/loan.entity.ts';
 import type { LoanEventSchema } from '../entities/loan-event.entity.ts';
 import type { LoanPolicySchema } from '../entities/loan-policy.entity.ts';
+import type { NoticeSchema } from '../entities/notice.entity.ts';
+import type { NoticeRuleSchema } from '../entities/notice-rule.entity.ts';
 import type { ReservationSchema } from '../entities/reservation.entity.ts';
 import type { ReservationEventSchema } from '../entities/reservation-event.entity.ts';
 import type { ReservationPolicySchema } from '../entities/reservation-policy.entity.ts';
@@ -80,6 +82,8 @@ type Inferred = InferKyselyDB<
   | typeof ReservationPolicySchema
   | typeof HoldSchema
   | typeof HoldEventSchema
+  | typeof NoticeRuleSchema
+  | typeof NoticeSchema
 >;
 
 /** The package's tables as Kysely sees them: names and columns from the entities, values as stored. */

@@ -10,10 +10,13 @@ import { CatalogService } from '../catalog/catalog.service.ts';
 import type { Clock } from '../clock.ts';
 import { CatalogEntry } from '../entities/catalog-entry.entity.ts';
 import { LoanPolicy } from '../entities/loan-policy.entity.ts';
+import { NoticeRule } from '../entities/notice-rule.entity.ts';
 import { ReservationPolicy } from '../entities/reservation-policy.entity.ts';
 import { User } from '../entities/user.entity.ts';
 import { SwlError } from '../errors.ts';
 import { toSwlError } from '../internal/translate-error.ts';
+import { DEFAULT_NOTICE_RULES } from '../notices/defaults.ts';
+import type { UpsertNoticeRuleInput } from '../notices/schemas.ts';
 import { DEFAULT_LOAN_POLICIES } from '../policies/defaults.ts';
 import type { LoanPolicyRule } from '../policies/schemas.ts';
 import { DEFAULT_RESERVATION_POLICIES } from '../reservations/defaults.ts';
@@ -37,6 +40,12 @@ export interface SeedOptions {
   policies?: readonly LoanPolicyRule[] | false;
   /** Booking policies to seed, or `false` for none. Default `DEFAULT_RESERVATION_POLICIES`. */
   reservationPolicies?: readonly ReservationPolicyRule[] | false;
+  /**
+   * Notice schedule to seed, or `false` for none. Default `DEFAULT_NOTICE_RULES`. Seeded per
+   * category × role only where that pair has no notice rule yet, so a schedule a host changed is
+   * never topped up again.
+   */
+  noticeRules?: readonly UpsertNoticeRuleInput[] | false;
 }
 
 /** What {@link seedDefaults} created; everything already present was left untouched. */
@@ -56,6 +65,8 @@ export interface SeedReport {
   policies: { created: number; existing: number };
   /** Booking policies (category × role) created by this call, and those already present. */
   reservationPolicies: { created: number; existing: number };
+  /** Notice rules created by this call, and the category × role pairs that already had some (left as they are). */
+  noticeRules: { created: number; existing: number };
   catalog: {
     /** Titles of the entries created by this call. */
     created: string[];
@@ -87,8 +98,9 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
   let admin: SeedReport['admin'];
   let policies: SeedReport['policies'];
   let reservationPolicies: SeedReport['reservationPolicies'];
+  let noticeRules: SeedReport['noticeRules'];
   try {
-    ({ admin, policies, reservationPolicies } = await em.transactional(async (tx) => {
+    ({ admin, policies, reservationPolicies, noticeRules } = await em.transactional(async (tx) => {
       let user = await tx.findOne(User, { documentId: DEFAULT_ADMIN.documentId });
       let generatedPassword: string | null = null;
       const created = !user;
@@ -138,11 +150,26 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
         tx.create(ReservationPolicy, { ...rule, createdAt: now(), updatedAt: now() });
         reservationPolicies.created++;
       }
+      const noticeRules = { created: 0, existing: 0 };
+      const schedule = options.noticeRules === false ? [] : (options.noticeRules ?? DEFAULT_NOTICE_RULES);
+      const pairs = new Map<string, boolean>();
+      for (const rule of schedule) {
+        const pair = `${rule.category}/${rule.role}`;
+        if (!pairs.has(pair)) {
+          const present = (await tx.count(NoticeRule, { category: rule.category, role: rule.role })) > 0;
+          pairs.set(pair, present);
+          if (present) noticeRules.existing++;
+        }
+        if (pairs.get(pair)) continue;
+        tx.create(NoticeRule, { ...rule, createdAt: now(), updatedAt: now() });
+        noticeRules.created++;
+      }
       await tx.flush();
       return {
         admin: { id: user.id, documentId: user.documentId, created, generatedPassword },
         policies: { created: createdPolicies, existing: existingPolicies },
         reservationPolicies,
+        noticeRules,
       };
     }));
   } catch (error) {
@@ -177,5 +204,5 @@ export async function seedDefaults(em: EntityManager, options: SeedOptions = {})
       catalog.copiesCreated += made.copies.length;
     }
   }
-  return { admin, policies, reservationPolicies, catalog };
+  return { admin, policies, reservationPolicies, noticeRules, catalog };
 }

@@ -126,6 +126,8 @@ type Kind =
   | 'idList'
   | 'statusList'
   | 'holdStatusList'
+  | 'noticeStatusList'
+  | 'offsetMinutes'
   | 'int'
   | 'money'
   | 'nullableMoney'
@@ -185,7 +187,29 @@ const BAD_HOLD_STATUS_LIST = [
   {},
   42,
 ];
+/** Values every list of notice statuses refuses (1–5 statuses): a bare status, a bad one in it (a hold's too), six. */
+const BAD_NOTICE_STATUS_LIST = [
+  'fallido',
+  [],
+  ...BAD_ENUM.map((v) => ['enviado', v]),
+  ['FALLIDO'],
+  ['fallido', 'lista'],
+  Array.from({ length: 6 }, () => 'fallido'),
+  null,
+  {},
+  42,
+];
+/** Values a notice rule's offset refuses (an integer within ±525 600 minutes, one year): negatives are valid. */
+const BAD_OFFSET_MINUTES = [
+  ...BAD_INT.filter((v) => v !== -1),
+  525_601,
+  -525_601,
+  -1.5,
+  Number.MIN_SAFE_INTEGER - 2,
+];
 const BAD: Record<Kind, readonly unknown[]> = {
+  offsetMinutes: BAD_OFFSET_MINUTES,
+  noticeStatusList: BAD_NOTICE_STATUS_LIST,
   idList: BAD_ID_LIST,
   statusList: BAD_STATUS_LIST,
   holdStatusList: BAD_HOLD_STATUS_LIST,
@@ -906,6 +930,81 @@ const COMMANDS: Command[] = [
     call: (s, a, i) => s.reports.copiesOutOfService(a as Actor, i as never),
     valid: { status: 'perdido', category: 'general', limit: 10, offset: 0 },
     fields: { ...page, status: 'enum', category: 'enum' },
+    live: () => ({}),
+  },
+  // NoticeService
+  {
+    name: 'notices.listRules',
+    call: (s, a, i) => s.notices.listRules(a as Actor, i as never),
+    valid: { category: 'general', role: 'student' },
+    fields: { category: 'enum', role: 'enum' },
+    live: () => ({}),
+  },
+  {
+    name: 'notices.upsertRule',
+    call: (s, a, i) => s.notices.upsertRule(a as Actor, i as never),
+    valid: {
+      category: 'general',
+      role: 'student',
+      trigger: 'loan_due',
+      offsetMinutes: -30,
+      templateKey: 'k',
+    },
+    fields: {
+      category: 'enum',
+      role: 'enum',
+      trigger: 'enum',
+      offsetMinutes: 'offsetMinutes',
+      templateKey: 'text',
+    },
+    live: () => ({
+      category: 'general',
+      role: 'student',
+      trigger: 'loan_due',
+      offsetMinutes: -30,
+      templateKey: 'k',
+    }),
+  },
+  {
+    name: 'notices.removeRule',
+    call: (s, a, i) => s.notices.removeRule(a as Actor, i as never),
+    valid: { ruleId: 1 },
+    fields: { ruleId: 'id' },
+    live: () => ({ ruleId: 2_000_000 }),
+  },
+  {
+    name: 'notices.due',
+    call: (s, a, i) => s.notices.due(a as Actor, i as never),
+    valid: { asOf: '2026-03-02T13:00:00Z', limit: 10 },
+    fields: { asOf: 'instant', limit: 'int' },
+    live: () => ({}),
+  },
+  {
+    name: 'notices.claim',
+    call: (s, a, i) => s.notices.claim(a as Actor, i as never),
+    valid: { limit: 10 },
+    fields: { limit: 'int' },
+    live: () => ({}),
+  },
+  {
+    name: 'notices.markSent',
+    call: (s, a, i) => s.notices.markSent(a as Actor, i as never),
+    valid: { digestId: 'd.1' },
+    fields: { digestId: 'text' },
+    live: () => ({ digestId: 'd.1' }),
+  },
+  {
+    name: 'notices.markFailed',
+    call: (s, a, i) => s.notices.markFailed(a as Actor, i as never),
+    valid: { digestId: 'd.1', error: 'smtp' },
+    fields: { digestId: 'text', error: 'text' },
+    live: () => ({ digestId: 'd.1', error: 'smtp' }),
+  },
+  {
+    name: 'notices.listNotices',
+    call: (s, a, i) => s.notices.listNotices(a as Actor, i as never),
+    valid: { statuses: ['fallido'], borrowerId: 1, limit: 10, offset: 0 },
+    fields: { ...page, statuses: 'noticeStatusList', borrowerId: 'id' },
     live: () => ({}),
   },
 ];

@@ -131,6 +131,14 @@ reports.loansPerMonth                              ✓      ✓      ✗        
 reports.visits                                     ✓      ✓      ✗        ✗
 reports.topBorrowed                                ✓      ✓      ✗        ✗
 reports.copiesOutOfService                         ✓      ✓      ✗        ✗
+notices.listRules                                  ✓      ✓      ✓        ✓
+notices.upsertRule                                 ✓      ✗      ✗        ✗
+notices.removeRule                                 ✓      ✗      ✗        ✗
+notices.due                                        ✓      ✓      ✗        ✗
+notices.claim                                      ✓      ✓      ✗        ✗
+notices.markSent                                   ✓      ✓      ✗        ✗
+notices.markFailed                                 ✓      ✓      ✗        ✗
+notices.listNotices                                ✓      ✓      ✗        ✗
 `;
 
 /** The matrix as data: row name → role → allowed. */
@@ -864,6 +872,62 @@ const ROWS: Record<string, Row> = {
       return { status: 'perdido' };
     },
     run: (s, a, i) => s.reports.copiesOutOfService(a, i),
+  },
+  'notices.listRules': {
+    needs: ['policy:read'],
+    prepare: async () => ({}),
+    run: (s, a, i) => s.notices.listRules(a, i as never),
+  },
+  'notices.upsertRule': {
+    needs: ['notice:manage'],
+    prepare: async () => ({
+      category: 'general',
+      role: 'student',
+      trigger: 'loan_due',
+      offsetMinutes: 90,
+      templateKey: 'matrix',
+    }),
+    run: (s, a, i) => s.notices.upsertRule(a, i as never),
+  },
+  'notices.removeRule': {
+    needs: ['notice:manage'],
+    prepare: async (c) => {
+      const offsetMinutes = 100 + Math.floor(Math.random() * 100_000);
+      const rule = await c.admin.notices.upsertRule(c.desk.admin, {
+        category: 'general',
+        role: 'teacher',
+        trigger: 'loan_due',
+        offsetMinutes,
+        templateKey: 'matrix',
+      });
+      return { ruleId: rule.id };
+    },
+    run: (s, a, i) => s.notices.removeRule(a, i as never),
+  },
+  'notices.due': {
+    needs: ['notice:send'],
+    prepare: async () => ({ limit: 5 }),
+    run: (s, a, i) => s.notices.due(a, i),
+  },
+  'notices.claim': {
+    needs: ['notice:send'],
+    prepare: async () => ({ limit: 5 }),
+    run: (s, a, i) => s.notices.claim(a, i),
+  },
+  'notices.markSent': {
+    needs: ['notice:send'],
+    prepare: async () => ({ digestId: `matrix.${uniqueId()}` }),
+    run: (s, a, i) => s.notices.markSent(a, i as never),
+  },
+  'notices.markFailed': {
+    needs: ['notice:send'],
+    prepare: async () => ({ digestId: `matrix.${uniqueId()}`, error: 'smtp down' }),
+    run: (s, a, i) => s.notices.markFailed(a, i as never),
+  },
+  'notices.listNotices': {
+    needs: ['notice:send'],
+    prepare: async () => ({ statuses: ['fallido'] }),
+    run: (s, a, i) => s.notices.listNotices(a, i),
   },
 };
 

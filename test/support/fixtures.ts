@@ -13,6 +13,7 @@ import type { Category, Role } from '../../src/domain/vocabulary.ts';
 import { CatalogEntry } from '../../src/entities/catalog-entry.entity.ts';
 import { ItemInstance } from '../../src/entities/item-instance.entity.ts';
 import { LoanPolicy } from '../../src/entities/loan-policy.entity.ts';
+import { NoticeRule } from '../../src/entities/notice-rule.entity.ts';
 import { ReservationPolicy } from '../../src/entities/reservation-policy.entity.ts';
 import { User } from '../../src/entities/user.entity.ts';
 import { SwlError, type SwlErrorCode } from '../../src/errors.ts';
@@ -20,6 +21,8 @@ import { type SwlDomainEvent, SwlEventBus } from '../../src/events.ts';
 import { HoldService } from '../../src/holds/hold.service.ts';
 import type { ServiceOptions } from '../../src/internal/service-base.ts';
 import { LoanService } from '../../src/loans/loan.service.ts';
+import { DEFAULT_NOTICE_RULES } from '../../src/notices/defaults.ts';
+import { NoticeService } from '../../src/notices/notice.service.ts';
 import type { Actor } from '../../src/permissions.ts';
 import { DEFAULT_LOAN_POLICIES } from '../../src/policies/defaults.ts';
 import { PolicyService } from '../../src/policies/policy.service.ts';
@@ -334,6 +337,7 @@ export const SERVICES = {
   reservations: ReservationService,
   holds: HoldService,
   reports: ReportService,
+  notices: NoticeService,
 } as const;
 
 /** One instance of each of {@link SERVICES}. */
@@ -405,6 +409,7 @@ async function openDesk({ orm, db }: TestOrm): Promise<Desk> {
   const em0 = orm.em.fork();
   for (const p of TEST_POLICIES) em0.create(LoanPolicy, p);
   for (const p of DEFAULT_RESERVATION_POLICIES) em0.create(ReservationPolicy, p);
+  for (const r of DEFAULT_NOTICE_RULES) em0.create(NoticeRule, r);
   await em0.flush();
 
   const user: Desk['user'] = (role, options = {}) => createTestUser(orm, role, options);

@@ -50,6 +50,7 @@ describe('swl help', () => {
       'import',
       'visits purge',
       'sweep',
+      'notices',
       'stats',
       'report',
       'maintain',

@@ -14,6 +14,7 @@ import { registerDoctor } from './doctor.ts';
 import { registerImportFlask } from './import-flask.ts';
 import { registerInit } from './init.ts';
 import { registerMaintain } from './maintain.ts';
+import { registerNotices } from './notices.ts';
 import { registerReport } from './report.ts';
 import { registerStats } from './stats.ts';
 import { registerSweep } from './sweep.ts';
@@ -33,6 +34,7 @@ export const CLI_COMMANDS: readonly RegisterCommands[] = [
   registerImportFlask,
   registerVisits,
   registerSweep,
+  registerNotices,
   registerStats,
   registerReport,
   registerMaintain,

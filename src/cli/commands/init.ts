@@ -37,7 +37,7 @@ export const registerInit: RegisterCommands = (program, context) => {
         ...(r.admin.generatedPassword
           ? [`admin password (shown once; change it at first sign-in): ${r.admin.generatedPassword}`]
           : []),
-        `policies created: ${r.policies.created}; booking policies created: ${r.reservationPolicies.created}; catalog entries created: ${r.catalog.created.length}, copies: ${r.catalog.copiesCreated}`,
+        `policies created: ${r.policies.created}; booking policies created: ${r.reservationPolicies.created}; notice rules created: ${r.noticeRules.created}; catalog entries created: ${r.catalog.created.length}, copies: ${r.catalog.copiesCreated}`,
       ]);
     });
 };
