@@ -15,6 +15,7 @@ import { LoanService } from '../src/loans/loan.service.ts';
 import { NoticeService, type NoticeServiceOptions } from '../src/notices/notice.service.ts';
 import { renderDigestText } from '../src/notices/render.ts';
 import type { NoticeDigest } from '../src/notices/views.ts';
+import { checkInvariants } from '../src/operations/invariants.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
 import {
   type Desk,
@@ -207,6 +208,7 @@ describeEachDialect('notices', (dialect) => {
     const all = await notices.listNotices(desk.staff, { limit: 500 });
     expect(all.items.every((n) => n.status === 'enviado' && n.attempts === 1)).toBe(true);
     expect(all.total).toBe(sent.reduce((n, s) => n + s.keys.length, 0));
+    expect(await checkInvariants(desk.orm)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('one digest per borrower per run: all of their loans in one message, with due dates, fines and blocks', async () => {
@@ -495,5 +497,27 @@ describeEachDialect('notices', (dialect) => {
       }),
       'VALIDATION_FAILED',
     );
+  });
+
+  it('swl doctor’s `notices` rule names a notice about another borrower’s loan, or without what its status needs', async () => {
+    const { notices } = services(desk);
+    const [a, b] = [await desk.user('student'), await desk.user('student')];
+    const aLoan = await lend(desk, a);
+    await lend(desk, b);
+    desk.clock.set(at(2 * DAY));
+    const digests = await notices.claim(desk.staff, {});
+    for (const d of digests) await notices.markSent(desk.staff, { digestId: d.digestId });
+    expect((await checkInvariants(desk.orm)).ok).toBe(true);
+    const aNotice = digests.find((d) => d.borrower.id === a.id)?.notices[0]?.id;
+    const bNotice = digests.find((d) => d.borrower.id === b.id)?.notices[0]?.id;
+    const conn = desk.em().getConnection();
+    await conn.execute(`update swl_notice set borrower_id = ${b.id} where id = ${aNotice}`);
+    await conn.execute(`update swl_notice set sent_at = null where id = ${bNotice}`);
+    const report = await checkInvariants(desk.orm);
+    expect(report.ok).toBe(false);
+    expect(report.violations.filter((v) => v.rule === 'notices').map((v) => [v.id, v.message])).toEqual([
+      [aNotice, `notice ${aNotice}: its loan ${aLoan.id} is borrower ${a.id}'s, not ${b.id}'s`],
+      [bNotice, `notice ${bNotice}: enviado without sent_at`],
+    ]);
   });
 });

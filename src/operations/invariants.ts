@@ -39,6 +39,8 @@ export const INVARIANT_RULES = {
   'hold-events':
     "a hold's events are `placed`, then one per transition, chained from → to, ending in its status",
   'hold-ready-copy': 'a hold awaiting pickup (`lista`) has a copy of its entry, and that copy is disponible',
+  notices:
+    'a notice is about a loan, booking or hold of its own borrower, fires at anchor + offset, and has what its status needs (a digest and lease while enviando, sentAt once enviado, closedAt once fallido or descartado)',
 } as const;
 
 /** One of {@link INVARIANT_RULES}. */
@@ -311,6 +313,7 @@ export async function checkInvariants(
         message: `hold ${r.id} is lista with copy ${String(r.instance_id)} (${String(r.status)})`,
       })),
   );
+  report('notices', await noticeFindings(sql, postgres));
   report(
     'reservation-copy-overlap',
     (
@@ -528,6 +531,41 @@ async function danglingReferences(
         });
       }
     }
+  }
+  return found;
+}
+
+/** The `notices` rule: each notice's subject, moment and status fields. */
+async function noticeFindings(
+  sql: (query: string) => Promise<Row[]>,
+  postgres: boolean,
+): Promise<Omit<InvariantViolation, 'rule'>[]> {
+  const moment = postgres
+    ? `n.anchor_at + n.offset_minutes * interval '1 minute' = n.fire_at`
+    : 'n.anchor_at + n.offset_minutes * 60000 = n.fire_at';
+  const rows = await sql(
+    `select n.id, n.status, n.borrower_id, n.subject_type, n.subject_id, n.claim_token, n.lease_until, n.sent_at,
+            n.closed_at, case when ${moment} then 1 else 0 end as moment_ok,
+            case n.subject_type when 'loan' then (select borrower_id from swl_loan where id = n.subject_id)
+                                when 'reservation' then (select borrower_id from swl_reservation where id = n.subject_id)
+                                else (select borrower_id from swl_hold where id = n.subject_id) end as owner
+       from swl_notice n order by n.id`,
+  );
+  const found: Omit<InvariantViolation, 'rule'>[] = [];
+  for (const r of rows) {
+    const problems: string[] = [];
+    if (r.owner === null || r.owner === undefined)
+      problems.push(`its ${r.subject_type} ${r.subject_id} does not exist`);
+    else if (Number(r.owner) !== Number(r.borrower_id))
+      problems.push(`its ${r.subject_type} ${r.subject_id} is borrower ${r.owner}'s, not ${r.borrower_id}'s`);
+    if (Number(r.moment_ok) !== 1) problems.push('fire_at is not anchor_at + offset');
+    if (r.status === 'enviando' && (r.claim_token === null || r.lease_until === null))
+      problems.push('enviando without a digest and lease');
+    if (r.status === 'enviado' && r.sent_at === null) problems.push('enviado without sent_at');
+    if ((r.status === 'fallido' || r.status === 'descartado') && r.closed_at === null)
+      problems.push(`${r.status} without closed_at`);
+    if (problems.length > 0)
+      found.push({ table: 'swl_notice', id: num(r.id), message: `notice ${r.id}: ${problems.join('; ')}` });
   }
   return found;
 }
