@@ -1,5 +1,5 @@
 /**
- * What a host's transport layer needs around the services: {@link deskServices}, the seven services
+ * What a host's transport layer needs around the services: {@link deskServices}, the nine services
  * of one request on one EntityManager, and {@link withRetry}, which repeats a command that lost a
  * race. Source: issue 13 (what a host's transport layer needs); docs/DESIGN.md §6 (error codes).
  *
@@ -18,7 +18,7 @@ import { ReservationService } from './reservations/reservation.service.ts';
 import { UserService, type UserServiceOptions } from './users/user.service.ts';
 import { VisitorLogService } from './visitors/visitor-log.service.ts';
 
-/** The seven services of one request, all on the same EntityManager, clock and event bus. */
+/** The nine services of one request, all on the same EntityManager, clock and event bus. */
 export interface DeskServices {
   /** Loan requests, approvals, renewals, returns, penalties and the borrower's standing. */
   loans: LoanService;
@@ -41,7 +41,7 @@ export interface DeskServices {
 }
 
 /**
- * The seven services for one request (or one job), built on one EntityManager with a shared
+ * The nine services for one request (or one job), built on one EntityManager with a shared
  * clock and event bus:
  *
  * - given the `MikroORM` instance, it forks `orm.em` once (a fresh identity map: nothing another
@@ -60,7 +60,7 @@ export interface DeskServices {
  *   {@link ServiceOptions} every service takes; pass one long-lived `SwlEventBus` so every
  *   request's events reach the same listeners. `legacyPasswordVerifiers` (`UserServiceOptions`,
  *   default none) goes to `users` only.
- * @returns `{ loans, catalog, users, visitors, policies, reservations, holds }` ({@link DeskServices}). Throws nothing.
+ * @returns `{ loans, catalog, users, visitors, policies, reservations, holds, reports, notices }` ({@link DeskServices}). Throws nothing.
  *
  * @example
  * ```ts

@@ -63,6 +63,7 @@ declare global {
   function saveCursor(cursor: string): Promise<void>;
   function deliver(event: SwlDomainEvent): Promise<void>;
   function sleep(ms: number): Promise<void>;
+  function sendMail(to: string, subject: string, text: string): Promise<void>;
   function yourSessionActor(req: FastifyRequest): Promise<Actor>;
 }
 export {};

@@ -259,6 +259,8 @@ export const SWL_TABLES = [
   'swl_reservation_event',
   'swl_hold',
   'swl_hold_event',
+  'swl_notice_rule',
+  'swl_notice',
 ] as const;
 
 /** Row count of every `swl_` table, e.g. `{ swl_user: 3, swl_catalog: 0, … }`. */

@@ -60,6 +60,8 @@ describe('README "Operations" runs as written', () => {
       'swl visits purge',
       'swl maintain',
       'swl doctor',
+      'swl notices run',
+      'swl report',
     ]) {
       // `swl [global options] <command>`, e.g. `swl --database-url … import desk.swl.jsonl`.
       const [, ...words] = command.split(' ');
