@@ -69,8 +69,8 @@ describeEachDialect('swl notices run', (dialect) => {
     expect(await rowCounts(orm)).toEqual(before);
   });
 
-  it('--exec: a failing sender leaves the notice for a retry; a working one gets the digest on stdin; a rerun sends nothing', async () => {
-    const failing = await swl(pkg, ['notices', 'run', '--exec', 'echo "smtp: 421 busy" >&2; exit 3'], {
+  it('--exec: a failing sender leaves the notice for a retry (its stderr kept, a NUL dropped); a working one gets the digest on stdin; a rerun sends nothing', async () => {
+    const failing = await swl(pkg, ['notices', 'run', '--exec', "printf 'smtp: 421\\000 busy\\n' >&2; exit 3"], {
       env: desk.env,
     });
     expect(failing.code, failing.stderr).toBe(0);

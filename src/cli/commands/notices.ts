@@ -84,7 +84,11 @@ export const registerNotices: RegisterCommands = (program, context) => {
     .option('--exec <command>', 'the sender: a shell command run once per digest')
     .option('--dry-run', 'print the digests that are due, write nothing')
     .option('--now <instant>', 'run as of this ISO 8601 instant (default: now)')
-    .option('--limit <n>', 'digests per claim, 1..1000 (default 100)', positive)
+    .option(
+      '--limit <n>',
+      'digests per claim, 1..1000 (default 10: a claim is leased for 15 minutes while its digests go out)',
+      positive,
+    )
     .action(async (options: { exec?: string; dryRun?: boolean; now?: string; limit?: number }, command) => {
       const ctx = context(command);
       if (!options.dryRun && !options.exec) {
@@ -92,7 +96,8 @@ export const registerNotices: RegisterCommands = (program, context) => {
       }
       const asOf = options.now === undefined ? undefined : parseInput(InstantSchema, options.now);
       const clock: Clock = asOf ? { now: () => new Date(asOf) } : systemClock;
-      const limit = options.limit ?? 100;
+      // Small batches: each claim is leased for 15 minutes while its digests are sent one by one.
+      const limit = options.limit ?? 10;
       const report = await ctx.withOrm(async (orm): Promise<NoticesRunReport> => {
         const admin = await actingAdmin(orm.em.fork(), 'send notices');
         const service = new NoticeService(orm.em.fork(), { clock });
@@ -128,10 +133,14 @@ export const registerNotices: RegisterCommands = (program, context) => {
               await service.markSent(admin, { digestId: digest.digestId });
               totals.sent += 1;
             } else {
-              const failed = await service.markFailed(admin, {
-                digestId: digest.digestId,
-                error: outcome.error.slice(0, 2000) || 'failed',
-              });
+              // Kept as the notices' last error: one line of the sender's stderr, without NUL or lone surrogates.
+              const error =
+                outcome.error
+                  .replaceAll(String.fromCharCode(0), '')
+                  .replace(/\p{Cs}/gu, '')
+                  .slice(0, 2000)
+                  .trim() || 'failed';
+              const failed = await service.markFailed(admin, { digestId: digest.digestId, error });
               totals.failed += 1;
               totals.givenUp += failed.failed;
             }
