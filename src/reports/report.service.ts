@@ -151,15 +151,12 @@ export class ReportService extends ServiceBase {
          group by u.id
          order by min(l.due_date) asc, u.id asc
          limit ${i.limit} offset ${i.offset}`.execute(db);
-      const total =
-        page.rows.length > 0
-          ? toInt(page.rows[0]?.total ?? 0)
-          : i.offset === 0
-            ? 0
-            : await countOf(
-                db,
-                sql`select count(distinct l.borrower_id) as n from swl_loan l where l.status = 'aprobado' and l.due_date < ${at}`,
-              );
+      const total = await pageTotal(
+        db,
+        page.rows,
+        i.offset,
+        sql`select count(distinct l.borrower_id) as n from swl_loan l where l.status = 'aprobado' and l.due_date < ${at}`,
+      );
       const ids = page.rows.map((r) => toInt(r.id));
       if (ids.length === 0) return { items: [], total, limit: i.limit, offset: i.offset, asOf };
 
@@ -266,12 +263,12 @@ export class ReportService extends ServiceBase {
          where ${filter}
          order by c.id
          limit ${i.limit} offset ${i.offset}`.execute(db);
-      const total =
-        page.rows.length > 0
-          ? toInt(page.rows[0]?.total ?? 0)
-          : i.offset === 0
-            ? 0
-            : await countOf(db, sql`select count(*) as n from swl_catalog c where ${filter}`);
+      const total = await pageTotal(
+        db,
+        page.rows,
+        i.offset,
+        sql`select count(*) as n from swl_catalog c where ${filter}`,
+      );
       const items: EntryAvailability[] = [];
       for (const r of page.rows) {
         const catalogEntryId = toInt(r.id);
@@ -428,15 +425,12 @@ export class ReportService extends ServiceBase {
          where ${filter}
          order by case when e.at is null then 0 else 1 end, e.at, i.id
          limit ${i.limit} offset ${i.offset}`.execute(db);
-      const total =
-        page.rows.length > 0
-          ? toInt(page.rows[0]?.total ?? 0)
-          : i.offset === 0
-            ? 0
-            : await countOf(
-                db,
-                sql`select count(*) as n from swl_item_instance i join swl_catalog c on c.id = i.catalog_entry_id where ${filter}`,
-              );
+      const total = await pageTotal(
+        db,
+        page.rows,
+        i.offset,
+        sql`select count(*) as n from swl_item_instance i join swl_catalog c on c.id = i.catalog_entry_id where ${filter}`,
+      );
       const items = page.rows.map(
         (r): OutOfServiceCopy => ({
           copyId: toInt(r.id),
@@ -455,8 +449,18 @@ export class ReportService extends ServiceBase {
   }
 }
 
-/** The `n` of a `select count(…) as n` (a page past the end still reports the total). */
-async function countOf(db: SwlKysely, query: RawBuilder<unknown>): Promise<number> {
-  const result = await sql<{ n: number | string }>`${query}`.execute(db);
+/**
+ * The total of a page read with `count(*) over () as total`: from its first row, or — a page past
+ * the end, which has no row — from `count`, a `select count(…) as n` (0 without asking on page one).
+ */
+async function pageTotal(
+  db: SwlKysely,
+  rows: ReadonlyArray<{ total?: number | string }>,
+  offset: number,
+  count: RawBuilder<unknown>,
+): Promise<number> {
+  if (rows.length > 0) return toInt(rows[0]?.total ?? 0);
+  if (offset === 0) return 0;
+  const result = await sql<{ n: number | string }>`${count}`.execute(db);
   return toInt(result.rows[0]?.n ?? 0);
 }
