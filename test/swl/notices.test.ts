@@ -70,9 +70,13 @@ describeEachDialect('swl notices run', (dialect) => {
   });
 
   it('--exec: a failing sender leaves the notice for a retry (its stderr kept, a NUL dropped); a working one gets the digest on stdin; a rerun sends nothing', async () => {
-    const failing = await swl(pkg, ['notices', 'run', '--exec', "printf 'smtp: 421\\000 busy\\n' >&2; exit 3"], {
-      env: desk.env,
-    });
+    const failing = await swl(
+      pkg,
+      ['notices', 'run', '--exec', "printf 'smtp: 421\\000 busy\\n' >&2; exit 3"],
+      {
+        env: desk.env,
+      },
+    );
     expect(failing.code, failing.stderr).toBe(0);
     expect(failing.stdout).toContain('1 digest(s) (1 notice(s)); sent 0, failed 1');
     const waiting = await orm.em.fork().findOneOrFail(Notice, { subjectId: desk.loans.overdue });
