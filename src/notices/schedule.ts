@@ -112,21 +112,26 @@ function triggerCandidates(
         r.template_key as template_key, ${sql.ref(`${alias}.${anchor}`)} as anchor_at, ${fire} as fire_at`,
     };
   };
+  // `now - smallest offset`: no candidate's anchor is later (its moment, anchor + offset ≥ anchor +
+  // smallest, has come), so bounding the anchor by it changes no result and gives an index range.
+  const bound = postgres
+    ? sql`${now}::timestamptz - ${sql.lit(smallestOffset)} * interval '1 minute'`
+    : sql`${now} - ${sql.lit(smallestOffset * 60_000)}`;
   switch (trigger) {
     case 'loan_due': {
       // Approved loans due at or before `now - smallest offset`: an index range, whatever the history.
-      const bound = postgres
-        ? sql`${now}::timestamptz - ${sql.lit(smallestOffset)} * interval '1 minute'`
-        : sql`${now} - ${sql.lit(smallestOffset * 60_000)}`;
       const c = columns('loan', 'l', 'due_date');
       return sql`${c.select} from swl_loan l ${rule('l')}
         where l.status = ${sql.lit('aprobado')} and l.due_date <= ${bound}
           and ${c.fire} <= ${now} and ${c.fire} >= l.approval_date`;
     }
     case 'penalty_unsettled': {
+      // Unsettled penalties returned at or before `now - smallest offset`: a range of the partial
+      // index (without the bound SQLite reads every returned loan through the status index).
       const c = columns('loan', 'l', 'return_date');
       return sql`${c.select} from swl_loan l ${rule('l')}
         where l.status = ${sql.lit('devuelto')} and l.final_penalty > 0 and l.penalty_settlement is null
+          and l.return_date <= ${bound}
           and ${c.fire} <= ${now} and ${c.fire} >= l.return_date`;
     }
     case 'reservation_start': {
