@@ -6,7 +6,9 @@
  * 3. bulk load through CatalogService vs raw multi-row inserts;
  * 4. contention: 1 vs 8 workers approving and returning on PostgreSQL, then an audit in SQL;
  * 5. reservations: ReservationService reserve/availability vs a raw-SQL floor, at 10 k and 1 M
- *    reservations.
+ *    reservations;
+ * 6. notices: NoticeService claim of everything due (3 k due loans) at 10 k and 1 M loans, against
+ *    a raw indexed select, with the claim's query plans.
  *
  * On a SQLite file (node:sqlite, the package's `SwlSqliteDialect`) and on PostgreSQL
  * (`SWL_BENCH_POSTGRES_URL`, else an embedded server started here). Settings: `lib/config.ts`.
@@ -26,6 +28,7 @@ import { readConfig } from './lib/config.ts';
 import { cleanUp, onCleanUp } from './lib/db.ts';
 import { type BenchResults, type Environment, renderReport } from './lib/report.ts';
 import { type LifecycleRow, runLifecycle } from './lifecycle.ts';
+import { type NoticesResult, renderNotices, runNotices } from './notices.ts';
 import { type ReservationsResult, renderReservations, runReservations } from './reservations.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
   const bulk: BulkRow[] = [];
   let contention: ContentionResult | null = null;
   const reservations: ReservationsResult[] = [];
+  const notices: NoticesResult[] = [];
   const durations: Record<string, number> = {};
   const timed = async (name: string, body: () => Promise<void>) => {
     log(`\n== ${name}`);
@@ -144,6 +148,11 @@ async function main(): Promise<void> {
         reservations.push(await runReservations(config, dialect, postgresUrl, log));
       });
     }
+    if (config.sections.includes('notices')) {
+      await timed(`notices ${dialect}`, async () => {
+        notices.push(await runNotices(config, dialect, postgresUrl, log));
+      });
+    }
   }
   if (config.sections.includes('contention') && usesPostgres) {
     await timed('contention postgresql', async () => {
@@ -164,13 +173,18 @@ async function main(): Promise<void> {
   };
   log(`\n${renderReport(results)}`);
   if (reservations.length > 0) log(renderReservations(reservations));
+  if (notices.length > 0) log(renderNotices(notices));
   if (config.jsonOut) {
-    writeFileSync(config.jsonOut, `${JSON.stringify({ ...results, reservations }, null, 2)}\n`);
+    writeFileSync(config.jsonOut, `${JSON.stringify({ ...results, reservations, notices }, null, 2)}\n`);
     log(`results written to ${config.jsonOut}`);
   }
   const failedAudit = (contention as ContentionResult | null)?.audit.some((a) => !a.ok) ?? false;
   if (failedAudit) {
     console.error('the contention audit found inconsistencies (see above)');
+    process.exitCode = 1;
+  }
+  if (notices.some((n) => !n.plansOk)) {
+    console.error('a notice claim plan is not index-bound on swl_loan (see above)');
     process.exitCode = 1;
   }
 }

@@ -7,14 +7,15 @@
  * - `SWL_BENCH_POSTGRES_URL`: a PostgreSQL server URL whose user may create databases; otherwise an
  *   embedded PostgreSQL is started for the run and stopped afterwards.
  * - `SWL_BENCH_DIALECTS`: `sqlite,postgresql` (default both).
- * - `SWL_BENCH_SECTIONS`: `lifecycle,reads,bulk,contention,reservations` (default all).
+ * - `SWL_BENCH_SECTIONS`: `lifecycle,reads,bulk,contention,reservations,notices` (default all).
+ *   `notices` uses the read datasets' sizes (10 k and 1 M loans × scale) with 3 000 due loans × scale.
  * - `SWL_BENCH_TIME`: time budget per measured task, ms (default 6000, quick 400); paired tasks
  *   split it over alternating rounds (6, quick 2).
  * - `SWL_BENCH_JSON`: write the raw results as JSON to this file.
  */
 import type { SwlDialect } from '../../migrations/index.ts';
 
-export const SECTIONS = ['lifecycle', 'reads', 'bulk', 'contention', 'reservations'] as const;
+export const SECTIONS = ['lifecycle', 'reads', 'bulk', 'contention', 'reservations', 'notices'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
