@@ -10,16 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.ts';
 import { Notice } from '../../src/entities/notice.entity.ts';
+import { LoanService } from '../../src/loans/loan.service.ts';
 import type { NoticeDigest } from '../../src/notices/views.ts';
 import {
   createTestDatabase,
+  createTestUser,
   describeEachDialect,
   rowCounts,
   type ScratchDatabase,
 } from '../support/fixtures.ts';
 import { type InstalledPackage, installedPackage, swl } from '../support/installed-package.ts';
-import { type OperatedDesk, operatedDesk } from './desk.ts';
+import { DAY, type OperatedDesk, operatedDesk } from './desk.ts';
 
 let pkg: InstalledPackage;
 beforeAll(async () => {
@@ -101,5 +104,33 @@ describeEachDialect('swl notices run', (dialect) => {
 
     const again = await swl(pkg, ['notices', 'run', '--now', later, '--exec', sender], { env: desk.env });
     expect(again.stdout).toContain('0 digest(s) (0 notice(s)); sent 0, failed 0');
+  });
+
+  it('exits 1 when a notice is given up after its fifth failed attempt, and names it', async () => {
+    // A second loan, approved 10 days ago (due 7 days ago): its 7-day notice is due now.
+    const clock = new ManualClock(desk.now - 10 * DAY);
+    const loans = new LoanService(orm.em.fork(), { clock });
+    const borrower = await createTestUser(orm, 'student');
+    const request = await loans.request(borrower, { copyId: desk.spareCopy });
+    await loans.approve(desk.admin, { loanId: request.id });
+    const at = (days: number) => new Date(desk.now + days * DAY + 60_000).toISOString();
+    // Attempts 1–4 fail and wait 15 min, 1 h, 4 h, 16 h: one run a day gets each retry.
+    for (let day = 0; day < 4; day++) {
+      const run = await swl(pkg, ['notices', 'run', '--now', at(day), '--exec', 'exit 75', '--json'], {
+        env: desk.env,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ digests: 1, failed: 1, givenUp: 0 });
+    }
+    const last = await swl(pkg, ['notices', 'run', '--now', at(4), '--exec', 'exit 75'], { env: desk.env });
+    expect(last.code).toBe(1);
+    expect(last.stdout).toContain('sent 0, failed 1; 1 notice(s) given up after their last attempt');
+    expect(last.stderr).toBe('swl: 1 notice(s) given up after their last attempt\n');
+    expect(last.stderr).toBe('swl: 1 notice(s) given up after their last attempt\n');
+    const given = await orm.em.fork().findOneOrFail(Notice, { subjectId: request.id });
+    expect(given).toMatchObject({ status: 'fallido', attempts: 5, lastError: 'the sender exited with 75' });
+    const after = await swl(pkg, ['notices', 'run', '--now', at(5), '--exec', 'exit 75'], { env: desk.env });
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('0 digest(s)');
   });
 });

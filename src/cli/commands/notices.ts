@@ -19,7 +19,7 @@ import { renderDigestText } from '../../notices/render.ts';
 import type { NoticeDigest } from '../../notices/views.ts';
 import { InstantSchema, parseInput } from '../../validation.ts';
 import { actingAdmin } from '../acting-admin.ts';
-import { UsageError } from '../context.ts';
+import { ChecksFailed, UsageError } from '../context.ts';
 import type { RegisterCommands } from './index.ts';
 
 /** What `swl notices run` did (or, with `--dry-run`, would do). */
@@ -163,6 +163,8 @@ export const registerNotices: RegisterCommands = (program, context) => {
                 (r.givenUp > 0 ? `; ${r.givenUp} notice(s) given up after their last attempt` : ''),
             ],
       );
-      if (report.givenUp > 0) process.exitCode = 1;
+      if (report.givenUp > 0) {
+        throw new ChecksFailed(`${report.givenUp} notice(s) given up after their last attempt`);
+      }
     });
 };
