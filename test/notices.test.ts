@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { HoldService } from '../src/holds/hold.service.ts';
 import { LoanService } from '../src/loans/loan.service.ts';
+import { DEFAULT_NOTICE_RULES } from '../src/notices/defaults.ts';
 import { NoticeService, type NoticeServiceOptions } from '../src/notices/notice.service.ts';
 import { renderDigestText } from '../src/notices/render.ts';
 import type { NoticeDigest } from '../src/notices/views.ts';
 import { checkInvariants } from '../src/operations/invariants.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
+import { seedDefaults } from '../src/seeding/seed.ts';
 import {
   type Desk,
   describeEachDialect,
@@ -519,5 +521,51 @@ describeEachDialect('notices', (dialect) => {
       [aNotice, `notice ${aNotice}: its loan ${aLoan.id} is borrower ${a.id}'s, not ${b.id}'s`],
       [bNotice, `notice ${bNotice}: enviado without sent_at`],
     ]);
+  });
+
+  it('a moment before the loan began is never sent: no "due tomorrow" for a loan of 8 hours', async () => {
+    const { notices, loans } = services(desk);
+    await notices.upsertRule(desk.admin, {
+      category: 'premium',
+      role: 'teacher',
+      trigger: 'loan_due',
+      offsetMinutes: -1440,
+      templateKey: 'loan.due-tomorrow',
+    });
+    const teacher = await desk.user('teacher');
+    const entry = await desk.entry('premium', 1);
+    const request = await loans.request(teacher, { catalogEntryId: entry.id, environment: 'Aula 1' });
+    const loan = await loans.approve(desk.staff, { loanId: request.id });
+    const due = (loan.dueDate as Date).getTime();
+    expect(due).toBe(t0 + 8 * HOUR);
+    desk.clock.advance({ minutes: 5 });
+    expect(await notices.claim(desk.staff, {}), 'its −1 day moment came before the approval').toEqual([]);
+    desk.clock.set(new Date(due - HOUR));
+    const [soon] = await notices.claim(desk.staff, {});
+    expect(soon?.notices.map((n) => n.templateKey)).toEqual(['loan.due-soon']);
+  });
+
+  it('seeding adds the default schedule only to a category × role without rules, and the options are checked', async () => {
+    const { notices } = services(desk);
+    const pairs = new Set(DEFAULT_NOTICE_RULES.map((r) => `${r.category}/${r.role}`));
+    const first = await seedDefaults(desk.em(), { adminPassword: 'a strong seed password' });
+    expect(first.noticeRules).toEqual({ created: 0, existing: pairs.size });
+    // A host removes one of general × student's rules: seeding again does not put it back; with
+    // every rule of the pair gone, it seeds the pair's defaults.
+    const own = await notices.listRules(desk.staff, { category: 'general', role: 'student' });
+    await notices.removeRule(desk.admin, { ruleId: own[0]?.id as number });
+    expect((await seedDefaults(desk.em())).noticeRules).toEqual({ created: 0, existing: pairs.size });
+    for (const rule of own.slice(1)) await notices.removeRule(desk.admin, { ruleId: rule.id });
+    const again = await seedDefaults(desk.em());
+    expect(again.noticeRules).toEqual({ created: own.length, existing: pairs.size - 1 });
+    expect(await notices.listRules(desk.staff, { category: 'general', role: 'student' })).toHaveLength(
+      own.length,
+    );
+    expect(() => new NoticeService(desk.em(), { maxAttempts: 0 })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
+    expect(() => new NoticeService(desk.em(), { retryDelayMinutes: [] })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
   });
 });
