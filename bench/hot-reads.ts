@@ -17,6 +17,7 @@ import type { BenchConfig } from './lib/config.ts';
 import { loadReadDataset, NOW, type ReadDataset, STAFF_ID, seedPolicies } from './lib/dataset.ts';
 import { closeOrm, createScratchDb, openBenchOrm, openRaw, type RawDb } from './lib/db.ts';
 import { type Measured, measurePaired } from './lib/measure.ts';
+import { sqlitePlanLines } from './lib/report.ts';
 
 const MS_DAY = 86_400_000;
 /** The catalog search of the benchmark: two words, ~1 entry in 600 matches both. */
@@ -130,23 +131,10 @@ async function explain(raw: RawDb, recorder: Recorder, run: () => Promise<unknow
     const plan =
       raw.dialect === 'postgresql'
         ? result.rows.map((r) => String(r['QUERY PLAN']))
-        : result.rows.map((r) => `${'  '.repeat(depthOf(result.rows, r))}${String(r.detail)}`);
+        : sqlitePlanLines(result.rows);
     plans.push({ sql: q.sql, plan });
   }
   return plans;
-}
-
-/** Indentation of an `EXPLAIN QUERY PLAN` row (its ancestors' count). */
-function depthOf(rows: Record<string, unknown>[], row: Record<string, unknown>): number {
-  let depth = 0;
-  let parent = Number(row.parent);
-  while (parent !== 0) {
-    const up = rows.find((r) => Number(r.id) === parent);
-    if (!up) break;
-    depth++;
-    parent = Number(up.parent);
-  }
-  return depth;
 }
 
 async function openDataset(

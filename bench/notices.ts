@@ -37,13 +37,24 @@ import { DEFAULT_NOTICE_RULES } from '../src/notices/defaults.ts';
 import { NoticeService } from '../src/notices/notice.service.ts';
 import type { Actor } from '../src/permissions.ts';
 import type { BenchConfig } from './lib/config.ts';
-import { FIRST_BORROWER_ID, loadBase, NOW, STAFF_ID, seedPolicies } from './lib/dataset.ts';
+import {
+  COPIES_PER_ENTRY,
+  FIRST_BORROWER_ID,
+  insertLoanHistory,
+  LOAN_COLUMNS,
+  loadBase,
+  NOW,
+  STAFF_ID,
+  seedPolicies,
+  ts,
+  withSeries,
+} from './lib/dataset.ts';
 import { closeOrm, createScratchDb, openBenchOrm, openRaw, type RawDb, type RawSql } from './lib/db.ts';
 import { type Measured, measurePaired } from './lib/measure.ts';
+import { oneLine, pm, range, short, sqlitePlanLines } from './lib/report.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const COPIES_PER_ENTRY = 5;
 /** Growth target of issue 17: claim at 1 M ÷ at 10 k loans. */
 export const NOTICE_GROWTH_TARGET = 1.5;
 /** The claim's digest limit (the largest `ClaimNoticesInput` allows). */
@@ -143,20 +154,6 @@ export interface NoticesResult {
 // ---------------------------------------------------------------------------------------------
 // Dataset
 
-function withSeries(raw: RawSql): string {
-  return raw.dialect === 'postgresql'
-    ? 'with s(k) as (select g::bigint from generate_series(1, ?::bigint) g)'
-    : 'with recursive s(k) as (select 1 union all select k + 1 from s where k < ?)';
-}
-function ts(raw: RawSql, ms: string): string {
-  return raw.dialect === 'postgresql' ? `to_timestamp((${ms})::double precision / 1000)` : `(${ms})`;
-}
-
-const LOAN_COLUMNS = `id, borrower_id, catalog_entry_id, instance_id, environment, status, request_date, requested_due_date,
-  approval_date, due_date, return_date, rejection_date, observation, requested_by_id, approved_by_id, rejected_by_id,
-  rejection_reason, received_by_id, return_outcome, renewal_count, overdue_fine, replacement_charge, final_penalty,
-  penalty_settlement, penalty_settled_at, penalty_settled_by_id, version, created_at, updated_at`;
-
 /**
  * Users, catalog and copies ({@link loadBase}: every 10th borrower a teacher, all entries
  * general), the default lending policies and notice schedule, then the loans: a history of
@@ -195,43 +192,7 @@ async function loadNoticeDataset(
   const stepMs = Math.round(DAY / 250);
   const stride = Math.max(1, Math.floor(copies / approved));
   await raw.transaction(async (tx) => {
-    if (history > 0) {
-      const req = `(${historyEnd} - (${history} - k) * ${stepMs})`;
-      const appr = `(${req} + ${HOUR})`;
-      const ret = `(${appr} + (k % 9 + 1) * ${DAY})`;
-      const fine = `(case when k % 9 + 1 > 7 then (k % 9 - 6) * 100000 else 0 end)`;
-      const rejected = 'k % 10 = 0';
-      const copy = `(1 + (k * 104729) % ${copies})`;
-      await tx.query(
-        `insert into swl_loan (${LOAN_COLUMNS})
-         ${withSeries(tx)}
-         select k, ${B0} + (k * 7919) % ${U}, (${copy} - 1) / ${COPIES_PER_ENTRY} + 1,
-           case when ${rejected} then null else ${copy} end, null,
-           case when ${rejected} then 'rechazado' else 'devuelto' end,
-           ${ts(tx, req)}, null,
-           case when ${rejected} then null else ${ts(tx, appr)} end,
-           case when ${rejected} then null else ${ts(tx, `${appr} + ${7 * DAY}`)} end,
-           case when ${rejected} then null else ${ts(tx, ret)} end,
-           case when ${rejected} then ${ts(tx, `${req} + ${2 * HOUR}`)} else null end,
-           null, ${B0} + (k * 7919) % ${U},
-           case when ${rejected} then null else ${STAFF_ID} end,
-           case when ${rejected} then ${STAFF_ID} else null end,
-           case when ${rejected} then 'sin ejemplares' else null end,
-           case when ${rejected} then null else ${STAFF_ID} end,
-           case when ${rejected} then null else 'ok' end,
-           0,
-           case when ${rejected} then 0 else ${fine} end, 0,
-           case when ${rejected} then 0 else ${fine} end,
-           case when not (${rejected}) and ${fine} > 0 then 'paid' else null end,
-           case when not (${rejected}) and ${fine} > 0 then ${ts(tx, `${ret} + ${HOUR}`)} else null end,
-           case when not (${rejected}) and ${fine} > 0 then ${STAFF_ID} else null end,
-           case when ${rejected} then 2 else 3 end,
-           ${ts(tx, req)},
-           case when ${rejected} then ${ts(tx, `${req} + ${2 * HOUR}`)} else ${ts(tx, ret)} end
-         from s`,
-        [history],
-      );
-    }
+    await insertLoanHistory(tx, { history, historyEnd, stepMs, copies, borrowers: U });
     // Unsettled penalties: returned 1..10 days ago, 1..3 days late, fined, not paid.
     {
       const ret = `(${now} - (k % 10 + 1) * ${DAY})`;
@@ -404,18 +365,6 @@ function checkPlan(dialect: SwlDialect, plan: string[]): NonNullable<NoticePlan[
   };
 }
 
-function depthOf(rows: Record<string, unknown>[], row: Record<string, unknown>): number {
-  let depth = 0;
-  let parent = Number(row.parent);
-  while (parent !== 0) {
-    const up = rows.find((r) => Number(r.id) === parent);
-    if (!up) break;
-    depth++;
-    parent = Number(up.parent);
-  }
-  return depth;
-}
-
 /**
  * Captures the statements of the first claim call and explains those of steps (2)–(4) and the
  * digest's reads of `swl_loan`. On PostgreSQL `EXPLAIN (ANALYZE)` runs them (in order, so step 3
@@ -446,7 +395,7 @@ async function explainClaim(ds: OpenDataset): Promise<NoticePlan[]> {
     const plan =
       dialect === 'postgresql'
         ? result.rows.map((r) => String(r['QUERY PLAN']))
-        : result.rows.map((r) => `${'  '.repeat(depthOf(result.rows, r))}${String(r.detail)}`);
+        : sqlitePlanLines(result.rows);
     return {
       dialect,
       dataset: ds.label,
@@ -604,20 +553,6 @@ export async function runNotices(
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const pm = (rme: number) => `±${rme.toFixed(1)}%`;
-const range = (lo: number, hi: number, digits = 2) => `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
-const short = (n: number) =>
-  n >= 1_000_000 && n % 1_000_000 === 0
-    ? `${n / 1_000_000}M`
-    : n >= 1_000 && n % 1_000 === 0
-      ? `${n / 1_000}k`
-      : n.toLocaleString('en-US');
-
-function oneLine(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
-}
 
 /** Markdown for the section, appended to the report of `npm run bench`. */
 export function renderNotices(results: readonly NoticesResult[]): string {

@@ -28,9 +28,10 @@ import type { Actor } from '../src/permissions.ts';
 import { DEFAULT_RESERVATION_POLICIES } from '../src/reservations/defaults.ts';
 import { ReservationService } from '../src/reservations/reservation.service.ts';
 import type { BenchConfig } from './lib/config.ts';
-import { FIRST_BORROWER_ID, loadBase, NOW, STAFF_ID, seedPolicies } from './lib/dataset.ts';
+import { FIRST_BORROWER_ID, loadBase, NOW, STAFF_ID, seedPolicies, ts, withSeries } from './lib/dataset.ts';
 import { closeOrm, createScratchDb, openBenchOrm, openRaw, type RawDb, type RawSql } from './lib/db.ts';
 import { type Measured, measurePaired } from './lib/measure.ts';
+import { oneLine, pm, range, short, sqlitePlanLines } from './lib/report.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -107,15 +108,6 @@ export const RESERVATION_GROWTH_TARGET = 1.5;
 
 // ---------------------------------------------------------------------------------------------
 // Dataset
-
-function withSeries(raw: RawSql): string {
-  return raw.dialect === 'postgresql'
-    ? 'with s(k) as (select g::bigint from generate_series(1, ?::bigint) g)'
-    : 'with recursive s(k) as (select 1 union all select k + 1 from s where k < ?)';
-}
-function ts(raw: RawSql, ms: string): string {
-  return raw.dialect === 'postgresql' ? `to_timestamp((${ms})::double precision / 1000)` : `(${ms})`;
-}
 
 const RESERVATION_COLUMNS = `id, borrower_id, catalog_entry_id, instance_id, quantity, starts_at, ends_at, blocks_until,
   buffer_minutes, pickup_deadline, status, environment, note, requested_by_id, confirmed_at, confirmed_by_id,
@@ -417,20 +409,8 @@ async function explainTimeline(
   const plan =
     ds.raw.dialect === 'postgresql'
       ? result.rows.map((r) => String(r['QUERY PLAN']))
-      : result.rows.map((r) => `${'  '.repeat(depthOf(result.rows, r))}${String(r.detail)}`);
+      : sqlitePlanLines(result.rows);
   return { dialect: ds.raw.dialect, op, dataset: ds.label, sql: text, plan };
-}
-
-function depthOf(rows: Record<string, unknown>[], row: Record<string, unknown>): number {
-  let depth = 0;
-  let parent = Number(row.parent);
-  while (parent !== 0) {
-    const up = rows.find((r) => Number(r.id) === parent);
-    if (!up) break;
-    depth++;
-    parent = Number(up.parent);
-  }
-  return depth;
 }
 
 async function openDataset(
@@ -539,20 +519,6 @@ export async function runReservations(
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const pm = (rme: number) => `±${rme.toFixed(1)}%`;
-const range = (lo: number, hi: number) => `${lo.toFixed(2)}–${hi.toFixed(2)}`;
-const short = (n: number) =>
-  n >= 1_000_000 && n % 1_000_000 === 0
-    ? `${n / 1_000_000}M`
-    : n >= 1_000 && n % 1_000 === 0
-      ? `${n / 1_000}k`
-      : n.toLocaleString('en-US');
-
-function oneLine(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
-}
 
 /** Markdown for the section, appended to the report of `npm run bench`. */
 export function renderReservations(results: readonly ReservationsResult[]): string {

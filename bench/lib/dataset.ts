@@ -93,13 +93,14 @@ function series(raw: RawSql): string {
     ? 's(k) as (select g::bigint from generate_series(1, ?::bigint) g)'
     : 's(k) as (select 1 union all select k + 1 from s where k < ?)';
 }
-function withSeries(raw: RawSql, extra = ''): string {
+/** `with [recursive] s(k) …`: the series `k = 1..?` (one parameter) for an `insert … select`. */
+export function withSeries(raw: RawSql, extra = ''): string {
   return raw.dialect === 'postgresql'
     ? `with ${series(raw)}${extra}`
     : `with recursive ${series(raw)}${extra}`;
 }
 /** An epoch-milliseconds SQL expression as the column type of the dialect. */
-function ts(raw: RawSql, ms: string): string {
+export function ts(raw: RawSql, ms: string): string {
   return raw.dialect === 'postgresql' ? `to_timestamp((${ms})::double precision / 1000)` : `(${ms})`;
 }
 function bool(raw: RawSql, value: boolean): string {
@@ -216,6 +217,77 @@ export interface ReadDataset {
   loadSeconds: number;
 }
 
+/** Every column of `swl_loan`, in the order the set-based loan inserts of the benchmarks give them. */
+export const LOAN_COLUMNS = `id, borrower_id, catalog_entry_id, instance_id, environment, status, request_date, requested_due_date,
+  approval_date, due_date, return_date, rejection_date, observation, requested_by_id, approved_by_id, rejected_by_id,
+  rejection_reason, received_by_id, return_outcome, renewal_count, overdue_fine, replacement_charge, final_penalty,
+  penalty_settlement, penalty_settled_at, penalty_settled_by_id, version, created_at, updated_at`;
+
+/** What {@link insertLoanHistory} writes. */
+export interface LoanHistorySpec {
+  /** Loans, with ids 1..history (oldest first). */
+  history: number;
+  /** Request instant of the last one, epoch ms. */
+  historyEnd: number;
+  /** Between two requests, ms. */
+  stepMs: number;
+  /** Copies 1..copies ({@link COPIES_PER_ENTRY} per entry, entries numbered from 1). */
+  copies: number;
+  /** Borrowers from {@link FIRST_BORROWER_ID}. */
+  borrowers: number;
+}
+
+/**
+ * A loan history in one set-based insert: k = 1..history, oldest first, on copy
+ * 1 + (k·104729 mod copies) and borrower (k·7919 mod borrowers); 1 in 10 rejected; the others
+ * approved an hour after the request, due 7 days later and returned 1..9 days after approval —
+ * the late ones fined (100 000 minor units a day) and the fine paid an hour after the return.
+ */
+export async function insertLoanHistory(tx: RawSql, spec: LoanHistorySpec): Promise<void> {
+  const { history, historyEnd, stepMs, copies } = spec;
+  if (history <= 0) return;
+  const U = spec.borrowers;
+  const B0 = FIRST_BORROWER_ID;
+  const hour = 3_600_000;
+  // History: k = 1..history, oldest first. Copy c = 1 + (k·104729 mod copies); 1 in 10 rejected;
+  // returned ones come back 1..9 days after approval (due after 7): late ones were fined and paid.
+  const req = `(${historyEnd} - (${history} - k) * ${stepMs})`;
+  const appr = `(${req} + ${hour})`;
+  const ret = `(${appr} + (k % 9 + 1) * ${MS_DAY})`;
+  const fine = `(case when k % 9 + 1 > 7 then (k % 9 - 6) * 100000 else 0 end)`;
+  const rejected = `k % 10 = 0`;
+  const copy = `(1 + (k * 104729) % ${copies})`;
+  await tx.query(
+    `insert into swl_loan (${LOAN_COLUMNS})
+       ${withSeries(tx)}
+       select k, ${B0} + (k * 7919) % ${U}, (${copy} - 1) / ${COPIES_PER_ENTRY} + 1,
+         case when ${rejected} then null else ${copy} end, null,
+         case when ${rejected} then 'rechazado' else 'devuelto' end,
+         ${ts(tx, req)}, null,
+         case when ${rejected} then null else ${ts(tx, appr)} end,
+         case when ${rejected} then null else ${ts(tx, `${appr} + ${7 * MS_DAY}`)} end,
+         case when ${rejected} then null else ${ts(tx, ret)} end,
+         case when ${rejected} then ${ts(tx, `${req} + ${2 * hour}`)} else null end,
+         null, ${B0} + (k * 7919) % ${U},
+         case when ${rejected} then null else ${STAFF_ID} end,
+         case when ${rejected} then ${STAFF_ID} else null end,
+         case when ${rejected} then 'sin ejemplares' else null end,
+         case when ${rejected} then null else ${STAFF_ID} end,
+         case when ${rejected} then null else 'ok' end,
+         0,
+         case when ${rejected} then 0 else ${fine} end, 0,
+         case when ${rejected} then 0 else ${fine} end,
+         case when not (${rejected}) and ${fine} > 0 then 'paid' else null end,
+         case when not (${rejected}) and ${fine} > 0 then ${ts(tx, `${ret} + ${hour}`)} else null end,
+         case when not (${rejected}) and ${fine} > 0 then ${STAFF_ID} else null end,
+         case when ${rejected} then 2 else 3 end,
+         ${ts(tx, req)},
+         case when ${rejected} then ${ts(tx, `${req} + ${2 * hour}`)} else ${ts(tx, ret)} end
+       from s`,
+    [history],
+  );
+}
+
 /**
  * A read dataset: {@link loadBase} plus `loans` loans — a history of returned (90 %) and rejected
  * (10 %) loans at {@link dailyRate} a day ending twelve days before {@link NOW}, then the open
@@ -244,56 +316,14 @@ export async function loadReadDataset(raw: RawDb, spec: ReadSpec): Promise<ReadD
   const openApproved = open.approved + open.overdue;
   const stepMs = Math.round(MS_DAY / dailyRate(copies));
   const stride = Math.max(1, Math.floor(copies / openApproved));
-  const cols = `id, borrower_id, catalog_entry_id, instance_id, environment, status, request_date, requested_due_date,
-    approval_date, due_date, return_date, rejection_date, observation, requested_by_id, approved_by_id, rejected_by_id,
-    rejection_reason, received_by_id, return_outcome, renewal_count, overdue_fine, replacement_charge, final_penalty,
-    penalty_settlement, penalty_settled_at, penalty_settled_by_id, version, created_at, updated_at`;
 
   await raw.transaction(async (tx) => {
-    if (history > 0) {
-      // History: k = 1..history, oldest first. Copy c = 1 + (k·104729 mod copies); 1 in 10 rejected;
-      // returned ones come back 1..9 days after approval (due after 7): late ones were fined and paid.
-      const req = `(${historyEnd} - (${history} - k) * ${stepMs})`;
-      const appr = `(${req} + ${hour})`;
-      const ret = `(${appr} + (k % 9 + 1) * ${MS_DAY})`;
-      const fine = `(case when k % 9 + 1 > 7 then (k % 9 - 6) * 100000 else 0 end)`;
-      const rejected = `k % 10 = 0`;
-      const copy = `(1 + (k * 104729) % ${copies})`;
-      await tx.query(
-        `insert into swl_loan (${cols})
-         ${withSeries(tx)}
-         select k, ${B0} + (k * 7919) % ${U}, (${copy} - 1) / ${COPIES_PER_ENTRY} + 1,
-           case when ${rejected} then null else ${copy} end, null,
-           case when ${rejected} then 'rechazado' else 'devuelto' end,
-           ${ts(tx, req)}, null,
-           case when ${rejected} then null else ${ts(tx, appr)} end,
-           case when ${rejected} then null else ${ts(tx, `${appr} + ${7 * MS_DAY}`)} end,
-           case when ${rejected} then null else ${ts(tx, ret)} end,
-           case when ${rejected} then ${ts(tx, `${req} + ${2 * hour}`)} else null end,
-           null, ${B0} + (k * 7919) % ${U},
-           case when ${rejected} then null else ${STAFF_ID} end,
-           case when ${rejected} then ${STAFF_ID} else null end,
-           case when ${rejected} then 'sin ejemplares' else null end,
-           case when ${rejected} then null else ${STAFF_ID} end,
-           case when ${rejected} then null else 'ok' end,
-           0,
-           case when ${rejected} then 0 else ${fine} end, 0,
-           case when ${rejected} then 0 else ${fine} end,
-           case when not (${rejected}) and ${fine} > 0 then 'paid' else null end,
-           case when not (${rejected}) and ${fine} > 0 then ${ts(tx, `${ret} + ${hour}`)} else null end,
-           case when not (${rejected}) and ${fine} > 0 then ${STAFF_ID} else null end,
-           case when ${rejected} then 2 else 3 end,
-           ${ts(tx, req)},
-           case when ${rejected} then ${ts(tx, `${req} + ${2 * hour}`)} else ${ts(tx, ret)} end
-         from s`,
-        [history],
-      );
-    }
+    await insertLoanHistory(tx, { history, historyEnd, stepMs, copies, borrowers: U });
     // Open approved loans j = 1..openApproved on distinct copies j·stride; the first `overdue` are overdue.
     const due = `(case when k <= ${open.overdue} then ${now} - (k % 30 + 1) * ${MS_DAY} else ${now} + (k % 7 + 1) * ${MS_DAY} end)`;
     const appr = `(${due} - ${7 * MS_DAY})`;
     await tx.query(
-      `insert into swl_loan (${cols})
+      `insert into swl_loan (${LOAN_COLUMNS})
        ${withSeries(tx)}
        select ${history} + k, ${B0} + (k * 13) % ${U}, (k * ${stride} - 1) / ${COPIES_PER_ENTRY} + 1, k * ${stride}, null,
          'aprobado', ${ts(tx, `${appr} - ${hour}`)}, null, ${ts(tx, appr)}, ${ts(tx, due)}, null, null, null,
@@ -309,7 +339,7 @@ export async function loadReadDataset(raw: RawDb, spec: ReadSpec): Promise<ReadD
     // Pending title-level requests, one every 5 minutes up to now.
     const req = `(${now} - (${open.pending} - k) * 300000)`;
     await tx.query(
-      `insert into swl_loan (${cols})
+      `insert into swl_loan (${LOAN_COLUMNS})
        ${withSeries(tx)}
        select ${history + openApproved} + k, ${B0} + (k * 17) % ${U}, 1 + (k * 37) % ${entries}, null, null,
          'pendiente', ${ts(tx, req)}, null, null, null, null, null, null, ${B0} + (k * 17) % ${U},

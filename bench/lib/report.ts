@@ -38,10 +38,29 @@ export const READ_GROWTH_TARGET = 3;
 export const BULK_TARGET = 3;
 export const SPEEDUP_TARGET = 3;
 
-const pm = (rme: number) => `±${rme.toFixed(1)}%`;
-const range = (lo: number, hi: number) => `${lo.toFixed(2)}–${hi.toFixed(2)}`;
+/** A relative margin of error, `±4.2%`. */
+export const pm = (rme: number) => `±${rme.toFixed(1)}%`;
+/** A range of ratios, `0.95–1.06`. */
+export const range = (lo: number, hi: number, digits = 2) => `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 
+/** SQLite `EXPLAIN QUERY PLAN` rows as lines, each indented by its ancestors' count. */
+export function sqlitePlanLines(rows: Record<string, unknown>[]): string[] {
+  const depthOf = (row: Record<string, unknown>) => {
+    let depth = 0;
+    let parent = Number(row.parent);
+    while (parent !== 0) {
+      const up = rows.find((r) => Number(r.id) === parent);
+      if (!up) break;
+      depth++;
+      parent = Number(up.parent);
+    }
+    return depth;
+  };
+  return rows.map((r) => `${'  '.repeat(depthOf(r))}${String(r.detail)}`);
+}
+
+/** `1000000` → `1M`, `10000` → `10k`, else with thousands separators. */
 export function short(n: number): string {
   if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;
   if (n >= 1_000 && n % 1_000 === 0) return `${n / 1_000}k`;
@@ -165,7 +184,8 @@ export function renderReport(r: BenchResults): string {
   return out.join('\n');
 }
 
-function oneLine(sql: string): string {
+/** A statement on one line, cut at 400 characters, for a report. */
+export function oneLine(sql: string): string {
   const flat = sql.replace(/\s+/g, ' ').trim();
   return flat.length > 400 ? `${flat.slice(0, 397)}...` : flat;
 }
