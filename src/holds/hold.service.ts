@@ -15,6 +15,7 @@ import {
   defineQuery,
   ServiceBase,
   type ServiceOptions,
+  unlessOwn,
 } from '../internal/service-base.ts';
 import {
   instantParam,
@@ -33,7 +34,7 @@ import {
   inactiveBorrower,
   policyForbids,
 } from '../loans/rules.ts';
-import { type Actor, assertCan, can } from '../permissions.ts';
+import { type Actor, can } from '../permissions.ts';
 import { firstInstantOver, lockEntry, readStockTimeline } from '../reservations/availability.ts';
 import { dueDateBeforeReservations } from '../reservations/loan-guard.ts';
 import type { Page } from '../validation.ts';
@@ -64,9 +65,7 @@ const PLACE = defineCommand({
   name: 'hold.place',
   capability: 'hold:place:own',
   input: PlaceHoldInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'hold:place:any');
-  },
+  authorize: unlessOwn('hold:place:any'),
 });
 const CANCEL = defineCommand({ name: 'hold.cancel', capability: 'hold:cancel:own', input: CancelHoldInput });
 const FULFILL = defineCommand({ name: 'hold.fulfill', capability: 'hold:fulfill', input: FulfillHoldInput });
@@ -76,9 +75,7 @@ const GET = defineQuery({ capability: 'hold:read:own', input: GetHoldInput });
 const LIST = defineQuery({
   capability: 'hold:read:own',
   input: ListHoldsInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'hold:read:any');
-  },
+  authorize: unlessOwn('hold:read:any'),
 });
 
 /**

@@ -64,6 +64,18 @@ export interface CommandSpec<S extends z.ZodType = z.ZodType, P = undefined> ext
   mapError?: (error: SwlError) => SwlError;
 }
 
+/**
+ * The `authorize` step of a command or read that acts on the actor's own records by default and on
+ * `input.borrowerId`'s when given: another borrower's needs `anyCapability`.
+ * @throws SwlError `FORBIDDEN`
+ * @internal
+ */
+export function unlessOwn(anyCapability: Capability) {
+  return (actor: Actor, input: { borrowerId?: number | undefined }): void => {
+    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, anyCapability);
+  };
+}
+
 /** Declares a command (keeps the schema's type for `authorize`). @internal */
 export function defineCommand<S extends z.ZodType, P = undefined>(
   spec: CommandSpec<S, P>,

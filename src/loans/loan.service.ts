@@ -23,10 +23,11 @@ import {
   defineQuery,
   ServiceBase,
   type ServiceOptions,
+  unlessOwn,
 } from '../internal/service-base.ts';
 import { compiled } from '../kernel/compiled.ts';
 import { kyselyOf, toBool } from '../kernel/db.ts';
-import { type Actor, assertCan, can } from '../permissions.ts';
+import { type Actor, can } from '../permissions.ts';
 import { lockEntry } from '../reservations/availability.ts';
 import { assertRenewalClearOfReservations, dueDateBeforeReservations } from '../reservations/loan-guard.ts';
 import type { Page } from '../validation.ts';
@@ -92,9 +93,7 @@ const REQUEST = defineCommand({
   name: 'loan.request',
   capability: 'loan:request:own',
   input: RequestLoanInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:request:any');
-  },
+  authorize: unlessOwn('loan:request:any'),
 });
 const APPROVE = defineCommand({ name: 'loan.approve', capability: 'loan:approve', input: ApproveLoanInput });
 const REJECT = defineCommand({ name: 'loan.reject', capability: 'loan:reject', input: RejectLoanInput });
@@ -111,18 +110,14 @@ const GET_LOAN = defineQuery({ capability: 'loan:read:own', input: GetLoanInput 
 const LIST_BORROWER_LOANS = defineQuery({
   capability: 'loan:read:own',
   input: ListBorrowerLoansInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:read:any');
-  },
+  authorize: unlessOwn('loan:read:any'),
 });
 const PENDING_QUEUE = defineQuery({ capability: 'loan:read:any', input: PendingQueueInput });
 const OVERDUE_LOANS = defineQuery({ capability: 'loan:read:any', input: OverdueLoansInput });
 const BORROWER_STANDING = defineQuery({
   capability: 'loan:read:own',
   input: BorrowerStandingInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'loan:read:any');
-  },
+  authorize: unlessOwn('loan:read:any'),
 });
 
 /**

@@ -25,6 +25,7 @@ import {
   defineQuery,
   ServiceBase,
   type ServiceOptions,
+  unlessOwn,
 } from '../internal/service-base.ts';
 import {
   instantParam,
@@ -89,9 +90,7 @@ const RESERVE = defineCommand({
   name: 'reservation.reserve',
   capability: 'reservation:request:own',
   input: ReserveInput,
-  authorize: (actor, input) => {
-    if ((input.borrowerId ?? actor.id) !== actor.id) assertCan(actor, 'reservation:request:any');
-  },
+  authorize: unlessOwn('reservation:request:any'),
 });
 const CONFIRM = defineCommand({
   name: 'reservation.confirm',
