@@ -6,6 +6,7 @@
 import type { HoldEventType, HoldStatus } from '../domain/vocabulary.ts';
 import type { HoldEvent } from '../entities/hold-event.entity.ts';
 import type { HoldTransitionEvent } from '../events.ts';
+import { transitionEventView } from '../kernel/records.ts';
 import type { LoanView } from '../loans/views.ts';
 
 /** A hold as the service returns it. */
@@ -74,15 +75,7 @@ export interface HoldExpirySweep {
 
 /** A `swl_hold_event` row as a {@link HoldEventView} (`data` null when absent). @internal */
 export function toHoldEventView(event: HoldEvent): HoldEventView {
-  return {
-    id: event.id,
-    type: event.type,
-    from: event.fromStatus ?? null,
-    to: event.toStatus,
-    actorId: event.actor?.id ?? null,
-    at: event.at,
-    data: event.data ?? null,
-  };
+  return transitionEventView(event);
 }
 
 /**

@@ -109,3 +109,40 @@ export function recordTransitionEvent(
     onId: (id) => scope.emit(() => kind.publish({ ...event, id })),
   });
 }
+
+/** An event row of a loan, booking or hold — its columns as the entities load them. @internal */
+export interface TransitionEventRow<Type extends string, Status extends string> {
+  id: number;
+  type: Type;
+  fromStatus?: Status | null;
+  toStatus: Status;
+  actor?: { id: number } | null;
+  at: Date;
+  data?: Record<string, unknown> | null;
+}
+
+/**
+ * The public view of an event row (`LoanEventView`, `ReservationEventView`, `HoldEventView`):
+ * `from` and `actorId` null for the first event, `data` null when absent. @internal
+ */
+export function transitionEventView<Type extends string, Status extends string>(
+  event: TransitionEventRow<Type, Status>,
+): {
+  id: number;
+  type: Type;
+  from: Status | null;
+  to: Status;
+  actorId: number | null;
+  at: Date;
+  data: Record<string, unknown> | null;
+} {
+  return {
+    id: event.id,
+    type: event.type,
+    from: event.fromStatus ?? null,
+    to: event.toStatus,
+    actorId: event.actor?.id ?? null,
+    at: event.at,
+    data: event.data ?? null,
+  };
+}

@@ -17,6 +17,7 @@ import type {
 import type { Loan } from '../entities/loan.entity.ts';
 import type { LoanEvent } from '../entities/loan-event.entity.ts';
 import type { LoanTransitionEvent } from '../events.ts';
+import { transitionEventView } from '../kernel/records.ts';
 import type { FineBreakdown } from './fines.ts';
 import { loanTerms } from './terms.ts';
 
@@ -202,15 +203,7 @@ export function toLoanView(loan: Loan): LoanView {
 
 /** @internal */
 export function toLoanEventView(event: LoanEvent): LoanEventView {
-  return {
-    id: event.id,
-    type: event.type,
-    from: event.fromStatus ?? null,
-    to: event.toStatus,
-    actorId: event.actor?.id ?? null,
-    at: event.at,
-    data: event.data ?? null,
-  };
+  return transitionEventView(event);
 }
 
 /** @internal */

@@ -6,6 +6,7 @@
 import type { Category, ReservationEventType, ReservationStatus, Role } from '../domain/vocabulary.ts';
 import type { ReservationEvent } from '../entities/reservation-event.entity.ts';
 import type { ReservationTransitionEvent } from '../events.ts';
+import { transitionEventView } from '../kernel/records.ts';
 import type { LoanView } from '../loans/views.ts';
 
 /** A reservation as the service returns it. */
@@ -107,15 +108,7 @@ export interface NoShowSweep {
 
 /** A `swl_reservation_event` row as a {@link ReservationEventView} (`data` null when absent). @internal */
 export function toReservationEventView(event: ReservationEvent): ReservationEventView {
-  return {
-    id: event.id,
-    type: event.type,
-    from: event.fromStatus ?? null,
-    to: event.toStatus,
-    actorId: event.actor?.id ?? null,
-    at: event.at,
-    data: event.data ?? null,
-  };
+  return transitionEventView(event);
 }
 
 /**
